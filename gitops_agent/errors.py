@@ -1,0 +1,82 @@
+"""The project's exception tree. Every error a user can cause ends up as one of these.
+
+Library exceptions (kubernetes ``ApiException``, ``GitCommandError``, HTTP errors) stop at
+the edge module that called the library and are re-raised as one of these classes with
+``raise ... from exc``, naming the resource or object involved::
+
+    GitOpsError                 base; ``str(err)`` is a message fit for a person
+    ├── ConfigError             bad agent configuration or command line; fatal, not retried
+    ├── ManifestError           the manifests of a revision do not load or validate;
+    │                           permanent for that revision; ``.violations`` lists them all
+    ├── SourceError             clone / fetch / checkout / auth failed; retryable
+    ├── TargetError             a target (Kubernetes, local) refused or failed an operation;
+    │   │                       ``.object_ref`` names ``Kind/namespace/name``
+    │   ├── NotFoundError       the object does not exist (404)
+    │   ├── ConflictError       stale resourceVersion or field-manager conflict (409)
+    │   ├── InvalidError        the target rejected the object (422)
+    │   └── UnavailableError    5xx, timeout, connection refused; retryable
+    └── ReporterError           a git host API failed; logged, never fails a sync
+
+Callers catch ``GitOpsError`` at the command line and print ``str(err)``; there is no
+traceback for an error a user can fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitops_agent.core.violations import Violation
+
+
+class GitOpsError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(GitOpsError):
+    """The agent configuration or the command line is wrong; the message says how to fix it."""
+
+
+class ManifestError(GitOpsError):
+    """A revision's manifests do not load or validate. Holds every violation found."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        first = self.violations[0].format() if self.violations else "no violations recorded"
+        more = len(self.violations) - 1
+        suffix = f" (and {more} more)" if more > 0 else ""
+        super().__init__(first + suffix)
+
+
+class SourceError(GitOpsError):
+    """The manifest source (git repository or directory) could not be read. Retryable."""
+
+
+class TargetError(GitOpsError):
+    """A target refused or failed an operation on one object."""
+
+    def __init__(self, message: str, *, object_ref: str = "", status: int = 0) -> None:
+        self.object_ref = object_ref
+        self.status = status
+        super().__init__(f"{object_ref}: {message}" if object_ref else message)
+
+
+class NotFoundError(TargetError):
+    """The object does not exist on the target."""
+
+
+class ConflictError(TargetError):
+    """A stale write or a field owned by another manager."""
+
+
+class InvalidError(TargetError):
+    """The target rejected the object as invalid."""
+
+
+class UnavailableError(TargetError):
+    """The target could not be reached or answered with a server error. Retryable."""
+
+
+class ReporterError(GitOpsError):
+    """A git host API call failed. Logged; never fails a sync."""

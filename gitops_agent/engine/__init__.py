@@ -1,0 +1,1 @@
+"""The engine: wires the pure core to the edges (sources, targets, reporters)."""

@@ -1,0 +1,1 @@
+"""Sources: where manifests come from (a local directory, a git repository)."""

@@ -136,13 +136,15 @@ class _Loader:
     def _claim(self, doc: Document, at: JsonPath, file: str) -> None:
         target, problem = resolve_reference(self.tree, doc.path, file)
         if target is None:
-            self._at(doc, at, "", problem or f"cannot resolve {file!r}", "bundle-file")
+            self._at(
+                doc, at, describe(doc.data), problem or f"cannot resolve {file!r}", "bundle-file"
+            )
             return
         first = self.claimed.get(target)
         if first is not None and (first.bundle_path, first.at) != (doc.path, at):
             line = first.document.position(first.at).line
             message = f"{file!r} is already a member of the bundle in {first.bundle_path}:{line}"
-            self._at(doc, at, "", message, "bundle-file")
+            self._at(doc, at, describe(doc.data), message, "bundle-file")
             return
         self.claimed[target] = _Reference(doc.path, doc, at)
 
@@ -167,12 +169,13 @@ class _Loader:
         kind = self._check_envelope(doc, prefix, data)
         if kind is None:
             return None
-        rid = manifests.resource_id(data, workspace=workspace)
         problems = schema.check(schema.validator_for(kind), data)
+        who = describe(data, workspace)
         for problem in problems:
-            self._at(doc, (*prefix, *problem.path), str(rid), problem.message, problem.rule)
-        if problems:
+            self._at(doc, (*prefix, *problem.path), who, problem.message, problem.rule)
+        if problems or doc.errors:
             return None
+        rid = manifests.resource_id(data, workspace=workspace)
         line = doc.position(prefix).line
         display = self.tree.display(doc.path)
         origin = Origin(doc.path, line, bundle, display, doc, prefix)
@@ -262,7 +265,7 @@ class _Loader:
 
 
 def _relative(doc: Document, path: str) -> Document:
-    return Document(path, doc.index, doc.data, doc.positions)
+    return Document(path, doc.index, doc.data, doc.positions, doc.errors)
 
 
 def _members(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -283,6 +286,19 @@ def _member(data: dict[str, Any], resource: Worker | Workflow) -> BundleMember:
         ),
         file=data.get("file"),
     )
+
+
+def describe(data: Any, workspace: str | None = None) -> str:
+    """``type/workspace/name`` of manifest data that may not be valid, for messages."""
+    if not isinstance(data, dict):
+        return ""
+    kind, name = data.get("type"), data.get("name")
+    if not isinstance(name, str) or kind not in ("worker", "workflow", "bundle"):
+        return ""
+    if kind == "bundle":
+        return f"bundle/{name}"
+    chosen = workspace or data.get("workspace")
+    return f"{kind}/{chosen if isinstance(chosen, str) else 'public'}/{name}"
 
 
 def _shape(data: Any) -> str:

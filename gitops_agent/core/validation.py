@@ -162,9 +162,10 @@ def _resource_findings(resources: Any, at: JsonPath) -> Iterator[Finding]:
     for side in ("requests", "limits"):
         memory = getattr(resources, side).memory
         if memory is not None and str(memory).endswith("m"):
+            amount = quantities.value(memory)
             message = (
-                f"memory {memory!r} is in millibytes ({quantities.value(memory) * 1000}m = "
-                f"{quantities.value(memory)} bytes); did you mean {memory[:-1]}Mi?"
+                f"memory {memory!r} means {memory[:-1]} millibytes ({amount.normalize():f} bytes); "
+                f"did you mean {memory[:-1]}Mi?"
             )
             yield Finding((*at, side, "memory"), message, "quantity")
     for name in ("cpu", "memory"):

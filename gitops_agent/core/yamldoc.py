@@ -73,6 +73,7 @@ class Document:
     index: int
     data: Any
     positions: Mapping[JsonPath, Position]
+    errors: int = 0
 
     def position(self, at: JsonPath) -> Position:
         """The position of ``at``, or of its nearest written ancestor."""
@@ -124,6 +125,7 @@ class _Builder:
         self.positions: dict[JsonPath, Position] = {}
         self.root: Any = None
         self.total = 0
+        self.errors_before = len(self.violations)
 
     def violation(self, mark: Any, message: str, rule: str) -> None:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -153,7 +155,8 @@ class _Builder:
 
     def _on_document_end(self, event: yaml.DocumentEndEvent) -> None:
         index = len(self.documents)
-        doc = Document(self.path, index, self.root, dict(self.positions))
+        errors = len(self.violations) - self.errors_before
+        doc = Document(self.path, index, self.root, dict(self.positions), errors)
         self.documents.append(doc)
 
     def _child_path(self, mark: Any) -> JsonPath | None:

@@ -87,7 +87,9 @@ def generate(root: Path) -> None:
     (root / "bundles").mkdir()
     (root / "gitops-agent.yaml").write_text("name: bench\nvars:\n  TEAM: platform\n")
     for i in range(WORKERS):
-        (root / "workers" / f"worker-{i:04d}.yaml").write_text(WORKER.format(i=i, replicas=1 + i % 3))
+        (root / "workers" / f"worker-{i:04d}.yaml").write_text(
+            WORKER.format(i=i, replicas=1 + i % 3)
+        )
     for b in range(BUNDLES):
         parts = [BUNDLE_HEAD.format(b=b)]
         for k in range(MEMBERS_PER_BUNDLE):
@@ -112,19 +114,31 @@ def main() -> int:
         generate(root)
         files = sorted(root.rglob("*.yaml"))
         command = [sys.executable, "-m", "gitops_agent", "validate", str(root)]
-        wall, done = timed(lambda: subprocess.run(command, capture_output=True, text=True, check=False))
+        wall, done = timed(
+            lambda: subprocess.run(command, capture_output=True, text=True, check=False)
+        )
         assert done.returncode == 0, done.stdout + done.stderr  # type: ignore[union-attr]
         env = {"TEAM": "platform"}
         read_s, selection = timed(lambda: directory.select(str(root)))
         load_s, loaded = timed(lambda: loading.load(selection.tree, env=env))  # type: ignore[union-attr]
         check_s, violations = timed(lambda: validation.validate(loaded))  # type: ignore[arg-type]
         assert violations == ()
-        floor_s, _ = timed(lambda: [list(yaml.load_all(p.read_text(), Loader=yaml.CSafeLoader)) for p in files])
-    print(f"repository: {WORKERS} workers, {BUNDLES} bundles ({BUNDLES * (MEMBERS_PER_BUNDLE + 1)} members), {len(files)} files")
-    print(f"gitops-agent validate (end to end, process start included): {wall:.3f} s  (target < 2 s)")
-    print(f"  read files {read_s:.3f} s | load (parse + schema + build) {load_s:.3f} s | semantic rules {check_s:.3f} s")
+        floor_s, _ = timed(
+            lambda: [list(yaml.load_all(p.read_text(), Loader=yaml.CSafeLoader)) for p in files]
+        )
+    print(
+        f"repository: {WORKERS} workers, {BUNDLES} bundles ({BUNDLES * (MEMBERS_PER_BUNDLE + 1)} members), {len(files)} files"
+    )
+    print(
+        f"gitops-agent validate (end to end, process start included): {wall:.3f} s  (target < 2 s)"
+    )
+    print(
+        f"  read files {read_s:.3f} s | load (parse + schema + build) {load_s:.3f} s | semantic rules {check_s:.3f} s"
+    )
     print(f"peer floor: PyYAML CSafeLoader parse only, same files: {floor_s:.3f} s")
-    print(f"ratio validate (in-process) / parse-only floor: {(read_s + load_s + check_s) / floor_s:.1f}x")
+    print(
+        f"ratio validate (in-process) / parse-only floor: {(read_s + load_s + check_s) / floor_s:.1f}x"
+    )
     return 0
 
 

@@ -48,6 +48,16 @@ class ResourceId:
             return f"{self.type}/{self.name}"
         return f"{self.type}/{self.workspace}/{self.name}"
 
+    def encode(self) -> str:
+        """``type.workspace.name``: usable as a ConfigMap key or a file name."""
+        return f"{self.type}.{self.workspace}.{self.name}"
+
+    @classmethod
+    def decode(cls, text: str) -> ResourceId:
+        """The inverse of ``encode``; raises ValueError on anything else."""
+        kind, workspace, name = text.split(".")
+        return cls(ResourceType(kind), workspace, name)
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:

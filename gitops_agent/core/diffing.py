@@ -1,0 +1,248 @@
+"""Diffing desired against live objects, after removing the noise a real cluster adds.
+
+Called by ``core.planning`` for every object that exists on both sides, and by drift checks.
+The live object is *projected* onto what the agent manages: the fields the desired object
+sets, plus the fields the agent's field manager owns in ``managedFields`` (so that a field
+removed from git shows up as a removal), never server defaults, status or server-managed
+metadata. Quantities are compared in canonical form, ignore rules drop JSON pointers, and
+Secret data is masked in every change. Equality is checked first; deepdiff only describes
+objects that differ.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from gitops_agent.core import quantities
+
+FIELD_MANAGER = "gitops-agent"
+SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "finalizers",
+)
+MASK = "***"
+_QUANTITY_PARENTS = ("requests", "limits", "capacity", "hard")
+
+
+class ChangeKind(enum.StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field that differs; ``before`` is live, ``after`` is desired."""
+
+    path: str
+    kind: ChangeKind
+    before: Any = None
+    after: Any = None
+
+    def format(self) -> str:
+        if self.kind is ChangeKind.ADDED:
+            return f"+ {self.path}: {_short(self.after)}"
+        if self.kind is ChangeKind.REMOVED:
+            return f"- {self.path}: {_short(self.before)}"
+        return f"~ {self.path}: {_short(self.before)} -> {_short(self.after)}"
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRule:
+    """Drop the fields at ``pointers`` (JSON pointers) from objects of a kind (and name)."""
+
+    pointers: tuple[str, ...]
+    kind: str | None = None
+    name: str | None = None
+
+    def applies(self, obj: Mapping[str, Any]) -> bool:
+        metadata = obj.get("metadata") or {}
+        return (self.kind is None or obj.get("kind") == self.kind) and (
+            self.name is None or metadata.get("name") == self.name
+        )
+
+
+def diff(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    manager: str = FIELD_MANAGER,
+) -> tuple[FieldChange, ...]:
+    """The changes that applying ``desired`` would make to ``live``; empty when none."""
+    want = normalize(desired, ignore)
+    owned = owned_paths(live, manager)
+    have = project(normalize(live, ignore), want, owned)
+    if want == have:
+        return ()
+    secret = desired.get("kind") == "Secret"
+    return tuple(sorted(_changes(have, want, secret=secret), key=lambda c: c.path))
+
+
+def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
+    """A copy without status and server-managed metadata, quantities canonical, ignores dropped."""
+    result: dict[str, Any] = _canonical(obj, ())
+    result.pop("status", None)
+    metadata = result.get("metadata")
+    if isinstance(metadata, dict):
+        for key in SERVER_METADATA:
+            metadata.pop(key, None)
+        annotations = metadata.get("annotations") or {}
+        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        annotations.pop("deployment.kubernetes.io/revision", None)
+        if not annotations:
+            metadata.pop("annotations", None)
+    for rule in ignore:
+        if rule.applies(obj):
+            for pointer in rule.pointers:
+                _drop(result, pointer)
+    return result
+
+
+def _canonical(value: Any, path: tuple[str, ...]) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _canonical(item, (*path, str(key))) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item, path) for item in value]
+    if len(path) >= 2 and path[-2] in _QUANTITY_PARENTS and isinstance(value, str | int | float):
+        try:
+            return quantities.canonical(value)
+        except quantities.QuantityError:
+            return value
+    return value
+
+
+def _drop(obj: dict[str, Any], pointer: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    node: Any = obj
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else _index(node, part)
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+    elif isinstance(node, list) and parts[-1].isdigit() and int(parts[-1]) < len(node):
+        node.pop(int(parts[-1]))
+
+
+def _index(node: Any, part: str) -> Any:
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return node[int(part)]
+    return None
+
+
+def owned_paths(live: Mapping[str, Any], manager: str = FIELD_MANAGER) -> dict[str, Any]:
+    """The ``fieldsV1`` tree of ``manager``'s Apply entries, merged (empty when none)."""
+    merged: dict[str, Any] = {}
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            _merge(merged, entry.get("fieldsV1") or {})
+    return merged
+
+
+def _merge(into: dict[str, Any], tree: Mapping[str, Any]) -> None:
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            _merge(into.setdefault(key, {}), value)
+        else:
+            into.setdefault(key, {})
+
+
+def project(live: Any, want: Any, owned: Mapping[str, Any] | None) -> Any:
+    """``live`` reduced to the shape of ``want`` plus the fields in the ``owned`` tree."""
+    if isinstance(live, dict) and isinstance(want, dict):
+        owned_keys = {key[2:] for key in (owned or {}) if key.startswith("f:")}
+        result = {}
+        for key in sorted(set(want) | owned_keys):
+            if key in live:
+                sub_owned = (owned or {}).get(f"f:{key}")
+                result[key] = project(live[key], want.get(key), sub_owned)
+        return result
+    if isinstance(live, list) and isinstance(want, list):
+        return _project_list(live, want, owned)
+    return live
+
+
+def _project_list(live: list[Any], want: list[Any], owned: Mapping[str, Any] | None) -> list[Any]:
+    """Items by position; an extra live item is kept only when the agent owns it (or when
+    ownership is unknown), so that items other managers added are not reported."""
+    keys = _keyed_items(owned)
+    result = []
+    for index, item in enumerate(live):
+        target = want[index] if index < len(want) else None
+        key = _item_key(item, keys) if keys and isinstance(item, dict) else None
+        if target is None and keys and key is None:
+            continue
+        sub = (owned or {}).get("k:" + json.dumps(key, separators=(",", ":"))) if key else None
+        result.append(project(item, target, sub))
+    return result
+
+
+def _keyed_items(owned: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    keys = []
+    for key in owned or {}:
+        if key.startswith("k:"):
+            try:
+                keys.append(json.loads(key[2:]))
+            except ValueError:
+                continue
+    return keys
+
+
+def _item_key(
+    item: Mapping[str, Any], keyed: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    for key in keyed:
+        if all(item.get(name) == value for name, value in key.items()):
+            return key
+    return None
+
+
+def _changes(have: Any, want: Any, *, secret: bool) -> Iterable[FieldChange]:
+    tree = DeepDiff(have, want, view="tree", verbose_level=2)
+    kinds = {
+        "values_changed": ChangeKind.CHANGED,
+        "type_changes": ChangeKind.CHANGED,
+        "dictionary_item_added": ChangeKind.ADDED,
+        "iterable_item_added": ChangeKind.ADDED,
+        "dictionary_item_removed": ChangeKind.REMOVED,
+        "iterable_item_removed": ChangeKind.REMOVED,
+    }
+    for report, kind in kinds.items():
+        for level in tree.get(report, ()):
+            parts = level.path(output_format="list")
+            before = None if kind is ChangeKind.ADDED else level.t1
+            after = None if kind is ChangeKind.REMOVED else level.t2
+            if secret and parts[:1] in (["data"], ["stringData"]):
+                before, after = (
+                    (MASK if before is not None else None),
+                    (MASK if after is not None else None),
+                )
+            yield FieldChange(render_path(parts), kind, before, after)
+
+
+def render_path(parts: Sequence[Any]) -> str:
+    """``spec.template.spec.containers[0].image`` for a list of keys and indexes."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,57 @@
+"""Objects a target holds: their identity (``ObjectKey``) and label/annotation access.
+
+Used by planning, diffing, inventory and the targets. An object is a plain mapping shaped
+like a Kubernetes object (``apiVersion``, ``kind``, ``metadata``); the local target's
+process groups have the same shape. Identity has no version (Argo CD and Flux agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectKey:
+    """``group``, ``kind``, ``namespace`` and ``name`` of an object."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+    def encode(self) -> str:
+        """A compact form for inventories: ``group|kind|namespace|name``."""
+        return "|".join((self.group, self.kind, self.namespace, self.name))
+
+    @classmethod
+    def decode(cls, text: str) -> ObjectKey:
+        group, kind, namespace, name = text.split("|")
+        return cls(group, kind, namespace, name)
+
+
+def key_of(obj: Mapping[str, Any]) -> ObjectKey:
+    """The identity of an object."""
+    api_version = str(obj.get("apiVersion", ""))
+    group = api_version.rpartition("/")[0]
+    metadata = obj.get("metadata") or {}
+    return ObjectKey(
+        group,
+        str(obj.get("kind", "")),
+        str(metadata.get("namespace", "")),
+        str(metadata.get("name", "")),
+    )
+
+
+def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def annotations_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    return (obj.get("metadata") or {}).get("annotations") or {}

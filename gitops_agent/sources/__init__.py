@@ -1,0 +1,1 @@
+"""Manifest sources: the git repository (``git``), its auth (``auth``), retries (``backoff``)."""

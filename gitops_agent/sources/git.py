@@ -311,7 +311,7 @@ class GitSource:
                 strip_newline_in_stdout=not binary,
             )
         except git.GitCommandError as exc:
-            detail = _stderr_summary(exc) + self._auth_hint(exc)
+            detail = git_error_summary(exc) + self._auth_hint(exc)
             message = f"git {verb} {self.spec.safe_url} (ref {self.spec.ref}) failed: {detail}"
             raise SourceError(redact(message, env.secrets)) from None
         except OSError as exc:
@@ -320,7 +320,7 @@ class GitSource:
         return out if out is not None else b""
 
 
-def _stderr_summary(exc: git.GitCommandError) -> str:
+def git_error_summary(exc: git.GitCommandError) -> str:
     """The useful part of a git error: its last non-empty stderr lines."""
     text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
     text = text.strip().removeprefix("stderr:").strip().strip("'").strip()

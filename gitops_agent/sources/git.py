@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -132,6 +133,8 @@ def workdir_name(spec: GitSourceSpec) -> str:
 class GitSource:
     """A git repository as a source of manifests, with a working copy under ``cache_dir``.
 
+    Checkouts of one instance are serialised; the working copy belongs to this instance
+    (its directory name hashes the URL and the ref, so a preview of another ref gets its own).
     ``environ`` is where the token env var is read (default: the process environment);
     ``extra_env`` is added to every git command (for proxies, or tracing in tests).
     """
@@ -140,6 +143,7 @@ class GitSource:
     cache_dir: Path
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def workdir(self) -> Path:
@@ -172,6 +176,10 @@ class GitSource:
         """
         if revision is not None and not is_sha(revision):
             raise SourceError(f"revision {revision!r} is not a full commit SHA")
+        with self._lock:
+            return self._checkout(revision)
+
+    def _checkout(self, revision: str | None) -> Checkout:
         root = self._open_workdir()
         if revision is None:
             revision = self._fetch(self.spec.ref)
@@ -188,14 +196,15 @@ class GitSource:
         rel = relative_path(path, what="file path")
         if not is_sha(revision):
             raise SourceError(f"revision {revision!r} is not a full commit SHA")
-        self._open_workdir()
-        if not self._has_commit(revision):
-            self._fetch_revision(revision)
-        return self._run_bytes(
-            ["cat-file", "blob", f"{revision}:{rel.as_posix()}"],
-            verb=f"read {rel.as_posix()} at {revision[:12]} from",
-            remote=True,
-        )
+        with self._lock:
+            self._open_workdir()
+            if not self._has_commit(revision):
+                self._fetch_revision(revision)
+            return self._run_bytes(
+                ["cat-file", "blob", f"{revision}:{rel.as_posix()}"],
+                verb=f"read {rel.as_posix()} at {revision[:12]} from",
+                remote=True,
+            )
 
     def _result(self, root: Path, revision: str) -> Checkout:
         directory = (root / self.spec.path).resolve()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitops_agent.errors import ConfigError, SourceError
+from gitops_agent.sources.backoff import BackoffPolicy, retry_call
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec, pick_revision
 from gitops_agent.testing.forges.gitserve import GitDaemon, GitHttpServer, free_port
 from tests.sources.conftest import commit, git
@@ -215,3 +216,40 @@ def test_pick_revision_prefers_branch_then_peeled_tag() -> None:
     assert pick_revision(out, "x") == "b" * 40
     assert pick_revision(out + "c" * 40 + "\trefs/heads/x\n", "x") == "c" * 40
     assert pick_revision(out, "y") is None
+
+
+def test_retry_helper_rides_out_a_remote_that_comes_up_late(upstream: Path, tmp_path: Path) -> None:
+    port = free_port()
+    spec = GitSourceSpec(url=f"git://127.0.0.1:{port}/manifests", timeout=20)
+    source = GitSource(spec, tmp_path / "cache")
+    daemons: list[GitDaemon] = []
+
+    def start_daemon_while_waiting(seconds: float) -> None:
+        if not daemons:
+            daemons.append(GitDaemon(upstream.parent, port=port).__enter__())
+
+    policy = BackoffPolicy(initial=0.01, max_attempts=3, max_elapsed=30)
+    try:
+        revision = retry_call(
+            source.remote_revision,
+            policy=policy,
+            retry_on=(SourceError,),
+            sleep=start_daemon_while_waiting,
+        )
+    finally:
+        for daemon in daemons:
+            daemon.__exit__(None, None, None)
+    assert revision == git(upstream, "rev-parse", "HEAD")
+    assert len(daemons) == 1
+
+
+def test_sub_path_through_a_symlink_cannot_leave_the_repository(
+    upstream: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (upstream / "escape").symlink_to(outside)
+    commit(upstream, {}, "add a symlink")
+    source = GitSource(GitSourceSpec(url=upstream.as_uri(), path="escape"), tmp_path / "c")
+    with pytest.raises(SourceError, match="leaves the repository"):
+        source.checkout()

@@ -48,10 +48,10 @@ def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
 class GitDaemon:
     """``git daemon`` on 127.0.0.1 serving ``base_path``; a context manager."""
 
-    def __init__(self, base_path: Path, *, allow_push: bool = False) -> None:
+    def __init__(self, base_path: Path, *, allow_push: bool = False, port: int = 0) -> None:
         self.base_path = base_path
         self.allow_push = allow_push
-        self.port = 0
+        self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
 
     def url(self, name: str) -> str:
@@ -59,7 +59,7 @@ class GitDaemon:
         return f"git://127.0.0.1:{self.port}/{name}"
 
     def __enter__(self) -> Self:
-        self.port = free_port()
+        self.port = self.port or free_port()
         args = [
             "git",
             "daemon",

@@ -1,0 +1,245 @@
+"""The agent's HTTP server: webhooks, health, readiness and metrics.
+
+``AgentServer(config, on_push=..., on_pull_request=..., metrics=..., health=...)`` runs a
+stdlib ``ThreadingHTTPServer`` in a thread (``start``/``stop`` or ``with``). Routes:
+``POST /webhooks/{github,gitlab,gitea,generic}`` (signature or token checked in constant
+time; 401 when wrong or missing, 413 over the body limit, 202 for an ignored event; a valid
+push calls ``on_push(PushHint)``, a pull/merge request ``on_pull_request(PullRequestHint)``),
+``GET /healthz`` (200 while the process lives), ``GET /readyz`` (503 until
+``health.mark_ready()``), ``GET /metrics`` (Prometheus text). Callbacks run on the request
+thread and must only hand the hint over (set an event, enqueue), not reconcile. Built by
+the CLI's ``run`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+from gitops_agent.errors import ConfigError
+from gitops_agent.service.metrics import CONTENT_TYPE, AgentMetrics
+from gitops_agent.service.webhooks import (
+    PING,
+    Forge,
+    PullRequestHint,
+    PushHint,
+    WebhookPayloadError,
+    WebhookSecrets,
+    parse,
+    verify,
+)
+
+DEFAULT_MAX_BODY = 1 << 20  # GitHub caps payloads at 25 MB; pushes of manifests are small
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Where to listen and what to accept."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secrets: WebhookSecrets = field(default_factory=WebhookSecrets)
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    read_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"server.port {self.port} is not a TCP port")
+        if self.max_body_bytes <= 0:
+            raise ConfigError("server.maxBodyBytes must be positive")
+
+
+class Health:
+    """Liveness is implicit; readiness turns on after the first successful cycle."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+
+    def mark_ready(self) -> None:
+        """Called by the agent loop after its first successful cycle."""
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """True once ``mark_ready`` was called."""
+        return self._ready.is_set()
+
+
+def _ignore_pull_request(hint: PullRequestHint) -> None:
+    log.debug("pull request #%d event ignored: previews are not wired", hint.number)
+
+
+class AgentServer:
+    """Serves webhooks, health and metrics on one port."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        on_push: Callable[[PushHint], None],
+        on_pull_request: Callable[[PullRequestHint], None] = _ignore_pull_request,
+        metrics: AgentMetrics | None = None,
+        health: Health | None = None,
+    ) -> None:
+        self.config = config
+        self.on_push = on_push
+        self.on_pull_request = on_pull_request
+        self.metrics = metrics or AgentMetrics()
+        self.health = health or Health()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port=0``)."""
+        if self._server is None:
+            raise RuntimeError("server is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.config.host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind and serve in a background thread."""
+        try:
+            self._server = ThreadingHTTPServer(
+                (self.config.host, self.config.port), _handler_for(self)
+            )
+        except OSError as exc:
+            where = f"{self.config.host}:{self.config.port}"
+            raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="agent-http", daemon=True
+        )
+        self._thread.start()
+        log.info("listening on %s", self.url)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def handle_webhook(
+        self, forge: Forge, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """Verify, parse and dispatch one delivery; returns (status, JSON answer)."""
+        secret = self.config.secrets.for_forge(forge)
+        if not verify(forge, secret, body, headers):
+            self.metrics.webhooks.inc(forge=forge.value, outcome="unauthorized")
+            return 401, {"error": "invalid or missing signature"}
+        try:
+            event = parse(forge, headers, body)
+        except WebhookPayloadError as exc:
+            self.metrics.webhooks.inc(forge=forge.value, outcome="invalid")
+            return 400, {"error": str(exc)}
+        if event is PING:
+            self.metrics.webhooks.inc(forge=forge.value, outcome="ping")
+            return 200, {"status": "pong"}
+        if not isinstance(event, PushHint | PullRequestHint):
+            self.metrics.webhooks.inc(forge=forge.value, outcome="ignored")
+            return 202, {"status": "ignored"}
+        try:
+            if isinstance(event, PushHint):
+                self.on_push(event)
+            else:
+                self.on_pull_request(event)
+        except Exception:
+            log.exception("webhook callback for %s failed", forge.value)
+            self.metrics.webhooks.inc(forge=forge.value, outcome="failed")
+            return 500, {"error": "the agent could not take the event"}
+        self.metrics.webhooks.inc(forge=forge.value, outcome="accepted")
+        return 202, {"status": "accepted"}
+
+
+def _handler_for(server: AgentServer) -> type[BaseHTTPRequestHandler]:
+    class AgentHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = server.config.read_timeout
+        server_version = "gitops-agent"
+        sys_version = ""
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("%s %s", self.address_string(), format % args)
+
+        def do_GET(self) -> None:
+            if self.path == "/healthz":
+                self._send_json(200, {"status": "ok"})
+            elif self.path == "/readyz":
+                ready = server.health.ready
+                self._send_json(200 if ready else 503, {"ready": ready})
+            elif self.path == "/metrics":
+                self._send(200, server.metrics.render().encode(), CONTENT_TYPE)
+            else:
+                self._send_json(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            prefix, _, name = self.path.partition("?")[0].rpartition("/")
+            forge = next((f for f in Forge if f.value == name), None)
+            if prefix != "/webhooks" or forge is None:
+                self._send_json(404, {"error": "not found"}, close=True)
+                return
+            body = self._read_body()
+            if body is None:
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, answer = server.handle_webhook(forge, headers, body)
+            self._send_json(status, answer)
+
+        def _read_body(self) -> bytes | None:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._send_json(411, {"error": "Content-Length required"}, close=True)
+                return None
+            try:
+                length = int(self.headers.get("Content-Length", ""))
+            except ValueError:
+                self._send_json(411, {"error": "Content-Length required"}, close=True)
+                return None
+            if length < 0 or length > server.config.max_body_bytes:
+                self._send_json(413, {"error": "body too large"}, close=True)
+                return None
+            try:
+                return self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                return None
+
+        def _send_json(self, status: int, body: dict[str, Any], *, close: bool = False) -> None:
+            if close:
+                self.close_connection = True
+            self._send(status, json.dumps(body).encode(), "application/json")
+
+        def _send(self, status: int, payload: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return AgentHandler

@@ -1,0 +1,164 @@
+"""GitHub REST API emulator: commit statuses, pull requests, issue comments.
+
+Serves, under the root given as the reporter's API URL (as for GitHub Enterprise):
+``POST /repos/{owner}/{repo}/statuses/{sha}``, ``GET /repos/{owner}/{repo}/commits/{ref}/statuses``,
+``GET /repos/{owner}/{repo}/commits/{ref}/status`` (combined), ``GET /repos/{o}/{r}/pulls``,
+``GET|POST /repos/{o}/{r}/issues/{n}/comments`` and ``PATCH /repos/{o}/{r}/issues/comments/{id}``.
+Checks ``Authorization: Bearer|token``, ``User-Agent``, ``Accept`` and JSON bodies the way
+api.github.com answers: 401 "Bad credentials", 403 without a User-Agent, 404 "Not Found",
+422 "Validation Failed" with an ``errors`` list.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gitops_agent.testing.forges.base import (
+    HEX_SHA,
+    ForgeEmulator,
+    Handler,
+    PostedStatus,
+    PullRequest,
+    Request,
+    Response,
+    json_body,
+)
+
+DOCS = "https://docs.github.com/rest"
+STATES = ("error", "failure", "pending", "success")
+_REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
+
+
+class GitHubEmulator(ForgeEmulator):
+    """A GitHub (or GitHub Enterprise) REST API on 127.0.0.1."""
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("POST", _REPO + r"/statuses/(?P<sha>[^/]+)", self._guard(self._create_status)),
+            ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/statuses", self._guard(self._list_statuses)),
+            ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/status", self._guard(self._combined)),
+            ("GET", _REPO + r"/pulls", self._guard(self._list_pulls)),
+            ("GET", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._list_comments)),
+            ("POST", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._add_comment)),
+            ("PATCH", _REPO + r"/issues/comments/(?P<id>\d+)", self._guard(self._edit_comment)),
+        ]
+
+    def error(self, status: int, message: str) -> Response:
+        return Response(status, {"message": message, "documentation_url": DOCS})
+
+    def _guard(self, handler: Handler) -> Handler:
+        def guarded(request: Request, match: re.Match[str]) -> Response:
+            if not request.header("User-Agent"):
+                return self.error(403, "Request forbidden by administrative rules.")
+            scheme, _, token = request.header("Authorization").partition(" ")
+            if scheme.lower() not in ("bearer", "token") or token != self.token:
+                return self.error(401, "Bad credentials")
+            if match.group("repo") not in self.repositories:
+                return self.error(404, "Not Found")
+            if request.method in ("POST", "PATCH"):
+                accept = request.header("Accept")
+                if accept and "json" not in accept and "*/*" not in accept:
+                    return self.error(415, "Unsupported 'Accept' header")
+            return handler(request, match)
+
+        return guarded
+
+    def _invalid(self, field: str, code: str, message: str = "") -> Response:
+        entry = {"resource": "Status", "field": field, "code": code}
+        if message:
+            entry["message"] = message
+        body = {"message": "Validation Failed", "errors": [entry], "documentation_url": DOCS}
+        return Response(422, body)
+
+    def _create_status(self, request: Request, match: re.Match[str]) -> Response:
+        repo, sha = match.group("repo"), match.group("sha")
+        body = json_body(request)
+        if body is None:
+            return Response(400, {"message": "Problems parsing JSON", "documentation_url": DOCS})
+        if not HEX_SHA.match(sha):
+            return self._invalid("sha", "custom", f"No commit found for SHA: {sha}")
+        state = body.get("state")
+        if state is None:
+            return self._invalid("state", "missing_field")
+        if state not in STATES:
+            return self._invalid("state", "invalid")
+        description = body.get("description") or ""
+        if len(description) > 140:
+            return self._invalid("description", "custom", "description is too long (max 140)")
+        context = body.get("context") or "default"
+        record = {
+            "id": self.new_id(),
+            "state": state,
+            "description": description,
+            "target_url": body.get("target_url") or "",
+            "context": context,
+        }
+        posted = PostedStatus(context, state, description, record["target_url"], record)
+        self.record_status(repo, sha, posted)
+        return Response(201, record)
+
+    def _list_statuses(self, request: Request, match: re.Match[str]) -> Response:
+        posted = self.statuses(match.group("repo"), match.group("sha"))
+        return Response(200, [dict(p.raw) for p in reversed(posted)])
+
+    def _combined(self, request: Request, match: re.Match[str]) -> Response:
+        latest: dict[str, dict[str, Any]] = {}
+        for posted in self.statuses(match.group("repo"), match.group("sha")):
+            latest[posted.context.lower()] = dict(posted.raw)
+        states = {s["state"] for s in latest.values()}
+        overall = "success" if states == {"success"} else "pending"
+        if states & {"error", "failure"}:
+            overall = "failure"
+        body = {
+            "state": overall,
+            "sha": match.group("sha"),
+            "total_count": len(latest),
+            "statuses": list(latest.values()),
+        }
+        return Response(200, body)
+
+    def _list_pulls(self, request: Request, match: re.Match[str]) -> Response:
+        repo = match.group("repo")
+        wanted = request.query.get("state", "open")
+        pulls = [p for p in self.pull_requests[repo] if wanted in ("all", p.state)]
+        return Response(200, [_pull_json(repo, p) for p in pulls])
+
+    def _list_comments(self, request: Request, match: re.Match[str]) -> Response:
+        repo, number = match.group("repo"), int(match.group("n"))
+        if self.find_pull(repo, number) is None:
+            return self.error(404, "Not Found")
+        return Response(200, [{"id": c.id, "body": c.body} for c in self.comments(repo, number)])
+
+    def _add_comment(self, request: Request, match: re.Match[str]) -> Response:
+        repo, number = match.group("repo"), int(match.group("n"))
+        body = json_body(request)
+        if self.find_pull(repo, number) is None:
+            return self.error(404, "Not Found")
+        if body is None or not isinstance(body.get("body"), str) or not body["body"]:
+            return self._invalid("body", "missing_field")
+        if len(body["body"]) > 65536:
+            return self._invalid("body", "custom", "body is too long (maximum is 65536 characters)")
+        comment = self.add_comment(repo, number, body["body"])
+        return Response(201, {"id": comment.id, "body": comment.body})
+
+    def _edit_comment(self, request: Request, match: re.Match[str]) -> Response:
+        comment = self.find_comment(match.group("repo"), int(match.group("id")))
+        body = json_body(request)
+        if comment is None:
+            return self.error(404, "Not Found")
+        if body is None or not isinstance(body.get("body"), str) or not body["body"]:
+            return self._invalid("body", "missing_field")
+        comment.body = body["body"]
+        return Response(200, {"id": comment.id, "body": comment.body})
+
+
+def _pull_json(repo: str, pull: PullRequest) -> dict[str, Any]:
+    head_repo = pull.head_repository or repo
+    return {
+        "number": pull.number,
+        "state": pull.state,
+        "title": pull.title,
+        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": {"full_name": head_repo}},
+        "base": {"ref": pull.base_ref, "repo": {"full_name": repo}},
+    }

@@ -8,8 +8,14 @@ from typing import Any
 from gitops_agent.core.diffing import ChangeKind, FieldChange, IgnoreRule, diff, normalize
 
 
-def deployment(replicas: int = 1, image: str = "alpine:3.20", env: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "main", "image": image, "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
+def deployment(
+    replicas: int = 1, image: str = "alpine:3.20", env: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": image,
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}},
+    }
     if env is not None:
         container["env"] = env
     return {
@@ -23,11 +29,18 @@ def deployment(replicas: int = 1, image: str = "alpine:3.20", env: list[dict[str
 def as_live(obj: dict[str, Any], fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a server returns: defaults, status, server metadata, managedFields."""
     live = copy.deepcopy(obj)
-    live["metadata"].update(uid="u1", resourceVersion="7", generation=2, creationTimestamp="2026-01-01T00:00:00Z")
+    live["metadata"].update(
+        uid="u1", resourceVersion="7", generation=2, creationTimestamp="2026-01-01T00:00:00Z"
+    )
     live["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
     if fields is not None:
-        live["metadata"]["managedFields"] = [{"manager": "gitops-agent", "operation": "Apply", "fieldsV1": fields}]
-    live["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+        live["metadata"]["managedFields"] = [
+            {"manager": "gitops-agent", "operation": "Apply", "fieldsV1": fields}
+        ]
+    live["spec"]["strategy"] = {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+    }
     live["spec"]["revisionHistoryLimit"] = 10
     container = live["spec"]["template"]["spec"]["containers"][0]
     container.update(terminationMessagePath="/dev/termination-log", imagePullPolicy="IfNotPresent")
@@ -50,17 +63,30 @@ def test_a_changed_field_is_reported() -> None:
 def test_added_list_item() -> None:
     live = as_live(deployment(env=[{"name": "A", "value": "1"}]))
     changes = diff(deployment(env=[{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]), live)
-    assert [c.format() for c in changes] == ['+ spec.template.spec.containers[0].env[1]: {"name": "B", "value": "2"}']
+    assert [c.format() for c in changes] == [
+        '+ spec.template.spec.containers[0].env[1]: {"name": "B", "value": "2"}'
+    ]
 
 
 def owned_env(*names: str) -> dict[str, Any]:
     return {
         "f:spec": {
             "f:replicas": {},
-            "f:template": {"f:spec": {"f:containers": {'k:{"name":"main"}': {
-                "f:name": {}, "f:image": {}, "f:resources": {"f:requests": {"f:cpu": {}, "f:memory": {}}},
-                "f:env": {f'k:{{"name":"{n}"}}': {".": {}, "f:name": {}, "f:value": {}} for n in names},
-            }}}},
+            "f:template": {
+                "f:spec": {
+                    "f:containers": {
+                        'k:{"name":"main"}': {
+                            "f:name": {},
+                            "f:image": {},
+                            "f:resources": {"f:requests": {"f:cpu": {}, "f:memory": {}}},
+                            "f:env": {
+                                f'k:{{"name":"{n}"}}': {".": {}, "f:name": {}, "f:value": {}}
+                                for n in names
+                            },
+                        }
+                    }
+                }
+            },
         }
     }
 
@@ -80,7 +106,9 @@ def test_a_field_removed_from_git_is_reported_through_managed_fields() -> None:
 
 def test_fields_other_managers_own_are_not_reported() -> None:
     live = as_live(deployment(env=[{"name": "A", "value": "1"}]), owned_env("A"))
-    live["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "INJECTED", "value": "x"})
+    live["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "INJECTED", "value": "x"}
+    )
     live["metadata"]["labels"]["other"] = "label"
     assert diff(deployment(env=[{"name": "A", "value": "1"}]), live) == ()
 
@@ -93,8 +121,18 @@ def test_ignore_rules_by_json_pointer() -> None:
 
 
 def test_secret_data_is_masked() -> None:
-    desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "bmV3"}}
-    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "b2xk"}}
+    desired = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"password": "bmV3"},
+    }
+    live = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"password": "b2xk"},
+    }
     changes = diff(desired, live)
     assert [c.format() for c in changes] == ['~ data.password: "***" -> "***"']
     assert "bmV3" not in repr(changes) and "b2xk" not in repr(changes)

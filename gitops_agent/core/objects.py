@@ -14,9 +14,10 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True, order=True)
 class ObjectKey:
-    """``group``, ``kind``, ``namespace`` and ``name`` of an object."""
+    """``apiVersion``, ``kind``, ``namespace`` and ``name`` of an object. The agent writes
+    one version of each kind, so the API version stands in for the group."""
 
-    group: str
+    api_version: str
     kind: str
     namespace: str
     name: str
@@ -27,13 +28,13 @@ class ObjectKey:
         return f"{self.kind}/{self.name}"
 
     def encode(self) -> str:
-        """A compact form for inventories: ``group|kind|namespace|name``."""
-        return "|".join((self.group, self.kind, self.namespace, self.name))
+        """A compact form for inventories: ``apiVersion|kind|namespace|name``."""
+        return "|".join((self.api_version, self.kind, self.namespace, self.name))
 
     @classmethod
     def decode(cls, text: str) -> ObjectKey:
-        group, kind, namespace, name = text.split("|")
-        return cls(group, kind, namespace, name)
+        api_version, kind, namespace, name = text.split("|")
+        return cls(api_version, kind, namespace, name)
 
 
 def key_of(obj: Mapping[str, Any]) -> ObjectKey:

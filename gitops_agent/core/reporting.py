@@ -1,0 +1,144 @@
+"""Plans as people and scripts read them: text, JSON (stable keys) and Markdown.
+
+Called by the ``plan`` command, by ``apply`` before it acts, and by previews (Markdown for a
+pull-request comment). Field values come from ``core.diffing``, which already masks Secret
+data; nothing here reads a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gitops_agent.core.planning import Action, ObjectStep, Plan, ResourcePlan
+from gitops_agent.core.status import describe_condition
+
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.UNCHANGED: "="}
+
+
+def summary(plan: Plan) -> str:
+    """``2 to create, 1 to update, 0 to delete, 5 unchanged``."""
+    counts = plan.counts()
+    return (
+        f"{counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete, {counts['unchanged']} unchanged"
+    )
+
+
+def plan_text(plan: Plan, *, verbose: bool = False) -> str:
+    """The plan for a terminal: a summary, then each changed resource with its field diffs."""
+    revision = f" for {plan.revision[:12]}" if plan.revision else ""
+    lines = [f"Plan{revision}: {summary(plan)}"]
+    if plan.blocked_prune is not None:
+        lines.append(f"prune refused: {plan.blocked_prune.message()}")
+    for index, wave in enumerate(plan.waves()):
+        shown = [r for r in wave if verbose or r.action is not Action.UNCHANGED]
+        if not shown:
+            continue
+        prunes = all(r.action is Action.DELETE for r in wave)
+        lines.append("")
+        lines.append("prune" if prunes else f"wave {index}")
+        for resource in shown:
+            lines.extend(_resource_lines(resource))
+    if not plan.has_changes and plan.blocked_prune is None:
+        lines.append("No changes: the target matches the source.")
+    return "\n".join(lines)
+
+
+def _resource_lines(resource: ResourcePlan) -> Iterator[str]:
+    where = f"  ({resource.file})" if resource.file else ""
+    yield f"  {SYMBOL[resource.action]} {resource.id}  {resource.action}{where}"
+    for dependency in resource.depends:
+        yield f"      after {describe_condition(dependency.id.name, dependency.condition)}"
+    for step in resource.steps:
+        if step.action is Action.UNCHANGED:
+            continue
+        yield f"      {SYMBOL[step.action]} {step.key}"
+        for change in step.changes:
+            yield f"          {change.format()}"
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan with stable keys for scripts."""
+    return {
+        "revision": plan.revision,
+        "changes": plan.has_changes,
+        "counts": plan.counts(),
+        "blockedPrune": plan.blocked_prune.message() if plan.blocked_prune else None,
+        "resources": [_resource_json(r) for r in plan.resources],
+    }
+
+
+def _resource_json(resource: ResourcePlan) -> dict[str, Any]:
+    return {
+        "id": str(resource.id),
+        "type": str(resource.id.type),
+        "workspace": resource.id.workspace,
+        "name": resource.id.name,
+        "action": str(resource.action),
+        "wave": resource.wave,
+        "file": resource.file,
+        "bundle": str(resource.bundle) if resource.bundle else None,
+        "dependsOn": [
+            {"id": str(d.id), "waitFor": describe_condition(d.id.name, d.condition)}
+            for d in resource.depends
+        ],
+        "objects": [_step_json(step) for step in resource.steps],
+    }
+
+
+def _step_json(step: ObjectStep) -> dict[str, Any]:
+    return {
+        "apiVersion": _api_version(step),
+        "kind": step.key.kind,
+        "namespace": step.key.namespace,
+        "name": step.key.name,
+        "action": str(step.action),
+        "changes": [
+            {"path": c.path, "change": str(c.kind), "before": c.before, "after": c.after}
+            for c in step.changes
+        ],
+    }
+
+
+def _api_version(step: ObjectStep) -> str:
+    body = step.desired if step.desired is not None else step.live
+    return str((body or {}).get("apiVersion", ""))
+
+
+def plan_markdown(plan: Plan, *, title: str = "gitops-agent plan") -> str:
+    """The plan as a pull-request comment: a summary table, then diffs in collapsed blocks."""
+    lines = [
+        f"### {title}",
+        "",
+        f"**{summary(plan)}**" + (f" for `{plan.revision[:12]}`" if plan.revision else ""),
+    ]
+    if plan.blocked_prune is not None:
+        lines += ["", f"> :warning: prune refused: {plan.blocked_prune.message()}"]
+    changed = [r for r in plan.resources if r.action is not Action.UNCHANGED]
+    if not changed:
+        return "\n".join([*lines, "", "No changes."])
+    lines += ["", "| wave | action | resource | file |", "|---|---|---|---|"]
+    lines += [f"| {r.wave} | {r.action} | `{r.id}` | {r.file} |" for r in changed]
+    for resource in changed:
+        body = [
+            f"{SYMBOL[s.action]} {s.key}" + "".join(f"\n    {c.format()}" for c in s.changes)
+            for s in resource.steps
+            if s.action is not Action.UNCHANGED
+        ]
+        lines += [
+            "",
+            f"<details><summary>{resource.action} <code>{resource.id}</code></summary>",
+            "",
+            "```diff",
+        ]
+        lines += [_diff_line(line) for text in body for line in text.splitlines()]
+        lines += ["```", "</details>"]
+    return "\n".join(lines)
+
+
+def _diff_line(line: str) -> str:
+    stripped = line.lstrip()
+    if stripped.startswith("~ "):
+        return "! " + line
+    return line

@@ -8,6 +8,8 @@ weekday names, or one of the ``@hourly`` style macros.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 MACROS = frozenset(
     {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
@@ -62,3 +64,63 @@ def _number(token: str, names: list[str]) -> int | None:
     if lowered in names:
         return names.index(lowered) + (1 if len(names) == 12 else 0)
     return None
+
+
+_MACRO_EXPANSIONS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+def _values(part: str, low: int, high: int, names: list[str]) -> set[int]:
+    values: set[int] = set()
+    for item in part.split(","):
+        match = _ITEM.match(item)
+        if match is None:
+            continue
+        span, step = match.group(1), int(match.group(2) or 1)
+        if span in ("*", "?"):
+            start, end = low, high
+        else:
+            bounds = [_number(token, names) or 0 for token in span.split("-")]
+            start, end = bounds[0], bounds[-1] if len(bounds) > 1 or match.group(2) is None else high
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def next_time(expression: str, after: datetime, *, timezone: str = "UTC") -> datetime | None:
+    """The first time strictly after ``after`` (an aware time) at which the schedule fires,
+    in UTC; None for an invalid expression. Searches day by day for at most four years."""
+    text = _MACRO_EXPANSIONS.get(expression.strip(), expression.strip())
+    if problem(text) is not None:
+        return None
+    fields = [_values(p, low, high, names) for p, (_, low, high, names) in zip(text.split(), _FIELDS, strict=True)]
+    minutes, hours, days, months, weekdays = fields
+    weekdays = {7 if d == 0 else d for d in weekdays} | {0 if d == 7 else d for d in weekdays}
+    restricted_day = text.split()[2] not in ("*", "?")
+    restricted_weekday = text.split()[4] not in ("*", "?")
+    zone = ZoneInfo(timezone)
+    local = after.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for _ in range(4 * 366):
+        if local.month in months and _day_matches(local, days, weekdays, restricted_day, restricted_weekday):
+            for hour in sorted(h for h in hours if h >= local.hour):
+                for minute in sorted(minutes):
+                    candidate = local.replace(hour=hour, minute=minute)
+                    if candidate >= local:
+                        return candidate.astimezone(UTC)
+        local = (local + timedelta(days=1)).replace(hour=0, minute=0)
+    return None
+
+
+def _day_matches(day: datetime, days: set[int], weekdays: set[int], by_day: bool, by_weekday: bool) -> bool:
+    """Cron's rule: when both day fields are restricted, either may match."""
+    weekday = (day.weekday() + 1) % 7
+    day_ok, weekday_ok = day.day in days, weekday in weekdays
+    if by_day and by_weekday:
+        return day_ok or weekday_ok
+    return day_ok and weekday_ok

@@ -19,7 +19,7 @@ from typing import Any
 from gitops_agent.core import graph
 from gitops_agent.core.diffing import FieldChange, IgnoreRule, diff
 from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.manifests import DependencyCondition, ResourceId
+from gitops_agent.core.manifests import Bundle, DependencyCondition, Resource, ResourceId
 from gitops_agent.core.objects import ObjectKey, key_of
 
 
@@ -41,14 +41,27 @@ class Dependency:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredStep:
+    """A workflow step: the objects that run it, created once ``depends`` steps succeeded."""
+
+    name: str
+    depends: tuple[str, ...]
+    keys: tuple[ObjectKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredResource:
-    """What the planner needs of one desired resource: its objects and its dependencies."""
+    """What the planner needs of one desired resource: its objects and its dependencies.
+
+    ``steps`` is set for a one-off Workflow: its objects are created step by step.
+    """
 
     id: ResourceId
     objects: tuple[Mapping[str, Any], ...]
     depends: tuple[Dependency, ...] = ()
     file: str = ""
     bundle: ResourceId | None = None
+    steps: tuple[DesiredStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +243,27 @@ def _plan_prunes(
                 )
             )
     return result
+
+
+def dependencies(resources: Iterable[Resource]) -> tuple[dict[ResourceId, tuple[Dependency, ...]], dict[ResourceId, ResourceId]]:
+    """The resource graph of the Bundles: what each member waits for, and its bundle.
+
+    A member that lists a dependency without a condition for it waits for status ``active``;
+    several conditions on one dependency must all hold. A Bundle itself waits for its
+    members to be active (and so is pruned before them).
+    """
+    depends: dict[ResourceId, tuple[Dependency, ...]] = {}
+    bundle_of: dict[ResourceId, ResourceId] = {}
+    for bundle in (r for r in resources if isinstance(r, Bundle)):
+        ids = {member.id: member.resource.id for member in bundle.members}
+        depends[bundle.id] = tuple(Dependency(rid) for rid in ids.values())
+        for member in bundle.members:
+            bundle_of[member.resource.id] = bundle.id
+            edges = []
+            for name in member.dependencies:
+                if name not in ids:
+                    continue
+                conditions = [c for c in member.conditions if c.resource_id == name] or [None]
+                edges.extend(Dependency(ids[name], condition) for condition in conditions)
+            depends[member.resource.id] = tuple(edges)
+    return depends, bundle_of

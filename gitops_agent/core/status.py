@@ -46,6 +46,7 @@ class ResourceStatus:
     status: str
     runtime: str
     message: str = ""
+    settling: bool = False
 
     @property
     def failed(self) -> bool:
@@ -61,6 +62,7 @@ class WorkerState:
     desired: int = 1
     ready: int = 0
     failure: str | None = None
+    rolling_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +94,11 @@ def worker_status(state: WorkerState) -> ResourceStatus:
         return PENDING
     if state.failure:
         return ResourceStatus(Status.ACTIVE, Phase.FAILED, state.failure)
+    rolling = ", rolling out" if state.rolling_out else ""
+    message = f"{state.ready}/{state.desired} replicas ready{rolling}"
     if state.ready > 0 or state.desired == 0:
-        message = f"{state.ready}/{state.desired} replicas ready"
-        return ResourceStatus(Status.ACTIVE, f"running:{state.ready}", message)
-    return ResourceStatus(Status.ACTIVE, Phase.PENDING, f"0/{state.desired} replicas ready")
+        return ResourceStatus(Status.ACTIVE, f"running:{state.ready}", message, state.rolling_out)
+    return ResourceStatus(Status.ACTIVE, Phase.PENDING, message, state.rolling_out)
 
 
 def workflow_status(state: WorkflowState) -> ResourceStatus:
@@ -129,8 +132,7 @@ def _matches(value: str, match: Match | None) -> bool:
 def condition_holds(condition: DependencyCondition | None, observed: ResourceStatus) -> bool:
     """Whether a dependency's status and runtime meet a condition (AND of both sides).
 
-    A dependency without conditions waits for status ``active`` and a runtime that is not
-    failed or pending (a Worker running, a Workflow succeeded).
+    A dependency without conditions waits for status ``active`` (DataOS's default).
     """
     if condition is None:
         return observed.status == Status.ACTIVE and _settled(observed.runtime)
@@ -151,7 +153,7 @@ def condition_unreachable(condition: DependencyCondition | None, observed: Resou
 def describe_condition(resource_id: str, condition: DependencyCondition | None) -> str:
     """``sleep-worker status is active and runtime contains running`` for progress lines."""
     if condition is None:
-        return f"{resource_id} status is active and runtime is running or succeeded"
+        return f"{resource_id} status is active"
     parts = [
         f"{side} {_describe_match(match)}"
         for side, match in (("status", condition.status), ("runtime", condition.runtime))

@@ -1,0 +1,143 @@
+"""Kubernetes objects -> resources: grouping live objects by resource, and the states the
+status model reads (``WorkerState``, ``WorkflowState``, step phases).
+
+Pure; called by ``targets.kubernetes`` after it listed the owner's objects and pods. Pods and
+ReplicaSets only inform status; the managed objects are the ones the renderer writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from gitops_agent.core import cron, labels
+from gitops_agent.core.manifests import ResourceId, ResourceType
+from gitops_agent.core.objects import ObjectKey, key_of, labels_of
+from gitops_agent.core.status import (
+    Phase,
+    StepState,
+    WorkerState,
+    WorkflowState,
+    pod_failure,
+)
+
+Obj = Mapping[str, Any]
+MANAGED_KINDS = ("ConfigMap", "PersistentVolumeClaim", "Service", "StatefulSet", "Deployment", "Job", "CronJob")
+
+
+def resource_of(obj: Obj) -> ResourceId | None:
+    """The resource an object belongs to, from its labels (None for other objects)."""
+    found = labels_of(obj)
+    kind, name = found.get(labels.RESOURCE_TYPE), found.get(labels.RESOURCE_NAME)
+    try:
+        rtype = ResourceType(kind or "")
+    except ValueError:
+        return None
+    if not name:
+        return None
+    return ResourceId(rtype, "" if rtype is ResourceType.BUNDLE else found.get(labels.WORKSPACE, ""), name)
+
+
+def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
+    """Objects by the resource they belong to, each list sorted by key."""
+    grouped: dict[ResourceId, list[Obj]] = {}
+    for obj in objects:
+        rid = resource_of(obj)
+        if rid is not None:
+            grouped.setdefault(rid, []).append(obj)
+    for items in grouped.values():
+        items.sort(key=key_of)
+    return grouped
+
+
+def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
+    """A Worker from its Deployment or StatefulSet and its pods."""
+    workload = next((o for o in objects if o.get("kind") in ("Deployment", "StatefulSet")), None)
+    if workload is None:
+        return WorkerState(present=False)
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    desired = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas") or 0)
+    generation = int((workload.get("metadata") or {}).get("generation") or 0)
+    rolling = int(status.get("observedGeneration") or 0) < generation or (
+        int(status.get("updatedReplicas") or 0) < desired
+    )
+    return WorkerState(True, desired, ready, _pods_failure(pods), rolling)
+
+
+def _pods_failure(pods: Sequence[Obj]) -> str | None:
+    for pod in pods:
+        status = pod.get("status") or {}
+        reasons = [
+            (container.get("state") or {}).get("waiting", {}).get("reason", "")
+            for container in status.get("containerStatuses") or []
+        ]
+        failure = pod_failure(reasons)
+        if failure:
+            restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
+            name = (pod.get("metadata") or {}).get("name", "")
+            return f"{failure}: pod {name} restarted {restarts} time(s)"
+        if status.get("phase") == "Failed":
+            return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
+    return None
+
+
+def job_phase(job: Obj) -> tuple[Phase, str]:
+    """A Job's phase from its conditions and counts, and a short message."""
+    status = job.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") in ("Complete", "SuccessCriteriaMet"):
+            return Phase.SUCCEEDED, ""
+        if condition.get("type") in ("Failed", "FailureTarget"):
+            return Phase.FAILED, str(condition.get("message") or condition.get("reason") or "failed")
+    if status.get("active") or status.get("startTime"):
+        return Phase.RUNNING, ""
+    return Phase.PENDING, ""
+
+
+def step_phases(objects: Sequence[Obj], current: Iterable[ObjectKey] | None = None) -> dict[str, tuple[Phase, str]]:
+    """The phase of each step's current Job: ``current`` names them, else the newest per step."""
+    wanted = set(current) if current is not None else None
+    chosen: dict[str, Obj] = {}
+    for job in (o for o in objects if o.get("kind") == "Job"):
+        step = labels_of(job).get(labels.STEP, "")
+        if wanted is not None and key_of(job) not in wanted:
+            continue
+        earlier = chosen.get(step)
+        if earlier is None or _created(job) >= _created(earlier):
+            chosen[step] = job
+    return {step: job_phase(job) for step, job in chosen.items()}
+
+
+def _created(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def workflow_state(
+    objects: Sequence[Obj],
+    *,
+    steps: Sequence[str],
+    current: Iterable[ObjectKey] | None = None,
+    now: datetime | None = None,
+) -> WorkflowState:
+    """A Workflow from its Jobs (one-off) or its CronJob (scheduled)."""
+    cronjob = next((o for o in objects if o.get("kind") == "CronJob"), None)
+    if cronjob is not None:
+        return WorkflowState(True, scheduled=True, next_run=_next_run(cronjob, now))
+    phases = step_phases(objects, current)
+    if not phases and not any(o.get("kind") == "Job" for o in objects):
+        return WorkflowState(present=bool(objects))
+    names = list(steps) or sorted(phases)
+    states = tuple(StepState(name, *phases.get(name, (Phase.PENDING, ""))) for name in names)
+    return WorkflowState(True, states)
+
+
+def _next_run(cronjob: Obj, now: datetime | None) -> str | None:
+    spec = cronjob.get("spec") or {}
+    if now is None or spec.get("suspend"):
+        return None
+    moment = cron.next_time(str(spec.get("schedule", "")), now, timezone=spec.get("timeZone") or "UTC")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

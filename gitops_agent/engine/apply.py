@@ -1,0 +1,286 @@
+"""Applying a plan: resources in dependency order, waits on conditions, workflows step by
+step, then prunes in reverse order.
+
+Called by ``engine.reconcile``. Each resource starts once every dependency meets its
+``dependencyConditions`` (observed through the target); a dependent of a resource that
+failed, or whose condition can no longer hold, is skipped at once; a wait longer than the
+timeout fails the waiting resource. Workflow steps are created once their upstream steps
+succeeded. Unchanged objects are not written. Every long wait prints progress: which
+resource, waiting on what, for how long. Per-resource failures are data in the results.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_agent.core.manifests import ResourceId
+from gitops_agent.core.objects import ObjectKey, key_of
+from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
+from gitops_agent.core.results import Outcome, ResourceResult
+from gitops_agent.core.status import (
+    Phase,
+    ResourceStatus,
+    condition_holds,
+    condition_unreachable,
+    describe_condition,
+)
+from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.errors import TargetError
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """How long to wait for conditions and workflows, and how often to look."""
+
+    timeout: float = 300.0
+    poll_interval: float = 1.0
+    progress_every: float = 5.0
+
+
+class _State(enum.Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(slots=True)
+class _Track:
+    """The run of one resource: its plan, state, writes and the steps already created."""
+
+    plan: ResourcePlan
+    desired: DesiredResource | None
+    state: _State = _State.WAITING
+    message: str = ""
+    writes: int = 0
+    started_steps: set[str] = field(default_factory=set)
+    waiting_since: float = 0.0
+    last_progress: float = 0.0
+
+
+class Applier:
+    """One execution of a plan against a target."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        desired: Sequence[DesiredResource],
+        target: Target,
+        *,
+        options: ApplyOptions = ApplyOptions(),
+        progress: Progress = lambda line: None,
+        observation: Observation | None = None,
+    ) -> None:
+        by_id = {d.id: d for d in desired}
+        self.plan = plan
+        self.target = target
+        self.options = options
+        self.progress = progress
+        self.desired = list(desired)
+        self.tracks = {r.id: _Track(r, by_id.get(r.id)) for r in plan.resources}
+        self.observation = observation or Observation()
+        self.started = time.monotonic()
+
+    def run(self) -> tuple[ResourceResult, ...]:
+        """Apply, wait, prune; return one result per planned resource."""
+        applying = [t for t in self.tracks.values() if t.plan.action is not Action.DELETE]
+        deadline = self.started + self.options.timeout
+        for track in applying:
+            track.waiting_since = time.monotonic()
+        while True:
+            self._advance(applying)
+            if all(t.state in _FINAL for t in applying):
+                break
+            if time.monotonic() >= deadline:
+                self._time_out(applying)
+                break
+            time.sleep(self.options.poll_interval)
+            self._observe()
+        self._prune([t for t in self.tracks.values() if t.plan.action is Action.DELETE])
+        self._observe()
+        return tuple(self._result(t) for t in self.tracks.values())
+
+    def _observe(self) -> None:
+        self.observation = self.target.observe(self.desired)
+
+    def _advance(self, tracks: Sequence[_Track]) -> None:
+        for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
+            if track.state is _State.WAITING:
+                self._try_start(track)
+            if track.state is _State.RUNNING:
+                self._advance_workflow(track)
+
+    def _try_start(self, track: _Track) -> None:
+        blocked = self._blocking(track)
+        if blocked is None:
+            self._start(track)
+        elif blocked:
+            self._report_wait(track, blocked)
+
+    def _blocking(self, track: _Track) -> str | None:
+        """None when every dependency is ready; a description of the wait otherwise.
+        Marks the track skipped when a dependency failed."""
+        waits = []
+        for dependency in track.plan.depends:
+            other = self.tracks.get(dependency.id)
+            if other is not None and other.state in (_State.FAILED, _State.SKIPPED):
+                self._finish(track, _State.SKIPPED, f"dependency {dependency.id} {other.state.value}: {other.message}")
+                return ""
+            observed = self.observation.statuses.get(dependency.id)
+            if other is not None and other.state is not _State.DONE:
+                observed = None
+            if observed is not None and condition_unreachable(dependency.condition, observed):
+                reason = f"{observed.status}/{observed.runtime}" + (f" ({observed.message})" if observed.message else "")
+                self._finish(track, _State.SKIPPED, f"dependency {dependency.id} is {reason}")
+                return ""
+            if observed is None or observed.settling or not condition_holds(dependency.condition, observed):
+                now = _show(observed)
+                waits.append(f"{describe_condition(str(dependency.id), dependency.condition)} (now {now})")
+        return "; ".join(waits) if waits else None
+
+    def _report_wait(self, track: _Track, waiting_on: str) -> None:
+        now = time.monotonic()
+        if now - track.last_progress >= self.options.progress_every:
+            waited = now - track.waiting_since
+            self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits for {waiting_on}")
+            track.last_progress = now
+        track.message = f"waiting for {waiting_on}"
+
+    def _start(self, track: _Track) -> None:
+        if track.plan.action is Action.UNCHANGED:
+            self._finish(track, _State.DONE, "unchanged")
+            return
+        steps = track.desired.steps if track.desired else ()
+        step_keys = {key for step in steps for key in step.keys}
+        eager = [s for s in track.plan.steps if s.key not in step_keys and s.action in _WRITES]
+        if not self._write(track, eager):
+            return
+        self.progress(f"applied {track.plan.id} ({track.plan.action})")
+        track.state = _State.RUNNING
+        if not steps:
+            self._delete_stale(track)
+            if track.state is _State.RUNNING:
+                self._finish(track, _State.DONE, str(track.plan.action))
+
+    def _write(self, track: _Track, steps: Sequence[Any]) -> bool:
+        for step in sorted(steps, key=lambda s: _rank(s.key)):
+            try:
+                self.target.apply(step.desired)
+            except TargetError as err:
+                self._finish(track, _State.FAILED, str(err))
+                return False
+            track.writes += 1
+        return True
+
+    def _advance_workflow(self, track: _Track) -> None:
+        desired = track.desired
+        if desired is None or not desired.steps:
+            return
+        phases = self.observation.steps.get(track.plan.id, {})
+        failed = [name for name, phase in phases.items() if phase is Phase.FAILED]
+        if failed:
+            self._finish(track, _State.FAILED, f"step {', '.join(sorted(failed))} failed")
+            return
+        for step in desired.steps:
+            if step.name in track.started_steps:
+                continue
+            if all(phases.get(up) is Phase.SUCCEEDED for up in step.depends):
+                self._start_step(track, step.name, step.keys)
+        if all(phases.get(s.name) is Phase.SUCCEEDED for s in desired.steps):
+            self._delete_stale(track)
+            if track.state is _State.RUNNING:
+                self._finish(track, _State.DONE, f"{len(desired.steps)} step(s) succeeded")
+
+    def _start_step(self, track: _Track, name: str, keys: Sequence[ObjectKey]) -> None:
+        track.started_steps.add(name)
+        wanted = set(keys)
+        writes = [s for s in track.plan.steps if s.key in wanted and s.action in _WRITES]
+        if writes and self._write(track, writes):
+            self.progress(f"started {track.plan.id} step {name}")
+
+    def _delete_stale(self, track: _Track) -> None:
+        for step in track.plan.steps:
+            if step.action is Action.DELETE and not self._delete(track, step):
+                return
+
+    def _delete(self, track: _Track, step: ObjectStep) -> bool:
+        try:
+            self.target.delete(step.live or {})
+        except TargetError as err:
+            self._finish(track, _State.FAILED, f"delete {step.key}: {err}")
+            return False
+        track.writes += 1
+        return True
+
+    def _prune(self, tracks: Sequence[_Track]) -> None:
+        for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
+            for step in track.plan.steps:
+                if not self._delete(track, step):
+                    break
+            else:
+                self._finish(track, _State.DONE, "pruned")
+                self.progress(f"pruned {track.plan.id}")
+
+    def _time_out(self, tracks: Sequence[_Track]) -> None:
+        for track in tracks:
+            if track.state not in _FINAL:
+                what = track.message or "its workflow steps"
+                self._finish(track, _State.FAILED, f"timed out after {self.options.timeout:.0f}s {what}")
+
+    def _finish(self, track: _Track, state: _State, message: str) -> None:
+        track.state = state
+        track.message = message
+        if state in (_State.FAILED, _State.SKIPPED):
+            self.progress(f"{state.value} {track.plan.id}: {message}")
+
+    def _result(self, track: _Track) -> ResourceResult:
+        status = self.observation.statuses.get(track.plan.id)
+        outcome = _outcome(track)
+        if outcome not in (Outcome.FAILED, Outcome.SKIPPED, Outcome.DELETED) and status and status.failed:
+            outcome, track.message = Outcome.FAILED, f"{status.status}/{status.runtime}: {status.message}"
+        return ResourceResult(track.plan.id, outcome, track.message, status, track.writes)
+
+
+_FINAL = frozenset({_State.DONE, _State.FAILED, _State.SKIPPED})
+_WRITES = frozenset({Action.CREATE, Action.UPDATE})
+_KIND_ORDER = ("ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "StatefulSet", "Deployment", "Job", "CronJob")
+
+
+def _rank(key: ObjectKey) -> tuple[int, str]:
+    order = _KIND_ORDER.index(key.kind) if key.kind in _KIND_ORDER else len(_KIND_ORDER)
+    return order, key.name
+
+
+def _outcome(track: _Track) -> Outcome:
+    if track.state is _State.FAILED:
+        return Outcome.FAILED
+    if track.state is _State.SKIPPED:
+        return Outcome.SKIPPED
+    return {
+        Action.CREATE: Outcome.CREATED,
+        Action.UPDATE: Outcome.CONFIGURED,
+        Action.DELETE: Outcome.DELETED,
+        Action.UNCHANGED: Outcome.UNCHANGED,
+    }[track.plan.action]
+
+
+def _show(observed: ResourceStatus | None) -> str:
+    if observed is None:
+        return "not applied yet"
+    return f"status {observed.status}, runtime {observed.runtime or '-'}"
+
+
+def written_keys(plan: ResourcePlan) -> tuple[ObjectKey, ...]:
+    """The keys a resource holds after its plan ran (creates, updates, unchanged)."""
+    return tuple(step.key for step in plan.steps if step.action is not Action.DELETE)
+
+
+def live_keys(objects: Sequence[Mapping[str, Any]]) -> tuple[ObjectKey, ...]:
+    return tuple(sorted(key_of(obj) for obj in objects))

@@ -190,12 +190,9 @@ def _config_file_problems(where: str, path: str) -> Iterator[str]:
         yield f"{where}: the file name of {path!r} may hold only letters, digits, '-', '_' and '.'"
 
 
-def _template_problems(where: str, items: Sequence[Any]) -> Iterator[str]:
+def _template_problems(where: str, items: Sequence[str]) -> Iterator[str]:
     known = (*context.ALL_KEYS, CONFIG_FILE_KEY)
     for index, item in enumerate(items):
-        if not isinstance(item, str):
-            yield f"{where}[{index}]: must be a string"
-            continue
-        for match in variables.PLACEHOLDER.finditer(item):
+        for match in variables.PLACEHOLDER.finditer(str(item)):
             if match.group(1) not in known:
                 yield f"{where}[{index}]: unknown placeholder {match.group(0)} (known: {', '.join(known)})"

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from gitops_agent.core import projections
-from gitops_agent.core.manifests import Resource, ResourceType, Runtime, Worker, Workflow
+from gitops_agent.core.manifests import (
+    Projection,
+    Resource,
+    ResourceType,
+    Runtime,
+    Worker,
+    Workflow,
+)
 from gitops_agent.core.rendering import context, names
 from gitops_agent.core.stacks import CONFIG_FILE_KEY, StackRegistry
 from gitops_agent.core.violations import Finding
@@ -47,19 +54,30 @@ def _runtime(
     yield from _mounts(runtime, at, stacks)
 
 
+def _templates(projection: Projection, *, split_env_template: bool) -> list[tuple[JsonPath, str]]:
+    """Every template of a projection with its path under ``projections``.
+
+    ``split_env_template`` yields each value of ``envVarsTemplate`` on its own (a secret
+    reference is one value); otherwise its whole text (placeholders may be anywhere).
+    """
+    found: list[tuple[JsonPath, str]] = []
+    if projection.env_vars_template is not None:
+        if split_env_template:
+            values, _ = projections.env_template_vars(projection.env_vars_template)
+            found += [(("envVarsTemplate",), value) for value in values.values()]
+        else:
+            found.append((("envVarsTemplate",), projection.env_vars_template))
+    found += [(("envVars", i, "template"), e.template) for i, e in enumerate(projection.env_vars)]
+    found += [(("files", i, "template"), f.template) for i, f in enumerate(projection.files)]
+    return found
+
+
 def _placeholders(runtime: Runtime, at: JsonPath, kind: ResourceType) -> Iterator[Finding]:
     projection = runtime.use.projection
     if projection is None:
         return
-    templates: list[tuple[JsonPath, str]] = []
-    if projection.env_vars_template is not None:
-        templates.append((("envVarsTemplate",), projection.env_vars_template))
-    templates += [
-        (("envVars", i, "template"), e.template) for i, e in enumerate(projection.env_vars)
-    ]
-    templates += [(("files", i, "template"), f.template) for i, f in enumerate(projection.files)]
     known = context.keys_for(kind)
-    for where, text in templates:
+    for where, text in _templates(projection, split_env_template=False):
         for placeholder in dict.fromkeys(context.unknown(text, known)):
             message = (
                 f"unknown placeholder {placeholder} in a {kind.value} "
@@ -80,14 +98,7 @@ def _secrets(runtime: Runtime, at: JsonPath) -> Iterator[Finding]:
                 "Kubernetes Secret name (lowercase letters, digits, '-' and '.')"
             )
             yield Finding((*at, "use", "projection", "secrets", index, "id"), message, "secret")
-    templates: list[tuple[JsonPath, str]] = [
-        (("envVars", i, "template"), e.template) for i, e in enumerate(projection.env_vars)
-    ]
-    templates += [(("files", i, "template"), f.template) for i, f in enumerate(projection.files)]
-    if projection.env_vars_template is not None:
-        found, _ = projections.env_template_vars(projection.env_vars_template)
-        templates += [(("envVarsTemplate",), value) for value in found.values()]
-    for where, template in templates:
+    for where, template in _templates(projection, split_env_template=True):
         reference = projections.secret_reference(template)
         if reference is not None and not _SECRET_KEY.match(reference.key):
             message = (

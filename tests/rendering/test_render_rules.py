@@ -267,6 +267,14 @@ def test_disk_directory_must_be_normalized() -> None:
     assert len(found) == 1 and "write '/data'" in found[0]
 
 
+def test_a_disk_may_not_hide_a_stack_configuration_file() -> None:
+    bento = "compute: runnable-default\nstack: bento\nstackSpec:\n  input: {}\n  output: {}\n"
+    disk = "disk:\n  size: 1Gi\n  directory: /etc/dataos/config\n"
+    found = messages({"w.yaml": worker("w", bento + disk)})
+    assert len(found) == 1 and "holds the bento stack's configuration file" in found[0]
+    assert found[0].startswith("w.yaml:12:")
+
+
 def test_files_may_not_hide_a_stack_configuration_file() -> None:
     files = """\
 use:

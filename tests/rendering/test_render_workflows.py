@@ -91,6 +91,12 @@ def test_a_changed_step_gets_a_new_job_and_so_do_the_steps_after_it() -> None:
     assert after["load"] != before["load"]
 
 
+def test_the_order_of_depends_does_not_rename_jobs() -> None:
+    swapped = DIAMOND.replace("depends: [clean, enrich]", "depends: [enrich, clean]")
+    assert swapped != DIAMOND
+    assert job_names(rendered_workflow(swapped)) == job_names(rendered_workflow(DIAMOND))
+
+
 def test_a_changed_file_gets_a_new_job_and_a_new_config_map() -> None:
     def render(text: str) -> tuple[str, list[str]]:
         extra = f"""\

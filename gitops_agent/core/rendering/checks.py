@@ -36,7 +36,8 @@ _TEMPLATES: JsonPath = ("use", "projection", "projections")
 def findings(resource: Resource, stacks: StackRegistry) -> Iterator[Finding]:
     """The rendering findings of one Worker or Workflow (none for a Bundle)."""
     if isinstance(resource, Worker):
-        yield from _runtime(resource.runtime, ("spec",), ResourceType.WORKER, stacks)
+        disk = None if resource.disk is None else resource.disk.directory
+        yield from _runtime(resource.runtime, ("spec",), ResourceType.WORKER, stacks, disk=disk)
         yield from _worker(resource)
     elif isinstance(resource, Workflow):
         for index, step in enumerate(resource.dag):
@@ -46,12 +47,17 @@ def findings(resource: Resource, stacks: StackRegistry) -> Iterator[Finding]:
 
 
 def _runtime(
-    runtime: Runtime, at: JsonPath, kind: ResourceType, stacks: StackRegistry
+    runtime: Runtime,
+    at: JsonPath,
+    kind: ResourceType,
+    stacks: StackRegistry,
+    *,
+    disk: str | None = None,
 ) -> Iterator[Finding]:
     yield from _placeholders(runtime, at, kind)
     yield from _secrets(runtime, at)
     yield from _stack(runtime, at, kind, stacks)
-    yield from _mounts(runtime, at, stacks)
+    yield from _mounts(runtime, at, stacks, disk=disk)
 
 
 def _templates(projection: Projection, *, split_env_template: bool) -> list[tuple[JsonPath, str]]:
@@ -142,12 +148,17 @@ def _sub_path_problem(sub_path: str) -> str | None:
     return None
 
 
-def _mounts(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> Iterator[Finding]:
+def _mounts(
+    runtime: Runtime, at: JsonPath, stacks: StackRegistry, *, disk: str | None
+) -> Iterator[Finding]:
+    """Every mount directory is a normalized path off the stack's configuration directory."""
     stack = stacks.get(runtime.stack)
     reserved = None
     if stack is not None and not stack.image_from_spec and stack.config_file:
         reserved = posixpath.dirname(stack.config_file)
     directories: list[tuple[JsonPath, str]] = []
+    if disk is not None:
+        directories.append(((*at, "disk", "directory"), disk))
     for index, volume in enumerate(runtime.use.volumes):
         where: JsonPath = (*at, "use", "volumes", index)
         directories.append(((*where, "directory"), volume.directory))
@@ -167,12 +178,11 @@ def _mounts(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> Iterator[F
 
 
 def _worker(worker: Worker) -> Iterator[Finding]:
-    if worker.disk is None:
-        return
-    problem = path_problem(worker.disk.directory)
-    if problem:
-        yield Finding(("spec", "disk", "directory"), problem, "mounts")
-    if worker.replicas > 1 and not names.DNS_1035.match(worker.meta.name):
+    if (
+        worker.disk is not None
+        and worker.replicas > 1
+        and not names.DNS_1035.match(worker.meta.name)
+    ):
         message = (
             f"a Worker with disk and more than one replica runs as a StatefulSet with a headless "
             f"Service named {worker.meta.name!r}; a Service name must start with a letter"

@@ -99,7 +99,7 @@ def _job_step(
         {
             "job": _job_spec(draft, stamp, settings),
             "config": [[c.name, c.data] for c in draft.config_maps],
-            "after": [digests[name] for name in step.depends],
+            "after": [digests[name] for name in sorted(set(step.depends))],
         }
     )
     digests[step.name] = digest

@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("-o", "--output", choices=("text", "json"), default="text")
     _common(validate)
     validate.set_defaults(handler=_validate)
+    render = commands.add_parser(
+        "render", help="print the Kubernetes objects each resource becomes; exit 1 when invalid"
+    )
+    render.add_argument("path", metavar="PATH", help="a directory or a file")
+    render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
+    render.add_argument(
+        "--revision", default="", help="the source revision to write on every object"
+    )
+    _common(render)
+    render.set_defaults(handler=_render)
     return parser
 
 
@@ -82,6 +92,37 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"invalid: {len(violations)} violation(s)", file=sys.stderr)
         return 1
     print(f"valid: {len(resources)} resources ({summary or 'none'})", file=sys.stderr)
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from gitops_agent.core.rendering import kubernetes, output
+    from gitops_agent.core.rendering.objects import RenderError
+    from gitops_agent.engine import desired
+
+    result = desired.read(args.path, config_path=args.config, variables=_parse_vars(args.var))
+    violations = result.violations
+    if not violations:
+        settings = result.config.render_settings()
+        try:
+            rendered = kubernetes.render(
+                result.resources, settings, revision=args.revision, now=datetime.now(UTC)
+            )
+        except RenderError as err:
+            violations = err.violations or ()
+            if not violations:
+                raise ConfigError(str(err)) from err
+    if violations:
+        for violation in violations:
+            print(violation.format())
+        print(f"invalid: {len(violations)} violation(s)", file=sys.stderr)
+        return 1
+    objects = list(rendered.objects())
+    text = output.to_json(objects) if args.output == "json" else output.to_yaml(objects)
+    sys.stdout.write(text)
+    print(f"rendered: {len(objects)} objects", file=sys.stderr)
     return 0
 
 

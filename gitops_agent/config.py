@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitops_agent.core import schema, yamldoc
-from gitops_agent.core.stacks import Stack, StackRegistry
+from gitops_agent.core import schema, stacks, yamldoc
+from gitops_agent.core.rendering.objects import Compute, RenderSettings
+from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
 from gitops_agent.errors import ConfigError
 
@@ -26,6 +27,18 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _STR = {"type": "string"}
 _DURATION_SCHEMA = {"type": ["string", "number"]}
 _ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+_NAMESPACE = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+_TOLERATION = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "key": _STR,
+        "operator": {"enum": ["Exists", "Equal"]},
+        "value": _STR,
+        "effect": {"enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]},
+        "tolerationSeconds": {"type": "integer"},
+    },
+}
 
 
 def _object(properties: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -62,14 +75,14 @@ CONFIG_SCHEMA: Mapping[str, Any] = _object(
                 "kubeconfig": _STR,
                 "context": _STR,
                 "inCluster": {"type": "boolean"},
-                "workspaces": {"type": "object", "additionalProperties": _STR},
+                "workspaces": {"type": "object", "additionalProperties": _NAMESPACE},
                 "allowedWorkspaces": {"type": "array", "items": _STR},
                 "computes": {
                     "type": "object",
                     "additionalProperties": _object(
                         {
-                            "nodeSelector": {"type": "object"},
-                            "tolerations": {"type": "array"},
+                            "nodeSelector": {"type": "object", "additionalProperties": _STR},
+                            "tolerations": {"type": "array", "items": _TOLERATION},
                             "affinity": {"type": "object"},
                         }
                     ),
@@ -80,8 +93,8 @@ CONFIG_SCHEMA: Mapping[str, Any] = _object(
                         {
                             "image": _STR,
                             "configFile": _STR,
-                            "command": {"type": "array"},
-                            "arguments": {"type": "array"},
+                            "command": {"type": "array", "items": _STR},
+                            "arguments": {"type": "array", "items": _STR},
                             "schema": {"type": "object"},
                         }
                     ),
@@ -215,12 +228,29 @@ class AgentConfig:
 
     def validation_context(self) -> ValidationContext:
         """The stacks and computes manifests may use under this configuration."""
-        extra = {
-            name: Stack(name, spec.get("schema", {"type": "object"}), spec.get("image"))
-            for name, spec in self.target.stacks.items()
-        }
         computes = frozenset({"runnable-default", *self.target.computes})
-        return ValidationContext(StackRegistry().extended(extra), computes)
+        return ValidationContext(StackRegistry().configured(self.target.stacks), computes)
+
+    def render_settings(self) -> RenderSettings:
+        """What the renderer needs from this configuration (``core.rendering``)."""
+        target = self.target
+        computes = {
+            name: Compute(
+                node_selector=dict(spec.get("nodeSelector", {})),
+                tolerations=tuple(spec.get("tolerations", ())),
+                affinity=spec.get("affinity"),
+            )
+            for name, spec in target.computes.items()
+        }
+        return RenderSettings(
+            owner=self.name,
+            namespaces=dict(target.workspaces),
+            computes=computes,
+            stacks=StackRegistry().configured(target.stacks),
+            storage_class=target.storage_class,
+            job_backoff_limit=target.job_backoff_limit,
+            dataos_fqdn=target.dataos_fqdn,
+        )
 
     def with_vars(self, extra: Mapping[str, str]) -> AgentConfig:
         """This configuration with ``extra`` variables (command line ``--var``) on top."""
@@ -269,6 +299,13 @@ def parse_config(text: str, path: str) -> AgentConfig:
             position = doc.position(problem.path)
             lines.append(f"{path}:{position.line}:{position.column}: {problem.message}")
         raise ConfigError("\n".join(lines))
+    stack_problems = [
+        f"{path}:{doc.position(('target', 'stacks', name)).line}: {problem}"
+        for name, spec in doc.data.get("target", {}).get("stacks", {}).items()
+        for problem in stacks.config_problems(name, spec)
+    ]
+    if stack_problems:
+        raise ConfigError("\n".join(stack_problems))
     return _build(doc.data, path)
 
 

@@ -1,16 +1,33 @@
-"""The stack registry: which stacks exist and what a valid ``stackSpec`` looks like for each.
+"""The stack registry: which stacks exist, what a valid ``stackSpec`` is, and how each runs.
 
 Read by ``core.validation`` (the stack is known, its ``stackSpec`` matches the stack's JSON
-Schema) and by the renderers (how a stack becomes a container or a process). The built-in
-stacks are ``container``, ``bento`` and ``fastfun``; the agent configuration can add more
-(``target.stacks``).
+Schema, it has an image) and by ``core.rendering`` (how a stack becomes a container). The
+built-in stacks are ``container`` (image, command and arguments from the ``stackSpec``),
+``bento`` and ``fastfun`` (the ``stackSpec`` is written as the stack's configuration file
+and the stack's own image runs it). The agent configuration (``target.stacks``) adds stacks
+or overrides fields of built-in ones; ``configured`` and ``config_problems`` serve it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import posixpath
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import jsonschema
+
+from gitops_agent.core import variables
+from gitops_agent.core.rendering import context
+
+#: Where stacks find their configuration file (a DataOS reserved directory).
+CONFIG_DIRECTORY = "/etc/dataos/config"
+#: The placeholder of a stack's command and arguments that names its configuration file.
+CONFIG_FILE_KEY = "config-file"
+#: The image of the bento stack unless the configuration names another.
+BENTO_IMAGE = "ghcr.io/warpstreamlabs/bento:1.21.1"
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
@@ -72,18 +89,36 @@ FASTFUN_SCHEMA: Mapping[str, Any] = {
 class Stack:
     """One stack: the schema of its ``stackSpec`` and how it runs.
 
-    ``image`` is None when the ``stackSpec`` names the image (the container stack).
+    With ``image_from_spec`` (the container stack) the ``stackSpec`` names the image, the
+    command and the arguments. Otherwise ``image`` runs (None: the configuration must name
+    one), the ``stackSpec`` is written as YAML to ``config_file``, and ``command`` and
+    ``arguments`` may use ``${{config-file}}`` and the projection context keys.
     """
 
     name: str
     spec_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
     image: str | None = None
+    config_file: str | None = None
+    command: tuple[str, ...] = ()
+    arguments: tuple[str, ...] = ()
+    image_from_spec: bool = False
 
 
 BUILTIN_STACKS: Mapping[str, Stack] = {
-    "container": Stack("container", CONTAINER_SCHEMA),
-    "bento": Stack("bento", BENTO_SCHEMA),
-    "fastfun": Stack("fastfun", FASTFUN_SCHEMA),
+    "container": Stack("container", CONTAINER_SCHEMA, image_from_spec=True),
+    "bento": Stack(
+        "bento",
+        BENTO_SCHEMA,
+        image=BENTO_IMAGE,
+        config_file=f"{CONFIG_DIRECTORY}/bento.yaml",
+        arguments=("-c", "${{config-file}}"),
+    ),
+    "fastfun": Stack(
+        "fastfun",
+        FASTFUN_SCHEMA,
+        config_file=f"{CONFIG_DIRECTORY}/fastfun.yaml",
+        arguments=("--config", "${{config-file}}"),
+    ),
 }
 
 
@@ -102,3 +137,62 @@ class StackRegistry:
     def extended(self, extra: Mapping[str, Stack]) -> StackRegistry:
         """This registry with ``extra`` stacks added (or replacing built-ins of that name)."""
         return StackRegistry({**self.stacks, **extra})
+
+    def configured(self, entries: Mapping[str, Mapping[str, Any]]) -> StackRegistry:
+        """This registry with the configuration's ``target.stacks`` entries applied."""
+        return self.extended(
+            {name: configured(name, spec, self.get(name)) for name, spec in entries.items()}
+        )
+
+
+def configured(name: str, spec: Mapping[str, Any], base: Stack | None = None) -> Stack:
+    """A stack from a ``target.stacks`` entry; fields it omits keep ``base``'s values.
+
+    A new stack without ``configFile`` writes its ``stackSpec`` to
+    ``/etc/dataos/config/<name>.yaml``.
+    """
+    stack = base or Stack(name, config_file=f"{CONFIG_DIRECTORY}/{name}.yaml")
+    changes: dict[str, Any] = {}
+    if "schema" in spec:
+        changes["spec_schema"] = spec["schema"]
+    if "image" in spec:
+        changes["image"] = spec["image"]
+    if "configFile" in spec:
+        changes["config_file"] = spec["configFile"]
+    for key in ("command", "arguments"):
+        if key in spec:
+            changes[key] = tuple(str(item) for item in spec[key])
+    return replace(stack, **changes)
+
+
+def config_problems(name: str, spec: Mapping[str, Any]) -> Iterator[str]:
+    """What is wrong with one ``target.stacks`` entry, as messages naming the field."""
+    where = f"target.stacks.{name}"
+    builtin = BUILTIN_STACKS.get(name)
+    if builtin is not None and builtin.image_from_spec and set(spec) - {"schema"}:
+        yield f"{where}: the {name} stack takes its image, command and arguments from stackSpec; only 'schema' may be set"
+    if "schema" in spec:
+        try:
+            jsonschema.Draft202012Validator.check_schema(spec["schema"])
+        except jsonschema.SchemaError as err:
+            yield f"{where}.schema: not a valid JSON Schema: {err.message}"
+    config_file = spec.get("configFile")
+    if config_file is not None:
+        yield from _config_file_problems(f"{where}.configFile", str(config_file))
+    for key in ("command", "arguments"):
+        yield from _template_problems(f"{where}.{key}", spec.get(key, ()))
+
+
+def _config_file_problems(where: str, path: str) -> Iterator[str]:
+    if not path.startswith("/") or posixpath.normpath(path) != path or path == "/":
+        yield f"{where}: {path!r} must be a normalized absolute file path such as /etc/dataos/config/app.yaml"
+    elif not _CONFIG_KEY.match(posixpath.basename(path)):
+        yield f"{where}: the file name of {path!r} may hold only letters, digits, '-', '_' and '.'"
+
+
+def _template_problems(where: str, items: Sequence[str]) -> Iterator[str]:
+    known = (*context.ALL_KEYS, CONFIG_FILE_KEY)
+    for index, item in enumerate(items):
+        for match in variables.PLACEHOLDER.finditer(str(item)):
+            if match.group(1) not in known:
+                yield f"{where}[{index}]: unknown placeholder {match.group(0)} (known: {', '.join(known)})"

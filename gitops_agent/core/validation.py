@@ -4,7 +4,8 @@ Called after ``core.loading`` by the command line and the engine: ``validate(loa
 context)`` returns every violation of the run, sorted. Schema rules live in the JSON
 Schemas; this module holds what a schema cannot say: names, identities unique in the
 repository, known stacks and computes, quantities, graphs (``core.graph``), projections
-(``core.projections``) and leftover ``${{...}}`` placeholders.
+(``core.projections``), leftover ``${{...}}`` placeholders, and what rendering needs
+(``core.rendering.checks``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gitops_agent.core.manifests import (
     Workflow,
     flatten,
 )
+from gitops_agent.core.rendering import checks as rendering_checks
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Finding, Violation, sort_violations
 from gitops_agent.core.yamldoc import JsonPath
@@ -75,6 +77,7 @@ def resource_findings(resource: Resource, context: ValidationContext) -> list[Fi
         found.extend(_workflow_findings(resource, context))
     else:
         found.extend(_bundle_findings(resource))
+    found.extend(rendering_checks.findings(resource, context.stacks))
     return found
 
 

@@ -1,0 +1,85 @@
+"""Rendering for the Kubernetes target: resources -> the objects the agent applies.
+
+The entry the engine and the ``render`` command call, after ``core.validation`` found no
+violation: ``render(resources, settings, revision=...)`` returns a ``RenderedSet`` (one
+rendered value per resource, Bundles and their members included, sorted by resource id).
+The same input always gives the same objects. Two resources whose objects would share a
+kind, namespace and name raise ``RenderError`` with a violation for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from gitops_agent.core.manifests import Bundle, Resource, Worker, flatten
+from gitops_agent.core.rendering.objects import (
+    ObjectKey,
+    Rendered,
+    RenderedBundle,
+    RenderedSet,
+    RenderError,
+    RenderSettings,
+)
+from gitops_agent.core.rendering.workers import render_worker
+from gitops_agent.core.rendering.workflows import render_workflow
+from gitops_agent.core.violations import Violation, sort_violations
+
+
+def render(
+    resources: Iterable[Resource],
+    settings: RenderSettings,
+    *,
+    revision: str = "",
+    now: datetime | None = None,
+) -> RenderedSet:
+    """Every resource (and every Bundle member) rendered under ``settings``.
+
+    ``revision`` is the source commit written on every object (may be empty); ``now``, an
+    aware time, suspends a scheduled Workflow past its ``endOn`` (None: never suspend).
+    """
+    flat = list(flatten(resources))
+    rendered = [render_resource(r, settings, revision=revision, now=now) for r in flat]
+    collisions = sort_violations(_collisions(flat, rendered))
+    if collisions:
+        raise RenderError(collisions[0].format(), collisions)
+    return RenderedSet(tuple(sorted(rendered, key=lambda r: r.id)), revision)
+
+
+def render_resource(
+    resource: Resource,
+    settings: RenderSettings,
+    *,
+    revision: str = "",
+    now: datetime | None = None,
+) -> Rendered:
+    """One resource's objects; a Bundle has none (its members are rendered on their own)."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    if isinstance(resource, Bundle):
+        members = tuple(member.resource.id for member in resource.members)
+        return RenderedBundle(resource.id, members)
+    if isinstance(resource, Worker):
+        return render_worker(resource, settings, revision=revision)
+    return render_workflow(resource, settings, revision=revision, now=now)
+
+
+def _collisions(resources: list[Resource], rendered: list[Rendered]) -> Iterator[Violation]:
+    """A violation for each object whose key an earlier resource's object already has."""
+    first: dict[ObjectKey, Resource] = {}
+    for resource, result in zip(resources, rendered, strict=True):
+        for obj in result.objects:
+            earlier = first.setdefault(obj.key, resource)
+            if earlier is resource:
+                continue
+            origin = resource.origin
+            message = (
+                f"{obj.key} would also be written for {earlier.id} "
+                f"({earlier.origin.display or earlier.origin.path}); rename one of them or map "
+                "their workspaces to different namespaces"
+            )
+            position = origin.locate(("name",))
+            where = origin.display or origin.path
+            yield Violation(
+                where, position.line, position.column, str(resource.id), message, "collision"
+            )

@@ -1,0 +1,62 @@
+"""Rendered objects as text: a YAML multi-document stream or a JSON list, byte-stable.
+
+Called by the ``render`` command and by ``pods`` (a stack's configuration file). Keys are
+sorted; multi-line strings are written as literal blocks so scripts stay readable; the same
+objects always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from gitops_agent.core.rendering.objects import KubeObject
+
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    """Safe YAML with literal blocks for multi-line strings."""
+
+
+def _string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _string)
+
+
+def dump_yaml(data: Any) -> str:
+    """One YAML document of plain data, keys sorted."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+    )
+    return text
+
+
+def to_yaml(objects: Iterable[KubeObject]) -> str:
+    """A YAML stream, one document per object, each starting with ``---``."""
+    return "".join(f"---\n{dump_yaml(_plain(obj.body))}" for obj in objects)
+
+
+def to_json(objects: Iterable[KubeObject]) -> str:
+    """A JSON list of the objects, keys sorted, with a final newline."""
+    return json.dumps([_plain(obj.body) for obj in objects], indent=2, sort_keys=True) + "\n"
+
+
+def _plain(data: Any) -> Any:
+    """``data`` with every mapping a dict and every sequence a list (for the dumpers)."""
+    if isinstance(data, Mapping):
+        return {str(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain(item) for item in data]
+    return data

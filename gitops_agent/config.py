@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_agent.core import schema, stacks, yamldoc
+from gitops_agent.core.manifests import scalar_text
 from gitops_agent.core.rendering.objects import Compute, RenderSettings
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
@@ -325,7 +326,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
             fetch=source.get("fetch", "blobless"),
             exclude=tuple(source.get("exclude", ())),
         ),
-        vars={key: _text(value) for key, value in data.get("vars", {}).items()},
+        vars={key: scalar_text(value) for key, value in data.get("vars", {}).items()},
         target=TargetConfig(
             kind=target.get("kind", "local"),
             kubeconfig=target.get("kubeconfig"),
@@ -375,9 +376,3 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
         ),
         path=path,
     )
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

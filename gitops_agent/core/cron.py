@@ -88,7 +88,10 @@ def _values(part: str, low: int, high: int, names: list[str]) -> set[int]:
             start, end = low, high
         else:
             bounds = [_number(token, names) or 0 for token in span.split("-")]
-            start, end = bounds[0], bounds[-1] if len(bounds) > 1 or match.group(2) is None else high
+            start, end = (
+                bounds[0],
+                bounds[-1] if len(bounds) > 1 or match.group(2) is None else high,
+            )
         values.update(range(start, end + 1, step))
     return values
 
@@ -99,7 +102,10 @@ def next_time(expression: str, after: datetime, *, timezone: str = "UTC") -> dat
     text = _MACRO_EXPANSIONS.get(expression.strip(), expression.strip())
     if problem(text) is not None:
         return None
-    fields = [_values(p, low, high, names) for p, (_, low, high, names) in zip(text.split(), _FIELDS, strict=True)]
+    fields = [
+        _values(p, low, high, names)
+        for p, (_, low, high, names) in zip(text.split(), _FIELDS, strict=True)
+    ]
     minutes, hours, days, months, weekdays = fields
     weekdays = {7 if d == 0 else d for d in weekdays} | {0 if d == 7 else d for d in weekdays}
     restricted_day = text.split()[2] not in ("*", "?")
@@ -107,7 +113,9 @@ def next_time(expression: str, after: datetime, *, timezone: str = "UTC") -> dat
     zone = ZoneInfo(timezone)
     local = after.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
     for _ in range(4 * 366):
-        if local.month in months and _day_matches(local, days, weekdays, restricted_day, restricted_weekday):
+        if local.month in months and _day_matches(
+            local, days, weekdays, restricted_day, restricted_weekday
+        ):
             for hour in sorted(h for h in hours if h >= local.hour):
                 for minute in sorted(minutes):
                     candidate = local.replace(hour=hour, minute=minute)
@@ -117,7 +125,9 @@ def next_time(expression: str, after: datetime, *, timezone: str = "UTC") -> dat
     return None
 
 
-def _day_matches(day: datetime, days: set[int], weekdays: set[int], by_day: bool, by_weekday: bool) -> bool:
+def _day_matches(
+    day: datetime, days: set[int], weekdays: set[int], by_day: bool, by_weekday: bool
+) -> bool:
     """Cron's rule: when both day fields are restricted, either may match."""
     weekday = (day.weekday() + 1) % 7
     day_ok, weekday_ok = day.day in days, weekday in weekdays

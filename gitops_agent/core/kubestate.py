@@ -23,7 +23,15 @@ from gitops_agent.core.status import (
 )
 
 Obj = Mapping[str, Any]
-MANAGED_KINDS = ("ConfigMap", "PersistentVolumeClaim", "Service", "StatefulSet", "Deployment", "Job", "CronJob")
+MANAGED_KINDS = (
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+    "StatefulSet",
+    "Deployment",
+    "Job",
+    "CronJob",
+)
 
 
 def resource_of(obj: Obj) -> ResourceId | None:
@@ -36,7 +44,9 @@ def resource_of(obj: Obj) -> ResourceId | None:
         return None
     if not name:
         return None
-    return ResourceId(rtype, "" if rtype is ResourceType.BUNDLE else found.get(labels.WORKSPACE, ""), name)
+    return ResourceId(
+        rtype, "" if rtype is ResourceType.BUNDLE else found.get(labels.WORKSPACE, ""), name
+    )
 
 
 def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
@@ -75,7 +85,9 @@ def _pods_failure(pods: Sequence[Obj]) -> str | None:
         ]
         failure = pod_failure(reasons)
         if failure:
-            restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
+            restarts = sum(
+                int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []
+            )
             name = (pod.get("metadata") or {}).get("name", "")
             return f"{failure}: pod {name} restarted {restarts} time(s)"
         if status.get("phase") == "Failed":
@@ -92,13 +104,17 @@ def job_phase(job: Obj) -> tuple[Phase, str]:
         if condition.get("type") in ("Complete", "SuccessCriteriaMet"):
             return Phase.SUCCEEDED, ""
         if condition.get("type") in ("Failed", "FailureTarget"):
-            return Phase.FAILED, str(condition.get("message") or condition.get("reason") or "failed")
+            return Phase.FAILED, str(
+                condition.get("message") or condition.get("reason") or "failed"
+            )
     if status.get("active") or status.get("startTime"):
         return Phase.RUNNING, ""
     return Phase.PENDING, ""
 
 
-def step_phases(objects: Sequence[Obj], current: Iterable[ObjectKey] | None = None) -> dict[str, tuple[Phase, str]]:
+def step_phases(
+    objects: Sequence[Obj], current: Iterable[ObjectKey] | None = None
+) -> dict[str, tuple[Phase, str]]:
     """The phase of each step's current Job: ``current`` names them, else the newest per step."""
     wanted = set(current) if current is not None else None
     chosen: dict[str, Obj] = {}
@@ -139,5 +155,7 @@ def _next_run(cronjob: Obj, now: datetime | None) -> str | None:
     spec = cronjob.get("spec") or {}
     if now is None or spec.get("suspend"):
         return None
-    moment = cron.next_time(str(spec.get("schedule", "")), now, timezone=spec.get("timeZone") or "UTC")
+    moment = cron.next_time(
+        str(spec.get("schedule", "")), now, timezone=spec.get("timeZone") or "UTC"
+    )
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

@@ -313,6 +313,13 @@ def build_meta(data: Mapping[str, Any]) -> Meta:
     )
 
 
+def scalar_text(value: Any) -> str:
+    """A YAML scalar as the text a process sees: ``true``/``false`` for booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 def quantity(value: Any) -> str | None:
     """A quantity as a string (``0.5`` stays ``"0.5"``); None when absent."""
     return None if value is None else str(value)
@@ -334,7 +341,9 @@ def build_projection(data: Mapping[str, Any] | None) -> Projection | None:
     return Projection(
         secrets=tuple(SecretRef(s["id"], s["contextAlias"]) for s in data.get("secrets", ())),
         env_vars_template=inner.get("envVarsTemplate"),
-        env_vars=tuple(EnvVar(e["key"], str(e["template"])) for e in inner.get("envVars", ())),
+        env_vars=tuple(
+            EnvVar(e["key"], scalar_text(e["template"])) for e in inner.get("envVars", ())
+        ),
         files=tuple(
             ProjectedFile(f["name"], f["directory"], f["template"]) for f in inner.get("files", ())
         ),

@@ -11,6 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+#: The kinds the agent writes, in apply order: what an object mounts comes first.
+KIND_ORDER = (
+    "ConfigMap",
+    "Secret",
+    "PersistentVolumeClaim",
+    "Service",
+    "StatefulSet",
+    "Deployment",
+    "Job",
+    "CronJob",
+)
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class ObjectKey:
@@ -26,6 +38,11 @@ class ObjectKey:
         if self.namespace:
             return f"{self.kind}/{self.namespace}/{self.name}"
         return f"{self.kind}/{self.name}"
+
+    @property
+    def rank(self) -> int:
+        """The position of this object's kind in apply order."""
+        return KIND_ORDER.index(self.kind) if self.kind in KIND_ORDER else len(KIND_ORDER)
 
     def encode(self) -> str:
         """A compact form for inventories: ``apiVersion|kind|namespace|name``."""

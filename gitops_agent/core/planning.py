@@ -245,7 +245,9 @@ def _plan_prunes(
     return result
 
 
-def dependencies(resources: Iterable[Resource]) -> tuple[dict[ResourceId, tuple[Dependency, ...]], dict[ResourceId, ResourceId]]:
+def dependencies(
+    resources: Iterable[Resource],
+) -> tuple[dict[ResourceId, tuple[Dependency, ...]], dict[ResourceId, ResourceId]]:
     """The resource graph of the Bundles: what each member waits for, and its bundle.
 
     A member that lists a dependency without a condition for it waits for status ``active``;
@@ -259,11 +261,12 @@ def dependencies(resources: Iterable[Resource]) -> tuple[dict[ResourceId, tuple[
         depends[bundle.id] = tuple(Dependency(rid) for rid in ids.values())
         for member in bundle.members:
             bundle_of[member.resource.id] = bundle.id
-            edges = []
+            edges: list[Dependency] = []
             for name in member.dependencies:
                 if name not in ids:
                     continue
-                conditions = [c for c in member.conditions if c.resource_id == name] or [None]
+                found = [c for c in member.conditions if c.resource_id == name]
+                conditions: list[DependencyCondition | None] = list(found) or [None]
                 edges.extend(Dependency(ids[name], condition) for condition in conditions)
             depends[member.resource.id] = tuple(edges)
     return depends, bundle_of

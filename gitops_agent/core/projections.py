@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitops_agent.core import yamldoc
+from gitops_agent.core.manifests import scalar_text
 from gitops_agent.core.violations import Finding
 
 if TYPE_CHECKING:
@@ -72,14 +73,8 @@ def env_template_vars(text: str) -> tuple[dict[str, str], str | None]:
             )
         if not ENV_NAME.match(key):
             return {}, f"envVarsTemplate: {key!r} is not a valid environment variable name"
-        result[key] = "" if value is None else _text(value)
+        result[key] = scalar_text(value)
     return result, None
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def findings(use: Use) -> Iterator[Finding]:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_agent.core.manifests import ResourceId
 from gitops_agent.core.objects import ObjectKey, key_of
 from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
 from gitops_agent.core.results import Outcome, ResourceResult
@@ -131,18 +130,30 @@ class Applier:
         for dependency in track.plan.depends:
             other = self.tracks.get(dependency.id)
             if other is not None and other.state in (_State.FAILED, _State.SKIPPED):
-                self._finish(track, _State.SKIPPED, f"dependency {dependency.id} {other.state.value}: {other.message}")
+                self._finish(
+                    track,
+                    _State.SKIPPED,
+                    f"dependency {dependency.id} {other.state.value}: {other.message}",
+                )
                 return ""
             observed = self.observation.statuses.get(dependency.id)
             if other is not None and other.state is not _State.DONE:
                 observed = None
             if observed is not None and condition_unreachable(dependency.condition, observed):
-                reason = f"{observed.status}/{observed.runtime}" + (f" ({observed.message})" if observed.message else "")
+                reason = f"{observed.status}/{observed.runtime}" + (
+                    f" ({observed.message})" if observed.message else ""
+                )
                 self._finish(track, _State.SKIPPED, f"dependency {dependency.id} is {reason}")
                 return ""
-            if observed is None or observed.settling or not condition_holds(dependency.condition, observed):
+            if (
+                observed is None
+                or observed.settling
+                or not condition_holds(dependency.condition, observed)
+            ):
                 now = _show(observed)
-                waits.append(f"{describe_condition(str(dependency.id), dependency.condition)} (now {now})")
+                waits.append(
+                    f"{describe_condition(str(dependency.id), dependency.condition)} (now {now})"
+                )
         return "; ".join(waits) if waits else None
 
     def _report_wait(self, track: _Track, waiting_on: str) -> None:
@@ -232,7 +243,9 @@ class Applier:
         for track in tracks:
             if track.state not in _FINAL:
                 what = track.message or "its workflow steps"
-                self._finish(track, _State.FAILED, f"timed out after {self.options.timeout:.0f}s {what}")
+                self._finish(
+                    track, _State.FAILED, f"timed out after {self.options.timeout:.0f}s {what}"
+                )
 
     def _finish(self, track: _Track, state: _State, message: str) -> None:
         track.state = state
@@ -243,19 +256,24 @@ class Applier:
     def _result(self, track: _Track) -> ResourceResult:
         status = self.observation.statuses.get(track.plan.id)
         outcome = _outcome(track)
-        if outcome not in (Outcome.FAILED, Outcome.SKIPPED, Outcome.DELETED) and status and status.failed:
-            outcome, track.message = Outcome.FAILED, f"{status.status}/{status.runtime}: {status.message}"
+        if (
+            outcome not in (Outcome.FAILED, Outcome.SKIPPED, Outcome.DELETED)
+            and status
+            and status.failed
+        ):
+            outcome, track.message = (
+                Outcome.FAILED,
+                f"{status.status}/{status.runtime}: {status.message}",
+            )
         return ResourceResult(track.plan.id, outcome, track.message, status, track.writes)
 
 
 _FINAL = frozenset({_State.DONE, _State.FAILED, _State.SKIPPED})
 _WRITES = frozenset({Action.CREATE, Action.UPDATE})
-_KIND_ORDER = ("ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "StatefulSet", "Deployment", "Job", "CronJob")
 
 
 def _rank(key: ObjectKey) -> tuple[int, str]:
-    order = _KIND_ORDER.index(key.kind) if key.kind in _KIND_ORDER else len(_KIND_ORDER)
-    return order, key.name
+    return key.rank, key.name
 
 
 def _outcome(track: _Track) -> Outcome:

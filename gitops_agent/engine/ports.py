@@ -50,7 +50,9 @@ class Target(Protocol):
     kind: str
     owner: str
 
-    def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[DesiredResource, ...]:
+    def render(
+        self, resources: Sequence[Resource], *, revision: str
+    ) -> tuple[DesiredResource, ...]:
         """The objects each resource becomes on this target (Bundles have none)."""
         ...
 
@@ -70,7 +72,9 @@ class Target(Protocol):
         """Store the inventory, writing only what changed; returns the number of writes."""
         ...
 
-    def logs(self, rid: ResourceId, *, follow: bool = False, tail: int | None = None) -> Iterator[LogLine]:
+    def logs(
+        self, rid: ResourceId, *, follow: bool = False, tail: int | None = None
+    ) -> Iterator[LogLine]:
         """The logs of a resource's runs, every replica, each line with its source."""
         ...
 

@@ -55,12 +55,18 @@ def plan_options(config: AgentConfig, options: CycleOptions) -> PlanOptions:
     )
 
 
-def make_plan(desired: Desired, target: Target, *, revision: str, options: CycleOptions = CycleOptions()) -> Planned:
+def make_plan(
+    desired: Desired, target: Target, *, revision: str, options: CycleOptions = CycleOptions()
+) -> Planned:
     """Render and observe, then plan. Raises RenderError for resources that cannot coexist."""
     rendered = target.render(desired.resources, revision=revision)
     observation = target.observe(rendered)
     the_plan = planning.plan(
-        rendered, observation.live, observation.inventory, revision=revision, options=plan_options(desired.config, options)
+        rendered,
+        observation.live,
+        observation.inventory,
+        revision=revision,
+        options=plan_options(desired.config, options),
     )
     return Planned(the_plan, rendered, observation)
 
@@ -83,8 +89,17 @@ def reconcile(
     blocked = planned.plan.blocked_prune
     if blocked is not None:
         progress(f"prune refused: {blocked.message()}")
-    apply_options = ApplyOptions(timeout=desired.config.sync.wait_timeout, poll_interval=options.poll_interval)
-    applier = Applier(planned.plan, planned.desired, target, options=apply_options, progress=progress, observation=planned.observation)
+    apply_options = ApplyOptions(
+        timeout=desired.config.sync.wait_timeout, poll_interval=options.poll_interval
+    )
+    applier = Applier(
+        planned.plan,
+        planned.desired,
+        target,
+        options=apply_options,
+        progress=progress,
+        observation=planned.observation,
+    )
     results = applier.run()
     previous = planned.observation.inventory
     inventory = next_inventory(previous, planned.plan, results, revision=revision)
@@ -94,7 +109,9 @@ def reconcile(
     return SyncResult(revision, results, blocked_prune=blocked.message() if blocked else None)
 
 
-def next_inventory(previous: Inventory, plan: Plan, results: Sequence[ResourceResult], *, revision: str) -> Inventory:
+def next_inventory(
+    previous: Inventory, plan: Plan, results: Sequence[ResourceResult], *, revision: str
+) -> Inventory:
     """The inventory after a plan ran: applied resources recorded, pruned ones forgotten."""
     outcomes = {result.id: result for result in results}
     updated: list[InventoryEntry] = []
@@ -106,7 +123,11 @@ def next_inventory(previous: Inventory, plan: Plan, results: Sequence[ResourceRe
             if result.outcome is Outcome.DELETED:
                 forgotten.append(resource.id)
             continue
-        keys = {s.key for s in resource.steps if s.action is not Action.DELETE or result.outcome is Outcome.FAILED}
+        keys = {
+            s.key
+            for s in resource.steps
+            if s.action is not Action.DELETE or result.outcome is Outcome.FAILED
+        }
         if old is not None and result.outcome is Outcome.FAILED:
             keys |= set(old.objects)
         changed = resource.action in (Action.CREATE, Action.UPDATE) and result.writes > 0

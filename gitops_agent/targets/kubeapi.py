@@ -41,7 +41,11 @@ class Kind:
     namespaced: bool = True
 
     def collection(self, namespace: str = "") -> str:
-        base = f"/api/{self.api_version}" if "/" not in self.api_version else f"/apis/{self.api_version}"
+        base = (
+            f"/api/{self.api_version}"
+            if "/" not in self.api_version
+            else f"/apis/{self.api_version}"
+        )
         if self.namespaced and namespace:
             return f"{base}/namespaces/{namespace}/{self.plural}"
         return f"{base}/{self.plural}"
@@ -97,14 +101,22 @@ class KubeApi:
     ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         _, url, headers, _, _ = self.client.param_serialize(
-            method=method, resource_path=path, query_params=query or [], header_params=headers, auth_settings=["BearerToken"]
+            method=method,
+            resource_path=path,
+            query_params=query or [],
+            header_params=headers,
+            auth_settings=["BearerToken"],
         )
         payload = json.dumps(body) if body is not None else None
         self.requests += 1
         try:
-            response = self.client.call_api(method, url, header_params=headers, body=payload, _request_timeout=timeout)
+            response = self.client.call_api(
+                method, url, header_params=headers, body=payload, _request_timeout=timeout
+            )
         except (HTTPError, OSError, kube.ApiException) as err:
-            raise UnavailableError(f"API server unreachable: {type(err).__name__}", object_ref=what) from err
+            raise UnavailableError(
+                f"API server unreachable: {type(err).__name__}", object_ref=what
+            ) from err
         if stream:
             return _checked_stream(response, what)
         data = response.read()
@@ -131,13 +143,22 @@ class KubeApi:
             query.append(("dryRun", "All"))
         path = f"{KINDS[key.kind].collection(key.namespace)}/{key.name}"
         result: dict[str, Any] = self._call(
-            "PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml", what=str(key)
+            "PATCH",
+            path,
+            query=query,
+            body=obj,
+            content_type="application/apply-patch+yaml",
+            what=str(key),
         )
         return result
 
     def delete(self, key: ObjectKey, *, uid: str | None = None) -> None:
         """Delete one object in the background; a missing object is fine."""
-        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        body: dict[str, Any] = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": "Background",
+        }
         if uid:
             body["preconditions"] = {"uid": uid}
         path = f"{KINDS[key.kind].collection(key.namespace)}/{key.name}"
@@ -148,7 +169,11 @@ class KubeApi:
 
     def ensure_namespace(self, name: str, labels: Mapping[str, str]) -> None:
         """Create a namespace when it does not exist (it is never deleted by the agent)."""
-        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": dict(labels)},
+        }
         try:
             self._call("POST", KINDS["Namespace"].collection(), body=body, what=f"Namespace/{name}")
         except ConflictError:
@@ -161,7 +186,9 @@ class KubeApi:
             query.append(("tailLines", str(tail)))
         path = f"{KINDS['Pod'].collection(namespace)}/{pod}/log"
         what = f"Pod/{namespace}/{pod}"
-        response = self._call("GET", path, query=query, what=what, stream=True, timeout=None if follow else TIMEOUT)
+        response = self._call(
+            "GET", path, query=query, what=what, stream=True, timeout=None if follow else TIMEOUT
+        )
         yield from _lines(response)
 
 
@@ -187,7 +214,12 @@ def _lines(response: Any) -> Iterator[str]:
 
 def _key(obj: Mapping[str, Any]) -> ObjectKey:
     metadata = obj.get("metadata") or {}
-    return ObjectKey(str(obj.get("apiVersion")), str(obj.get("kind")), str(metadata.get("namespace", "")), str(metadata.get("name")))
+    return ObjectKey(
+        str(obj.get("apiVersion")),
+        str(obj.get("kind")),
+        str(metadata.get("namespace", "")),
+        str(metadata.get("name")),
+    )
 
 
 def _error(status: int, data: bytes, what: str) -> TargetError:
@@ -196,6 +228,11 @@ def _error(status: int, data: bytes, what: str) -> TargetError:
         message = str(body.get("message") or body.get("reason") or status)
     except ValueError:
         message = f"HTTP {status}"
-    classes: dict[int, type[TargetError]] = {404: NotFoundError, 409: ConflictError, 422: InvalidError, 400: InvalidError}
+    classes: dict[int, type[TargetError]] = {
+        404: NotFoundError,
+        409: ConflictError,
+        422: InvalidError,
+        400: InvalidError,
+    }
     cls = classes.get(status, UnavailableError if status >= 500 or status == 429 else TargetError)
     return cls(message, object_ref=what, status=status)

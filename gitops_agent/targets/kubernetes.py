@@ -19,11 +19,11 @@ from typing import Any
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core import kubestate, labels
 from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
+from gitops_agent.core.manifests import Resource, ResourceId, ResourceType, flatten
 from gitops_agent.core.objects import ObjectKey, key_of, labels_of
 from gitops_agent.core.planning import DesiredResource, DesiredStep, dependencies
 from gitops_agent.core.rendering import kubernetes as rendering
-from gitops_agent.core.rendering.objects import RenderedWorker, RenderedWorkflow, RenderSettings
+from gitops_agent.core.rendering.objects import RenderedWorkflow, RenderSettings
 from gitops_agent.core.status import (
     Phase,
     ResourceStatus,
@@ -63,25 +63,43 @@ class KubernetesTarget:
     def close(self) -> None:
         self.api.close()
 
-    def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[DesiredResource, ...]:
+    def render(
+        self, resources: Sequence[Resource], *, revision: str
+    ) -> tuple[DesiredResource, ...]:
         rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
         depends, bundle_of = dependencies(resources)
         files = {r.id: r.origin.path for r in _flat(resources)}
         result = []
         for item in rendered.resources:
-            objects = tuple(obj.body for obj in sorted(item.objects, key=lambda o: (o.key.rank, o.key.name)))
+            objects = tuple(
+                obj.body for obj in sorted(item.objects, key=lambda o: (o.key.rank, o.key.name))
+            )
             steps: tuple[DesiredStep, ...] = ()
             if isinstance(item, RenderedWorkflow) and not item.scheduled:
-                steps = tuple(DesiredStep(s.name, s.depends, tuple(_key(o) for o in s.objects)) for s in item.steps)
+                steps = tuple(
+                    DesiredStep(s.name, s.depends, tuple(o.key for o in s.objects))
+                    for s in item.steps
+                )
             result.append(
-                DesiredResource(item.id, objects, depends.get(item.id, ()), files.get(item.id, ""), bundle_of.get(item.id), steps)
+                DesiredResource(
+                    item.id,
+                    objects,
+                    depends.get(item.id, ()),
+                    files.get(item.id, ""),
+                    bundle_of.get(item.id),
+                    steps,
+                )
             )
         return tuple(result)
 
     def observe(self, desired: Sequence[DesiredResource] = ()) -> Observation:
         before = self.api.requests
         selector = labels.owner_selector(self.owner)
-        objects = [obj for kind in kubestate.MANAGED_KINDS for obj in self.api.list(kind, selector=selector)]
+        objects = [
+            obj
+            for kind in kubestate.MANAGED_KINDS
+            for obj in self.api.list(kind, selector=selector)
+        ]
         pods = kubestate.group(self.api.list("Pod", selector=selector))
         stored = [o for o in objects if labels_of(o).get(INVENTORY) == "true"]
         grouped = kubestate.group(o for o in objects if labels_of(o).get(INVENTORY) != "true")
@@ -98,7 +116,11 @@ class KubernetesTarget:
         return Observation(live, statuses, steps, inventory, self.api.requests - before)
 
     def _status(
-        self, rid: ResourceId, objects: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]], want: DesiredResource | None
+        self,
+        rid: ResourceId,
+        objects: Sequence[Mapping[str, Any]],
+        pods: Sequence[Mapping[str, Any]],
+        want: DesiredResource | None,
     ) -> tuple[ResourceStatus, dict[str, Phase] | None]:
         if rid.type is ResourceType.WORKER:
             return worker_status(kubestate.worker_state(objects, pods)), None
@@ -141,17 +163,31 @@ class KubernetesTarget:
             "metadata": {
                 "name": name,
                 "namespace": self.inventory_namespace,
-                "labels": {labels.MANAGED_BY: labels.MANAGER, labels.OWNER: self.owner, INVENTORY: "true"},
+                "labels": {
+                    labels.MANAGED_BY: labels.MANAGER,
+                    labels.OWNER: self.owner,
+                    INVENTORY: "true",
+                },
             },
             "data": dict(data),
         }
 
-    def logs(self, rid: ResourceId, *, follow: bool = False, tail: int | None = None) -> Iterator[LogLine]:
+    def logs(
+        self, rid: ResourceId, *, follow: bool = False, tail: int | None = None
+    ) -> Iterator[LogLine]:
         selector = ",".join(
-            [labels.owner_selector(self.owner), f"{labels.RESOURCE_TYPE}={rid.type}", f"{labels.RESOURCE_NAME}={rid.name}"]
+            [
+                labels.owner_selector(self.owner),
+                f"{labels.RESOURCE_TYPE}={rid.type}",
+                f"{labels.RESOURCE_NAME}={rid.name}",
+            ]
         )
         pods = sorted(
-            (p for p in self.api.list("Pod", selector=selector) if labels_of(p).get(labels.WORKSPACE) == rid.workspace),
+            (
+                p
+                for p in self.api.list("Pod", selector=selector)
+                if labels_of(p).get(labels.WORKSPACE) == rid.workspace
+            ),
             key=lambda p: str((p.get("metadata") or {}).get("name")),
         )
         if not pods:
@@ -162,7 +198,9 @@ class KubernetesTarget:
         for pod in pods:
             yield from self._pod_lines(pod, follow, tail)
 
-    def _pod_lines(self, pod: Mapping[str, Any], follow: bool, tail: int | None) -> Iterator[LogLine]:
+    def _pod_lines(
+        self, pod: Mapping[str, Any], follow: bool, tail: int | None
+    ) -> Iterator[LogLine]:
         metadata = pod.get("metadata") or {}
         name, namespace = str(metadata.get("name")), str(metadata.get("namespace"))
         for line in self.api.pod_log(namespace, name, follow=follow, tail=tail):
@@ -170,13 +208,7 @@ class KubernetesTarget:
 
 
 def _flat(resources: Sequence[Resource]) -> list[Resource]:
-    from gitops_agent.core.manifests import flatten
-
     return list(flatten(resources))
-
-
-def _key(obj: Any) -> ObjectKey:
-    return ObjectKey(obj.key.api_version, obj.key.kind, obj.key.namespace, obj.key.name)
 
 
 def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
@@ -190,7 +222,9 @@ def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
 
 
 def _bundle_statuses(
-    inventory: Inventory, statuses: Mapping[ResourceId, ResourceStatus], desired: Sequence[DesiredResource]
+    inventory: Inventory,
+    statuses: Mapping[ResourceId, ResourceStatus],
+    desired: Sequence[DesiredResource],
 ) -> dict[ResourceId, ResourceStatus]:
     """Bundles hold no objects: their status is their members'."""
     members: dict[ResourceId, list[ResourceId]] = {}
@@ -204,10 +238,14 @@ def _bundle_statuses(
             if item.id not in members[item.bundle]:
                 members[item.bundle].append(item.id)
             for dependency in item.depends:
-                conditions.setdefault(item.bundle, {}).setdefault(str(dependency.id), []).append(dependency.condition)
+                conditions.setdefault(item.bundle, {}).setdefault(str(dependency.id), []).append(
+                    dependency.condition
+                )
     result = {}
     for bundle, ids in members.items():
-        observed = {str(rid): statuses.get(rid, ResourceStatus("pending", "pending")) for rid in ids}
+        observed = {
+            str(rid): statuses.get(rid, ResourceStatus("pending", "pending")) for rid in ids
+        }
         result[bundle] = bundle_status(observed, conditions.get(bundle, {}))
     return result
 

@@ -56,14 +56,20 @@ def test_create_update_unchanged() -> None:
 
 def test_no_changes_when_everything_matches() -> None:
     want = [desired("a")]
-    result = plan(want, {rid("a"): [live_of(deployment("a"))]}, Inventory().with_entries([entry("a")]))
+    result = plan(
+        want, {rid("a"): [live_of(deployment("a"))]}, Inventory().with_entries([entry("a")])
+    )
     assert not result.has_changes
     assert "No changes" in reporting.plan_text(result)
 
 
 def test_waves_follow_dependencies() -> None:
     condition = DependencyCondition("a", Match(("active",)), Match((), ("running",)))
-    want = [desired("verify", depends=(Dependency(rid("a"), condition),)), desired("a"), desired("other")]
+    want = [
+        desired("verify", depends=(Dependency(rid("a"), condition),)),
+        desired("a"),
+        desired("other"),
+    ]
     result = plan(want, {}, Inventory())
     assert [[r.id.name for r in wave] for wave in result.waves()] == [["a", "other"], ["verify"]]
     text = reporting.plan_text(result)
@@ -71,7 +77,13 @@ def test_waves_follow_dependencies() -> None:
 
 
 def test_prunes_come_last_in_reverse_dependency_order() -> None:
-    owned = [entry("keep1"), entry("keep2"), entry("keep3"), entry("base"), entry("dependent", (rid("base"),))]
+    owned = [
+        entry("keep1"),
+        entry("keep2"),
+        entry("keep3"),
+        entry("base"),
+        entry("dependent", (rid("base"),)),
+    ]
     live = {e.id: [live_of(deployment(e.id.name))] for e in owned}
     want = [desired("keep1"), desired("keep2"), desired("keep3")]
     result = plan(want, live, Inventory().with_entries(owned))
@@ -88,7 +100,12 @@ def test_guard_refuses_mass_prunes_and_allows_them_explicitly() -> None:
     assert refused.blocked_prune is not None
     assert all(r.action is not Action.DELETE for r in refused.resources)
     assert "refusing to prune 2 of 3 owned resources" in refused.blocked_prune.message()
-    allowed = plan([desired("a")], live, Inventory().with_entries(owned), options=PlanOptions(allow_mass_prune=True))
+    allowed = plan(
+        [desired("a")],
+        live,
+        Inventory().with_entries(owned),
+        options=PlanOptions(allow_mass_prune=True),
+    )
     assert sorted(r.id.name for r in allowed.resources if r.action is Action.DELETE) == ["b", "c"]
 
 
@@ -107,19 +124,33 @@ def test_half_is_allowed() -> None:
 
 
 def test_object_removed_from_a_resource_is_deleted() -> None:
-    extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a-files", "namespace": "public"}}
+    extra = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a-files", "namespace": "public"},
+    }
     live = {rid("a"): [live_of(deployment("a")), extra]}
     result = plan([desired("a")], live, Inventory().with_entries([entry("a")]))
     (resource,) = result.resources
     assert resource.action is Action.UPDATE
-    assert [(s.key.kind, s.action) for s in resource.steps] == [("Deployment", Action.UNCHANGED), ("ConfigMap", Action.DELETE)]
+    assert [(s.key.kind, s.action) for s in resource.steps] == [
+        ("Deployment", Action.UNCHANGED),
+        ("ConfigMap", Action.DELETE),
+    ]
 
 
 def test_json_and_markdown_outputs() -> None:
-    result = plan([desired("a", replicas=3)], {rid("a"): [live_of(deployment("a"))]}, Inventory().with_entries([entry("a")]), revision="0123456789abcdef")
+    result = plan(
+        [desired("a", replicas=3)],
+        {rid("a"): [live_of(deployment("a"))]},
+        Inventory().with_entries([entry("a")]),
+        revision="0123456789abcdef",
+    )
     data = reporting.plan_json(result)
     assert data["counts"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 0}
-    assert data["resources"][0]["objects"][0]["changes"] == [{"path": "spec.replicas", "change": "changed", "before": 1, "after": 3}]
+    assert data["resources"][0]["objects"][0]["changes"] == [
+        {"path": "spec.replicas", "change": "changed", "before": 1, "after": 3}
+    ]
     markdown = reporting.plan_markdown(result)
     assert "| 0 | update | `worker/public/a` | a.yaml |" in markdown
     assert "```diff" in markdown

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from gitops_agent.core.manifests import Bundle, Resource, Worker, flatten
+from gitops_agent.core.objects import ObjectKey
 from gitops_agent.core.rendering.objects import (
-    ObjectKey,
     Rendered,
     RenderedBundle,
     RenderedSet,

@@ -15,7 +15,8 @@ from typing import Any
 
 from gitops_agent.core import labels
 from gitops_agent.core.manifests import ResourceId, Worker, Workflow
-from gitops_agent.core.rendering.objects import KubeObject, ObjectKey, ObjectKind
+from gitops_agent.core.objects import ObjectKey
+from gitops_agent.core.rendering.objects import KubeObject, ObjectKind
 
 
 def canonical_json(data: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_agent.core.manifests import ResourceId
+from gitops_agent.core.objects import ObjectKey
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Violation
 
@@ -45,25 +46,6 @@ KINDS: tuple[ObjectKind, ...] = (
     JOB,
     CRON_JOB,
 )
-_RANK = {kind.kind: index for index, kind in enumerate(KINDS)}
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ObjectKey:
-    """Identity of one object on the target (no version: it is carried beside)."""
-
-    api_version: str
-    kind: str
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}"
-
-    @property
-    def rank(self) -> int:
-        """The position of this object's kind in apply order."""
-        return _RANK.get(self.kind, len(_RANK))
 
 
 @dataclass(frozen=True, slots=True)

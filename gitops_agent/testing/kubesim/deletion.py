@@ -60,6 +60,7 @@ class Deleter:
         self.objects = objects
         self.store = objects.store
         self.pending = False
+        self._suspects: set[str] = set()
 
     def delete(self, rt: ResourceType, namespace: str, name: str,
                opts: DeleteOptions) -> Deleted:
@@ -95,6 +96,7 @@ class Deleter:
             marked["status"] = dict(marked.get("status") or {}, phase="Terminating")
             self.pending = True
             return self.store.put(rt, marked)
+        self.suspect(meta.get("uid", ""))
         if policy is Propagation.ORPHAN:
             self._orphan_dependents(meta.get("uid", ""))
         finalizers = list(meta.get("finalizers") or [])
@@ -128,10 +130,9 @@ class Deleter:
                 "details": details}
 
     def _orphan_dependents(self, uid: str) -> None:
-        for rt, obj in self._everything():
+        for rt, obj in self.store.dependents(uid):
             refs = obj["metadata"].get("ownerReferences") or []
-            if any(r.get("uid") == uid for r in refs):
-                self._set_owners(rt, obj, [r for r in refs if r.get("uid") != uid])
+            self._set_owners(rt, obj, [r for r in refs if r.get("uid") != uid])
 
     def _set_owners(self, rt: ResourceType, obj: Obj, refs: list[Obj]) -> None:
         updated = deep_copy(obj)
@@ -141,78 +142,87 @@ class Deleter:
             updated["metadata"].pop("ownerReferences", None)
         self.store.put(rt, updated)
 
-    def _everything(self) -> list[tuple[ResourceType, Obj]]:
-        return [(rt, s.obj) for rt in RESOURCES for s in self.store.items(rt)]
-
     def collect(self) -> int:
-        """Run the garbage collector and namespace finalizer until nothing changes."""
+        """Collect garbage and finish deletions until nothing changes; returns the changes."""
         changes = 0
         with self.store.lock:
-            for _ in range(50):
-                step = self._sweep()
+            for _ in range(100):
+                step = self._namespaces() + self._sweep_suspects()
                 changes += step
                 if not step:
                     break
-            self.pending = any(self._unfinished(obj) for _, obj in self._everything())
+            self.pending = bool(self._suspects) or bool(self._terminating())
         return changes
 
-    def _unfinished(self, obj: Obj) -> bool:
-        return bool(obj["metadata"].get("deletionTimestamp"))
+    def suspect(self, uid: str) -> None:
+        """Mark an object whose dependents (or own deletion) need a look."""
+        if uid:
+            self._suspects.add(uid)
 
-    def _sweep(self) -> int:
-        everything = self._everything()
-        alive = {obj["metadata"].get("uid"): obj for _, obj in everything}
-        terminating = {obj["metadata"]["name"] for rt, obj in everything if rt is NAMESPACES
-                       and obj["metadata"].get("deletionTimestamp")}
+    def _terminating(self) -> list[Obj]:
+        return [s.obj for s in self.store.items(NAMESPACES)
+                if s.obj["metadata"].get("deletionTimestamp")]
+
+    def _namespaces(self) -> int:
         changes = 0
-        for rt, obj in everything:
-            changes += self._collect_one(rt, obj, alive, terminating)
+        for ns in self._terminating():
+            name = ns["metadata"]["name"]
+            contents = [(rt, s.obj) for rt in RESOURCES if rt.namespaced
+                        for s in self.store.items(rt, name)]
+            for rt, obj in contents:
+                if not obj["metadata"].get("deletionTimestamp"):
+                    self._delete_now(rt, obj, Propagation.BACKGROUND)
+                    changes += 1
+                else:
+                    changes += self._finish(rt, obj)
+            if not contents:
+                self.store.remove(NAMESPACES, "", name)
+                changes += 1
         return changes
 
-    def _collect_one(self, rt: ResourceType, obj: Obj, alive: dict[Any, Obj],
-                     terminating: set[str]) -> int:
-        meta = obj["metadata"]
-        namespace = meta.get("namespace", "")
-        if namespace in terminating and not meta.get("deletionTimestamp"):
+    def _sweep_suspects(self) -> int:
+        changes = 0
+        while self._suspects:
+            uid = self._suspects.pop()
+            for rt, obj in self.store.dependents(uid):
+                changes += self._collect_one(rt, obj)
+            found = self.store.by_uid(uid)
+            if found is not None and found[1]["metadata"].get("deletionTimestamp"):
+                changes += self._finish(*found)
+        return changes
+
+    def _collect_one(self, rt: ResourceType, obj: Obj) -> int:
+        refs = obj["metadata"].get("ownerReferences") or []
+        owners = [(r, self.store.by_uid(str(r.get("uid")))) for r in refs]
+        living = [(r, o) for r, o in owners if o is not None]
+        doomed = [r for r, o in living if o is not None and _foreground(o[1])]
+        if not living or len(doomed) == len(living):
+            if obj["metadata"].get("deletionTimestamp"):
+                return self._finish(rt, obj)
             self._delete_now(rt, obj, Propagation.BACKGROUND)
             return 1
-        refs = meta.get("ownerReferences") or []
-        if refs:
-            living = [r for r in refs if r.get("uid") in alive]
-            doomed = [r for r in living if _foreground(alive[r.get("uid")])]
-            if not living or (doomed and len(doomed) == len(living)):
-                self._delete_now(rt, obj, Propagation.BACKGROUND)
-                return 1
-            if len(living) != len(refs):
-                self._set_owners(rt, obj, living)
-                return 1
-        if meta.get("deletionTimestamp"):
-            return self._finish(rt, obj, alive)
+        if len(living) != len(refs):
+            self._set_owners(rt, obj, [r for r, _ in living])
+            return 1
         return 0
 
-    def _finish(self, rt: ResourceType, obj: Obj, alive: dict[Any, Obj]) -> int:
+    def _finish(self, rt: ResourceType, obj: Obj) -> int:
         meta = obj["metadata"]
-        uid = meta.get("uid")
-        has_dependents = any(r.get("uid") == uid for o in alive.values()
-                             for r in o["metadata"].get("ownerReferences") or [])
         finalizers = list(meta.get("finalizers") or [])
-        if rt is NAMESPACES:
-            if has_dependents or any(o["metadata"].get("namespace") == meta["name"]
-                                     for o in alive.values()):
+        if "foregroundDeletion" in finalizers:
+            if self.store.dependents(meta.get("uid", "")):
                 return 0
-            self.store.remove(rt, "", meta["name"])
-            return 1
-        if "foregroundDeletion" in finalizers and not has_dependents:
             finalizers.remove("foregroundDeletion")
             if finalizers:
                 updated = deep_copy(obj)
                 updated["metadata"]["finalizers"] = finalizers
                 self.store.put(rt, updated)
                 return 1
-        if not finalizers:
-            self.store.remove(rt, meta.get("namespace", ""), meta["name"])
-            return 1
-        return 0
+        if finalizers:
+            return 0
+        self.store.remove(rt, meta.get("namespace", ""), meta["name"])
+        self.suspect(meta.get("uid", ""))
+        return 1
 
 
 def _foreground(owner: Obj) -> bool:

@@ -46,6 +46,12 @@ def timestamp(when: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_timestamp(text: str) -> float:
+    """Seconds since the epoch of an RFC 3339 timestamp written by ``timestamp``."""
+    moment = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
 def random_suffix(length: int = 5) -> str:
     return "".join(random.choice(_NAME_CHARS) for _ in range(length))
 
@@ -76,7 +82,7 @@ class Objects:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
-        self.on_write: list[Callable[[ResourceType, Obj], None]] = []
+        self.admission: list[Callable[[ResourceType, Obj, Obj | None], None]] = []
 
     def now(self) -> str:
         return timestamp(self.clock())
@@ -226,10 +232,12 @@ class Objects:
             required = []
         self._split_status(rt, obj, old, opts.subresource)
         defaults.apply_defaults(rt, obj)
+        self._stamp(rt, obj, old)
+        for hook in self.admission:
+            hook(rt, obj, old)
         causes = required + rules.check(rt, obj, old)
         if causes:
             raise errors.invalid(rt, str(obj["metadata"].get("name") or ""), causes)
-        self._stamp(rt, obj, old)
         if managed is None:
             obj["metadata"]["managedFields"] = apply.record_update(
                 old, obj, shared().root(rt.group, rt.version, rt.kind),
@@ -246,8 +254,6 @@ class Objects:
         meta = stored["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             self.store.remove(rt, meta.get("namespace", ""), meta["name"])
-        for hook in self.on_write:
-            hook(rt, stored)
         return Written(stored, 201 if old is None else 200, tuple(warnings))
 
     def _split_status(self, rt: ResourceType, obj: Obj, old: Obj | None, sub: str) -> None:

@@ -66,15 +66,15 @@ class Event:
 
 
 class Watcher:
-    """A subscription: events for one resource (and namespace) arrive in ``events``."""
+    """A subscription: events for one resource (all when None) and namespace."""
 
-    def __init__(self, rt: ResourceType, namespace: str) -> None:
+    def __init__(self, rt: ResourceType | None, namespace: str) -> None:
         self.rt = rt
         self.namespace = namespace
         self.events: queue.Queue[Event | None] = queue.Queue()
 
     def wants(self, event: Event) -> bool:
-        if event.rt.key != self.rt.key:
+        if self.rt is not None and event.rt.key != self.rt.key:
             return False
         ns = (event.obj.get("metadata") or {}).get("namespace", "")
         return not self.namespace or ns == self.namespace
@@ -90,6 +90,9 @@ class Store:
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
         self._oldest = 1
         self._watchers: list[Watcher] = []
+        self._by_uid: dict[str, tuple[ResourceType, str, str]] = {}
+        self._dependents: dict[str, set[tuple[ResourceType, str, str]]] = (
+            collections.defaultdict(set))
 
     def next_rv(self) -> int:
         with self.lock:
@@ -128,6 +131,9 @@ class Store:
             key = (meta.get("namespace", ""), meta["name"])
             previous = self._objects[rt.key].get(key)
             self._objects[rt.key][key] = Stored(obj)
+            if previous is not None:
+                self._unindex(rt, previous.obj)
+            self._index(rt, obj)
             kind = "MODIFIED" if previous is not None else "ADDED"
             self._emit(Event(kind, rt, obj, previous.obj if previous else None, version))
             return obj
@@ -138,10 +144,50 @@ class Store:
             found = self._objects[rt.key].pop((namespace, name), None)
             if found is None:
                 return None
+            self._unindex(rt, found.obj)
             obj = dict(found.obj)
             obj["metadata"] = dict(obj["metadata"], resourceVersion=str(self.next_rv()))
             self._emit(Event("DELETED", rt, obj, found.obj, self.rv))
             return obj
+
+    def _index(self, rt: ResourceType, obj: Obj) -> None:
+        meta = obj["metadata"]
+        key = (rt, meta.get("namespace", ""), meta["name"])
+        if meta.get("uid"):
+            self._by_uid[meta["uid"]] = key
+        for ref in meta.get("ownerReferences") or []:
+            self._dependents[str(ref.get("uid"))].add(key)
+
+    def _unindex(self, rt: ResourceType, obj: Obj) -> None:
+        meta = obj["metadata"]
+        key = (rt, meta.get("namespace", ""), meta["name"])
+        self._by_uid.pop(meta.get("uid", ""), None)
+        for ref in meta.get("ownerReferences") or []:
+            found = self._dependents.get(str(ref.get("uid")))
+            if found is not None:
+                found.discard(key)
+                if not found:
+                    del self._dependents[str(ref.get("uid"))]
+
+    def by_uid(self, uid: str) -> tuple[ResourceType, Obj] | None:
+        """The resource and object with this uid, if stored."""
+        with self.lock:
+            key = self._by_uid.get(uid)
+            if key is None:
+                return None
+            found = self._objects[key[0].key].get((key[1], key[2]))
+            return (key[0], found.obj) if found is not None else None
+
+    def dependents(self, uid: str) -> list[tuple[ResourceType, Obj]]:
+        """Objects with an ownerReference to ``uid``."""
+        with self.lock:
+            out = []
+            for rt, namespace, name in sorted(self._dependents.get(uid, ()),
+                                              key=lambda k: (k[0].key, k[1], k[2])):
+                found = self._objects[rt.key].get((namespace, name))
+                if found is not None:
+                    out.append((rt, found.obj))
+            return out
 
     def _emit(self, event: Event) -> None:
         if len(self._history) == self._history.maxlen and self._history:
@@ -158,7 +204,7 @@ class Store:
             self._oldest = self.rv + 1
             return self._oldest
 
-    def subscribe(self, rt: ResourceType, namespace: str, since: int | None) -> Watcher:
+    def subscribe(self, rt: ResourceType | None, namespace: str, since: int | None) -> Watcher:
         """Register a watcher; with ``since``, replay the history after that version.
 
         Raises ``ValueError`` when ``since`` is older than the kept history.
@@ -195,5 +241,7 @@ class Store:
     def clear(self) -> None:
         with self.lock:
             self._objects.clear()
+            self._by_uid.clear()
+            self._dependents.clear()
             self._history.clear()
             self._oldest = self.rv + 1

@@ -27,8 +27,18 @@ from gitops_agent.testing.kubesim.patching import apply_merge, deep_copy
 from gitops_agent.testing.kubesim.schema import Node
 
 Obj = dict[str, Any]
-_SERVER_META = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
-                "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+_SERVER_META = (
+    "name",
+    "namespace",
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 
 
 @dataclass
@@ -43,13 +53,17 @@ class Entry:
     paths: set[Path] = field(default_factory=set)
 
     def same_owner(self, manager: str, operation: str, subresource: str) -> bool:
-        return (self.manager, self.operation, self.subresource) == (
-            manager, operation, subresource)
+        return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
 
     def to_json(self) -> Obj:
-        out: Obj = {"manager": self.manager, "operation": self.operation,
-                    "apiVersion": self.api_version, "time": self.time,
-                    "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.paths)}
+        out: Obj = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.paths),
+        }
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -60,9 +74,16 @@ def load(obj: Obj) -> list[Entry]:
     out = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if isinstance(raw, dict):
-            out.append(Entry(str(raw.get("manager", "")), str(raw.get("operation", "")),
-                             str(raw.get("apiVersion", "")), str(raw.get("time", "")),
-                             str(raw.get("subresource", "")), from_fields_v1(raw.get("fieldsV1"))))
+            out.append(
+                Entry(
+                    str(raw.get("manager", "")),
+                    str(raw.get("operation", "")),
+                    str(raw.get("apiVersion", "")),
+                    str(raw.get("time", "")),
+                    str(raw.get("subresource", "")),
+                    from_fields_v1(raw.get("fieldsV1")),
+                )
+            )
     return out
 
 
@@ -82,8 +103,17 @@ def owned_view(obj: Obj, *, subresource: str, has_status: bool) -> Obj:
     return view
 
 
-def record_update(old: Obj | None, new: Obj, node: Node, *, manager: str, api_version: str,
-                  now: str, subresource: str = "", has_status: bool = False) -> list[Obj]:
+def record_update(
+    old: Obj | None,
+    new: Obj,
+    node: Node,
+    *,
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    has_status: bool = False,
+) -> list[Obj]:
     """managedFields of ``new`` after ``manager`` wrote it over ``old`` with an Update."""
     entries = load(new) if _resets(old, new) else load(old or {})
     before = flatten(owned_view(old or {}, subresource=subresource, has_status=has_status), node)
@@ -110,9 +140,18 @@ def _resets(old: Obj | None, new: Obj) -> bool:
     return sent is not None and sent != stored
 
 
-def server_side_apply(live: Obj | None, config: Obj, node: Node, *, manager: str, force: bool,
-                      api_version: str, now: str, subresource: str = "",
-                      has_status: bool = False) -> tuple[Obj, list[Obj]]:
+def server_side_apply(
+    live: Obj | None,
+    config: Obj,
+    node: Node,
+    *,
+    manager: str,
+    force: bool,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    has_status: bool = False,
+) -> tuple[Obj, list[Obj]]:
     """The merged object and its managedFields; raises 409 on conflicts without force."""
     base = deep_copy(live) if live is not None else {}
     entries = load(base)
@@ -122,8 +161,9 @@ def server_side_apply(live: Obj | None, config: Obj, node: Node, *, manager: str
     merged = apply_merge(base, config, node)
     others = [e for e in entries if e is not mine]
     owned_by_others = set().union(*(e.paths for e in others)) if others else set()
-    for path in sorted((mine.paths if mine else set()) - applied - owned_by_others, key=len,
-                       reverse=True):
+    for path in sorted(
+        (mine.paths if mine else set()) - applied - owned_by_others, key=len, reverse=True
+    ):
         remove_path(merged, path, node)
     before = flatten(owned_view(base, subresource=subresource, has_status=has_status), node)
     after = flatten(owned_view(merged, subresource=subresource, has_status=has_status), node)
@@ -152,12 +192,16 @@ def _print_manager(entry: Entry) -> str:
 
 def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.ApiError:
     """The 409 of a server-side apply that would change fields other managers own."""
-    causes = [Cause("FieldManagerConflict", f"conflict with {_print_manager(e)}",
-                    path_string(p)) for e, p in conflicts]
+    causes = [
+        Cause("FieldManagerConflict", f"conflict with {_print_manager(e)}", path_string(p))
+        for e, p in conflicts
+    ]
     if len(conflicts) == 1:
         entry, path = conflicts[0]
-        message = (f"Apply failed with 1 conflict: conflict with {_print_manager(entry)}: "
-                   f"{path_string(path)}")
+        message = (
+            f"Apply failed with 1 conflict: conflict with {_print_manager(entry)}: "
+            f"{path_string(path)}"
+        )
     else:
         lines: list[str] = []
         by_manager: dict[str, list[Path]] = {}

@@ -74,10 +74,12 @@ class Fault:
         return cls(**known)
 
     def matches(self, verb: str, resource: str, namespace: str, name: str) -> bool:
-        return (fnmatch.fnmatchcase(verb, self.verb)
-                and fnmatch.fnmatchcase(resource, self.resource)
-                and fnmatch.fnmatchcase(namespace, self.namespace)
-                and fnmatch.fnmatchcase(name, self.name))
+        return (
+            fnmatch.fnmatchcase(verb, self.verb)
+            and fnmatch.fnmatchcase(resource, self.resource)
+            and fnmatch.fnmatchcase(namespace, self.namespace)
+            and fnmatch.fnmatchcase(name, self.name)
+        )
 
 
 @dataclass
@@ -126,9 +128,13 @@ class Control:
             by_resource[resource] += 1
             by_both[f"{entry.verb} {resource}"] += 1
             by_code[str(entry.code)] += 1
-        return {"total": sum(by_verb.values()), "byVerb": dict(by_verb),
-                "byResource": dict(by_resource), "byVerbResource": dict(by_both),
-                "byCode": dict(by_code)}
+        return {
+            "total": sum(by_verb.values()),
+            "byVerb": dict(by_verb),
+            "byResource": dict(by_resource),
+            "byVerbResource": dict(by_both),
+            "byCode": dict(by_code),
+        }
 
     def add_fault(self, fault: Fault) -> int:
         with self._lock:

@@ -70,8 +70,11 @@ class ControlApi:
         if request.method == "DELETE":
             self.sim.clear_requests()
             return json_response(200, {"items": []})
-        filters = {k: v for k, v in request.query.items()
-                   if k in ("verb", "resource", "namespace", "name", "group")}
+        filters = {
+            k: v
+            for k, v in request.query.items()
+            if k in ("verb", "resource", "namespace", "name", "group")
+        }
         items = [r.to_json() for r in self.sim.requests(**filters)]
         return json_response(200, {"items": items})
 
@@ -96,8 +99,9 @@ class ControlApi:
         if request.method in ("PUT", "POST"):
             body = parse_json(request.body)
             items = body.get("items", body) if isinstance(body, dict) else body
-            rules = [OutcomeRule.from_json(r) for r in (items if isinstance(items, list)
-                                                         else [items])]
+            rules = [
+                OutcomeRule.from_json(r) for r in (items if isinstance(items, list) else [items])
+            ]
             if request.method == "PUT":
                 self.sim.set_rules(rules)
             else:

@@ -31,16 +31,29 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]
 log = logging.getLogger(__name__)
 _KINDS = {rt.kind: rt for rt in RESOURCES}
-_RECONCILED = ("Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob", "Pod",
-               "PersistentVolumeClaim")
+_RECONCILED = (
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "PersistentVolumeClaim",
+)
 
 
 class ControllerLoop:
     """Dirty tracking, timers and dispatch to the simulated controllers."""
 
-    def __init__(self, objects: Objects, deleter: Deleter, *, timing: Timing,
-                 rules: Callable[[], tuple[OutcomeRule, ...]],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        objects: Objects,
+        deleter: Deleter,
+        *,
+        timing: Timing,
+        rules: Callable[[], tuple[OutcomeRule, ...]],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = objects.store
         self.deleter = deleter
         self.clock = clock

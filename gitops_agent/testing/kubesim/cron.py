@@ -11,14 +11,22 @@ import datetime as dt
 from dataclasses import dataclass
 
 _NAMES = {
-    3: {m: i + 1 for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))},
+    3: {
+        m: i + 1
+        for i, m in enumerate(
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+        )
+    },
     4: {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
 }
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _MACROS = {
-    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
 
@@ -75,9 +83,11 @@ def _field(text: str, index: int) -> frozenset[int]:
             start = _number(first, index)
             end = _number(last, index) if last else (high if step_text else start)
         if start < low or end > high or start > end or step < 1:
-            raise CronError(f"end of range ({end}) above maximum ({high}): {part}"
-                            if end > high else f"beginning of range ({start}) below minimum "
-                            f"({low}): {part}")
+            raise CronError(
+                f"end of range ({end}) above maximum ({high}): {part}"
+                if end > high
+                else f"beginning of range ({start}) below minimum ({low}): {part}"
+            )
         out.update(range(start, end + 1, step))
     return frozenset(v % 7 if index == 4 else v for v in out)
 
@@ -87,8 +97,9 @@ def _number(text: str, index: int) -> int:
     if text in names:
         return names[text]
     if not text.isdigit():
-        raise CronError(f"failed to parse int from {text}: strconv.Atoi: parsing "
-                        f'"{text}": invalid syntax')
+        raise CronError(
+            f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": invalid syntax'
+        )
     return int(text)
 
 
@@ -102,5 +113,12 @@ def parse_schedule(text: str) -> Schedule:
     if len(fields) != 5:
         raise CronError(f"expected exactly 5 fields, found {len(fields)}: [{spec}]")
     sets = [_field(f, i) for i, f in enumerate(fields)]
-    return Schedule(sets[0], sets[1], sets[2], sets[3], sets[4],
-                    any_day=fields[2] in ("*", "?"), any_weekday=fields[4] in ("*", "?"))
+    return Schedule(
+        sets[0],
+        sets[1],
+        sets[2],
+        sets[3],
+        sets[4],
+        any_day=fields[2] in ("*", "?"),
+        any_weekday=fields[4] in ("*", "?"),
+    )

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops_agent.testing.kubesim.deletion import Deleter, DeleteOptions, Propagation
+from gitops_agent.testing.kubesim.deletion import DeleteOptions, Deleter, Propagation
 from gitops_agent.testing.kubesim.kinds import ResourceType
 from gitops_agent.testing.kubesim.objects import Objects, WriteOptions, timestamp
 from gitops_agent.testing.kubesim.patching import deep_copy
+from gitops_agent.testing.kubesim.store import encode
 
 Obj = dict[str, Any]
 MANAGER = "kube-controller-manager"
@@ -25,8 +26,6 @@ _HASH_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 def template_hash(template: Any) -> str:
     """A short stable hash of a pod template (the ``pod-template-hash`` label)."""
-    from gitops_agent.testing.kubesim.store import encode
-
     digest = int(hashlib.sha256(encode(template)).hexdigest()[:16], 16)
     out = ""
     for _ in range(10):
@@ -37,12 +36,26 @@ def template_hash(template: Any) -> str:
 
 def owner_reference(rt: ResourceType, owner: Obj) -> Obj:
     meta = owner["metadata"]
-    return {"apiVersion": rt.api_version, "kind": rt.kind, "name": meta["name"],
-            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": rt.api_version,
+        "kind": rt.kind,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
-def condition(kind: str, ok: bool, reason: str, message: str, now: str,
-              previous: list[Obj] | None, *, update_time: bool = False) -> Obj:
+def condition(
+    kind: str,
+    ok: bool,
+    reason: str,
+    message: str,
+    *,
+    now: str,
+    previous: list[Obj] | None,
+    update_time: bool = False,
+) -> Obj:
     """A status condition that keeps its transition time while its status holds."""
     status = "True" if ok else "False"
     old = next((c for c in previous or [] if c.get("type") == kind), None)
@@ -64,8 +77,9 @@ class ControllerBase:
 
     manager = MANAGER
 
-    def __init__(self, objects: Objects, deleter: Deleter,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, objects: Objects, deleter: Deleter, clock: Callable[[], float] = time.time
+    ) -> None:
         self.objects = objects
         self.store = objects.store
         self.deleter = deleter
@@ -92,8 +106,13 @@ class ControllerBase:
 
     def update(self, rt: ResourceType, obj: Obj) -> Obj:
         meta = obj["metadata"]
-        written = self.objects.update(rt, meta.get("namespace", ""), meta["name"], obj,
-                                      WriteOptions(field_manager=self.manager))
+        written = self.objects.update(
+            rt,
+            meta.get("namespace", ""),
+            meta["name"],
+            obj,
+            WriteOptions(field_manager=self.manager),
+        )
         return written.obj
 
     def write_status(self, rt: ResourceType, obj: Obj, status: Obj) -> Obj:
@@ -103,14 +122,22 @@ class ControllerBase:
         body = deep_copy(obj)
         body["status"] = status
         meta = obj["metadata"]
-        written = self.objects.update(rt, meta.get("namespace", ""), meta["name"], body,
-                                      WriteOptions(field_manager=self.manager,
-                                                   subresource="status"))
+        written = self.objects.update(
+            rt,
+            meta.get("namespace", ""),
+            meta["name"],
+            body,
+            WriteOptions(field_manager=self.manager, subresource="status"),
+        )
         return written.obj
 
     def delete(self, rt: ResourceType, obj: Obj) -> None:
         meta = obj["metadata"]
         if meta.get("deletionTimestamp"):
             return
-        self.deleter.delete(rt, meta.get("namespace", ""), meta["name"],
-                            DeleteOptions(propagation=Propagation.BACKGROUND))
+        self.deleter.delete(
+            rt,
+            meta.get("namespace", ""),
+            meta["name"],
+            DeleteOptions(propagation=Propagation.BACKGROUND),
+        )

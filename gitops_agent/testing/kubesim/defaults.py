@@ -10,6 +10,7 @@ empty structs Go always serializes (``status: {}``, ``resources: {}``, template
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from gitops_agent.testing.kubesim import errors, quantities
@@ -43,10 +44,14 @@ def canonicalize(value: Any, node: Node | None) -> Any:
             child = node.child(key)
             if child is not None and child.shape is not Shape.SCALAR:
                 value[key] = canonicalize(item, child)
-    elif isinstance(value, list) and node.shape is Shape.LIST and node.elem is not None:
-        if node.elem.shape is not Shape.SCALAR:
-            for i, item in enumerate(value):
-                value[i] = canonicalize(item, node.elem)
+    elif (
+        isinstance(value, list)
+        and node.shape is Shape.LIST
+        and node.elem is not None
+        and node.elem.shape is not Shape.SCALAR
+    ):
+        for i, item in enumerate(value):
+            value[i] = canonicalize(item, node.elem)
     return value
 
 
@@ -88,8 +93,9 @@ def default_pod_spec(spec: Obj, *, is_pod: bool = False) -> None:
 def default_container(container: Obj, *, is_pod: bool = False) -> None:
     """``SetDefaults_Container``: pull policy by tag, termination message path and policy."""
     if not container.get("imagePullPolicy"):
-        container["imagePullPolicy"] = "Always" if _image_tag(container) == "latest" else (
-            "IfNotPresent")
+        container["imagePullPolicy"] = (
+            "Always" if _image_tag(container) == "latest" else ("IfNotPresent")
+        )
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
     resources = _dict(container, "resources")
@@ -224,8 +230,9 @@ def default_job_spec(spec: Obj) -> None:
     spec.setdefault("backoffLimit", 2147483647 if "backoffLimitPerIndex" in spec else 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault("podReplacementPolicy",
-                    "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    spec.setdefault(
+        "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+    )
     default_template(_dict(spec, "template"))
 
 
@@ -293,6 +300,10 @@ def _no_spec(obj: Obj, spec: Obj) -> None:
         obj.pop("spec", None)
 
 
+def _lease(obj: Obj, spec: Obj) -> None:
+    """A Lease's spec is a plain struct: always present, nothing defaulted."""
+
+
 def _event(obj: Obj, spec: Obj) -> None:
     _no_spec(obj, spec)
     _dict(obj, "involvedObject")
@@ -303,7 +314,7 @@ def _event(obj: Obj, spec: Obj) -> None:
     obj.setdefault("reportingInstance", "")
 
 
-_BY_KIND = {
+_BY_KIND: dict[str, Callable[[Obj, Obj], None]] = {
     "Deployment": _deployment,
     "StatefulSet": _statefulset,
     "ReplicaSet": _replicaset,
@@ -316,5 +327,5 @@ _BY_KIND = {
     "Secret": _secret,
     "ConfigMap": _no_spec,
     "Event": _event,
-    "Lease": lambda obj, spec: None,
+    "Lease": _lease,
 }

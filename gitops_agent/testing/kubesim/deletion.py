@@ -22,9 +22,11 @@ from gitops_agent.testing.kubesim.patching import deep_copy
 Obj = dict[str, Any]
 GC_MANAGER = "kube-controller-manager"
 _RETURNS_OBJECT = ("Pod", "Namespace")
-_JOB_WARNING = ("child pods are preserved by default when jobs are deleted; set "
-                "propagationPolicy=Background to remove them or set propagationPolicy=Orphan "
-                "to suppress this warning")
+_JOB_WARNING = (
+    "child pods are preserved by default when jobs are deleted; set "
+    "propagationPolicy=Background to remove them or set propagationPolicy=Orphan "
+    "to suppress this warning"
+)
 
 
 class Propagation(enum.Enum):
@@ -62,12 +64,11 @@ class Deleter:
         self.pending = False
         self._suspects: set[str] = set()
 
-    def delete(self, rt: ResourceType, namespace: str, name: str,
-               opts: DeleteOptions) -> Deleted:
+    def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         with self.store.lock:
             obj = self.objects.get(rt, namespace, name)
             self._preconditions(rt, obj, opts)
-            policy, warnings = opts.propagation, ()
+            policy, warnings = opts.propagation, tuple[str, ...]()
             if policy is None:
                 policy = Propagation.ORPHAN if rt is JOBS else Propagation.BACKGROUND
                 warnings = (_JOB_WARNING,) if rt is JOBS else ()
@@ -80,12 +81,20 @@ class Deleter:
     def _preconditions(self, rt: ResourceType, obj: Obj, opts: DeleteOptions) -> None:
         meta = obj["metadata"]
         if opts.uid and opts.uid != meta.get("uid"):
-            raise errors.conflict(rt, meta["name"], f"Precondition failed: UID in precondition: "
-                                  f"{opts.uid}, UID in object meta: {meta.get('uid')}")
+            raise errors.conflict(
+                rt,
+                meta["name"],
+                f"Precondition failed: UID in precondition: "
+                f"{opts.uid}, UID in object meta: {meta.get('uid')}",
+            )
         if opts.resource_version and opts.resource_version != meta.get("resourceVersion"):
-            raise errors.conflict(rt, meta["name"], "Precondition failed: ResourceVersion in "
-                                  f"precondition: {opts.resource_version}, ResourceVersion in "
-                                  f"object meta: {meta.get('resourceVersion')}")
+            raise errors.conflict(
+                rt,
+                meta["name"],
+                "Precondition failed: ResourceVersion in "
+                f"precondition: {opts.resource_version}, ResourceVersion in "
+                f"object meta: {meta.get('resourceVersion')}",
+            )
 
     def _delete_now(self, rt: ResourceType, obj: Obj, policy: Propagation) -> Obj:
         meta = obj["metadata"]
@@ -109,7 +118,7 @@ class Deleter:
         return self._answer(rt, removed or obj, gone=True)
 
     def _mark(self, rt: ResourceType, obj: Obj, finalizers: list[str]) -> Obj:
-        marked = deep_copy(obj)
+        marked: Obj = deep_copy(obj)
         meta = marked["metadata"]
         meta["deletionTimestamp"] = self.objects.now()
         meta["deletionGracePeriodSeconds"] = 0
@@ -122,12 +131,21 @@ class Deleter:
     def _answer(self, rt: ResourceType, obj: Obj, *, gone: bool) -> Obj:
         if rt.kind in _RETURNS_OBJECT or not gone:
             return obj
-        details: Obj = {"name": obj["metadata"]["name"], "group": rt.group, "kind": rt.plural,
-                        "uid": obj["metadata"].get("uid", "")}
+        details: Obj = {
+            "name": obj["metadata"]["name"],
+            "group": rt.group,
+            "kind": rt.plural,
+            "uid": obj["metadata"].get("uid", ""),
+        }
         if not rt.group:
             del details["group"]
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": details}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
 
     def _orphan_dependents(self, uid: str) -> None:
         for rt, obj in self.store.dependents(uid):
@@ -160,15 +178,19 @@ class Deleter:
             self._suspects.add(uid)
 
     def _terminating(self) -> list[Obj]:
-        return [s.obj for s in self.store.items(NAMESPACES)
-                if s.obj["metadata"].get("deletionTimestamp")]
+        return [
+            s.obj
+            for s in self.store.items(NAMESPACES)
+            if s.obj["metadata"].get("deletionTimestamp")
+        ]
 
     def _namespaces(self) -> int:
         changes = 0
         for ns in self._terminating():
             name = ns["metadata"]["name"]
-            contents = [(rt, s.obj) for rt in RESOURCES if rt.namespaced
-                        for s in self.store.items(rt, name)]
+            contents = [
+                (rt, s.obj) for rt in RESOURCES if rt.namespaced for s in self.store.items(rt, name)
+            ]
             for rt, obj in contents:
                 if not obj["metadata"].get("deletionTimestamp"):
                     self._delete_now(rt, obj, Propagation.BACKGROUND)
@@ -228,4 +250,5 @@ class Deleter:
 def _foreground(owner: Obj) -> bool:
     meta = owner["metadata"]
     return bool(meta.get("deletionTimestamp")) and "foregroundDeletion" in (
-        meta.get("finalizers") or [])
+        meta.get("finalizers") or []
+    )

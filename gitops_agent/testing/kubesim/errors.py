@@ -45,8 +45,14 @@ class ApiError(Exception):
 
     def status(self) -> Obj:
         """The ``Status`` object the server writes as the response body."""
-        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                     "message": self.message, "reason": self.reason}
+        body: Obj = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+        }
         details = dict(self.details or {})
         if self.causes:
             details["causes"] = [c.to_json() for c in self.causes]
@@ -68,8 +74,9 @@ def not_found(rt: ResourceType, name: str) -> ApiError:
 
 
 def already_exists(rt: ResourceType, name: str) -> ApiError:
-    return ApiError(409, "AlreadyExists", f'{rt.qualified} "{name}" already exists',
-                    _details(rt, name))
+    return ApiError(
+        409, "AlreadyExists", f'{rt.qualified} "{name}" already exists', _details(rt, name)
+    )
 
 
 def conflict(rt: ResourceType, name: str, why: str) -> ApiError:
@@ -78,8 +85,12 @@ def conflict(rt: ResourceType, name: str, why: str) -> ApiError:
 
 
 def stale(rt: ResourceType, name: str) -> ApiError:
-    return conflict(rt, name, "the object has been modified; please apply your changes to "
-                    "the latest version and try again")
+    return conflict(
+        rt,
+        name,
+        "the object has been modified; please apply your changes to "
+        "the latest version and try again",
+    )
 
 
 def invalid(rt: ResourceType, name: str, causes: list[Cause]) -> ApiError:
@@ -98,8 +109,11 @@ def bad_request(message: str) -> ApiError:
 
 
 def method_not_allowed(verb: str) -> ApiError:
-    return ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the "
-                    f"requested resource ({verb})")
+    return ApiError(
+        405,
+        "MethodNotAllowed",
+        f"the server does not allow this method on the requested resource ({verb})",
+    )
 
 
 def gone(message: str) -> ApiError:
@@ -107,10 +121,13 @@ def gone(message: str) -> ApiError:
 
 
 def unsupported_media(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType",
-                    f'the body of the request was in an unknown format - accepted media types '
-                    f'include: application/json-patch+json, application/merge-patch+json, '
-                    f'application/apply-patch+yaml ("{content_type}")')
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types "
+        f"include: application/json-patch+json, application/merge-patch+json, "
+        f'application/apply-patch+yaml ("{content_type}")',
+    )
 
 
 def forbidden(message: str, details: Obj | None = None) -> ApiError:
@@ -118,5 +135,4 @@ def forbidden(message: str, details: Obj | None = None) -> ApiError:
 
 
 def path_not_found() -> ApiError:
-    return ApiError(404, "NotFound", "the server could not find the requested resource",
-                    {})
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})

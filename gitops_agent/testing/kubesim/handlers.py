@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 
 
-def json_response(code: int, body: Any, *, warnings: tuple[str, ...] = (),
-                  content_type: str = "application/json") -> Response:
+def json_response(
+    code: int, body: Any, *, warnings: tuple[str, ...] = (), content_type: str = "application/json"
+) -> Response:
     payload = body if isinstance(body, bytes) else encode(body)
     headers = [("Warning", '299 - "' + w.replace('"', '\\"') + '"') for w in warnings]
-    return Response(code, payload + (b"" if payload.endswith(b"\n") else b"\n"), content_type,
-                    headers)
+    return Response(
+        code, payload + (b"" if payload.endswith(b"\n") else b"\n"), content_type, headers
+    )
 
 
 def error_response(error: errors.ApiError) -> Response:
@@ -73,8 +75,9 @@ class ApiHandler:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok", "text/plain; charset=utf-8")
         if path in ("/api", "/apis") and aggregated:
-            return json_response(200, discovery.aggregated(path == "/api"),
-                                 content_type=discovery.AGGREGATED_TYPE)
+            return json_response(
+                200, discovery.aggregated(path == "/api"), content_type=discovery.AGGREGATED_TYPE
+            )
         if path == "/api":
             return json_response(200, discovery.api_versions(self.sim.address))
         if path == "/apis":
@@ -96,7 +99,7 @@ class ApiHandler:
     def _openapi(self, path: str) -> Response:
         if path == "/openapi/v3":
             return json_response(200, openapi.index())
-        rest = path[len("/openapi/v3/"):]
+        rest = path[len("/openapi/v3/") :]
         for group, version in self.sim.group_versions():
             if rest == openapi.gv_path(group, version):
                 return json_response(200, openapi.document(group, version))
@@ -107,16 +110,21 @@ class ApiHandler:
             return serve_logs(self.sim, request, target)
         if target.subresource == "scale":
             return self._scale(request, target)
-        if target.rt.namespaced and target.namespace == "" and target.verb not in (
-                "list", "watch"):
+        if target.rt.namespaced and target.namespace == "" and target.verb not in ("list", "watch"):
             raise errors.path_not_found()
         verb = target.verb
         if verb == "get":
             obj = self.objects.get(target.rt, target.namespace, target.name)
             if wants_table(request):
-                return json_response(200, tables.to_table(
-                    target.rt, [obj], request.query.get("includeObject", "Metadata"),
-                    resource_version=obj["metadata"]["resourceVersion"]))
+                return json_response(
+                    200,
+                    tables.to_table(
+                        target.rt,
+                        [obj],
+                        request.query.get("includeObject", "Metadata"),
+                        resource_version=obj["metadata"]["resourceVersion"],
+                    ),
+                )
             return json_response(200, obj)
         if verb == "list":
             return self._list(request, target)
@@ -134,12 +142,14 @@ class ApiHandler:
             manager = request.header("User-Agent").split("/")[0] or "unknown"
         dry = request.query.get("dryRun", "")
         if dry and dry != "All":
-            raise errors.bad_request(f'dryRun: Unsupported value: "{dry}": supported values: '
-                                     '"All"')
-        return WriteOptions(field_manager=manager, dry_run=dry == "All",
-                            validation=FieldValidation.parse(request.query.get(
-                                "fieldValidation", "")),
-                            subresource=target.subresource, force=request.flag("force"))
+            raise errors.bad_request(f'dryRun: Unsupported value: "{dry}": supported values: "All"')
+        return WriteOptions(
+            field_manager=manager,
+            dry_run=dry == "All",
+            validation=FieldValidation.parse(request.query.get("fieldValidation", "")),
+            subresource=target.subresource,
+            force=request.flag("force"),
+        )
 
     def _write(self, request: Request, target: Target) -> Response:
         opts = self._write_options(request, target)
@@ -153,8 +163,14 @@ class ApiHandler:
                 return json_response(200, self.objects.get(rt, ns, target.name))
             written = self.objects.update(rt, ns, target.name, parse_json(request.body), opts)
         elif target.verb == "patch":
-            written = self.objects.patch(rt, ns, target.name, request.header("Content-Type"),
-                                         request.body, opts)
+            written = self.objects.patch(
+                rt,
+                ns,
+                target.name,
+                request.body,
+                content_type=request.header("Content-Type"),
+                opts=opts,
+            )
         else:
             raise errors.method_not_allowed(request.method)
         return json_response(written.code, written.obj, warnings=written.warnings)
@@ -179,17 +195,26 @@ class ApiHandler:
         if limit and len(items) > limit:
             rest = len(items) - limit
             items = items[:limit]
-            token = base64.urlsafe_b64encode(json.dumps(
-                {"rv": rv, "start": _key(items[-1].obj)}).encode()).decode()
+            token = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "start": _key(items[-1].obj)}).encode()
+            ).decode()
         if wants_table(request):
-            return json_response(200, tables.to_table(
-                target.rt, [s.obj for s in items], request.query.get("includeObject", "Metadata"),
-                resource_version=rv, continue_token=token))
+            return json_response(
+                200,
+                tables.to_table(
+                    target.rt,
+                    [s.obj for s in items],
+                    request.query.get("includeObject", "Metadata"),
+                    resource_version=rv,
+                    continue_token=token,
+                ),
+            )
         meta: Obj = {"resourceVersion": rv}
         if token:
             meta.update({"continue": token, "remainingItemCount": rest})
-        head = encode({"kind": target.rt.list_kind, "apiVersion": target.rt.api_version,
-                       "metadata": meta})
+        head = encode(
+            {"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": meta}
+        )
         body = head[:-1] + b',"items":[' + b",".join(s.item_json for s in items) + b"]}\n"
         return Response(200, body)
 
@@ -200,10 +225,16 @@ class ApiHandler:
         timeout = float(request.query.get("timeoutSeconds") or self.sim.config.watch_limit)
         table = wants_table(request)
         spec = WatchSpec(
-            target.rt, target.namespace, predicate, since, request.flag("allowWatchBookmarks"),
-            min(timeout, self.sim.config.watch_limit), self.sim.config.bookmark_interval,
+            target.rt,
+            target.namespace,
+            predicate,
+            since,
+            request.flag("allowWatchBookmarks"),
+            min(timeout, self.sim.config.watch_limit),
+            self.sim.config.bookmark_interval,
             initial_events=request.flag("sendInitialEvents"),
-            transform=(lambda obj: tables.to_table(target.rt, [obj])) if table else None)
+            transform=(lambda obj: tables.to_table(target.rt, [obj])) if table else None,
+        )
         return Response(200, stream=watch_stream(self.store, spec, self.sim.stopping))
 
     def _delete_options(self, request: Request) -> DeleteOptions:
@@ -218,14 +249,16 @@ class ApiHandler:
             raise errors.bad_request(f'propagationPolicy: Unsupported value: "{policy}"') from exc
         pre = body.get("preconditions") or {}
         dry = request.query.get("dryRun") == "All" or body.get("dryRun") == ["All"]
-        return DeleteOptions(propagation, dry, str(pre.get("uid") or ""),
-                             str(pre.get("resourceVersion") or ""))
+        return DeleteOptions(
+            propagation, dry, str(pre.get("uid") or ""), str(pre.get("resourceVersion") or "")
+        )
 
     def _delete(self, request: Request, target: Target) -> Response:
         if target.subresource:
             raise errors.method_not_allowed("DELETE")
-        deleted = self.sim.deleter.delete(target.rt, target.namespace, target.name,
-                                          self._delete_options(request))
+        deleted = self.sim.deleter.delete(
+            target.rt, target.namespace, target.name, self._delete_options(request)
+        )
         return json_response(200, deleted.body, warnings=deleted.warnings)
 
     def _delete_collection(self, request: Request, target: Target) -> Response:
@@ -239,9 +272,15 @@ class ApiHandler:
             except errors.ApiError:
                 continue
             gone.append(stored.obj)
-        return json_response(200, {"kind": target.rt.list_kind, "apiVersion":
-                                   target.rt.api_version, "metadata": {
-                                       "resourceVersion": str(self.store.rv)}, "items": gone})
+        return json_response(
+            200,
+            {
+                "kind": target.rt.list_kind,
+                "apiVersion": target.rt.api_version,
+                "metadata": {"resourceVersion": str(self.store.rv)},
+                "items": gone,
+            },
+        )
 
     def _scale(self, request: Request, target: Target) -> Response:
         if target.verb == "get":
@@ -267,5 +306,4 @@ def _decode_continue(token: str) -> str:
         raise errors.bad_request(f"continue key is not valid: {exc}") from exc
 
 
-__all__ = ["ApiHandler", "Request", "Response", "error_response", "json_response",
-           "parse_target"]
+__all__ = ["ApiHandler", "Request", "Response", "error_response", "json_response", "parse_target"]

@@ -48,7 +48,9 @@ class JobControllers(ControllerBase):
         pods = self.owned(job, PODS)
         phases = [(p.get("status") or {}).get("phase") for p in pods]
         succeeded, failed = phases.count("Succeeded"), phases.count("Failed")
-        active = [p for p, ph in zip(pods, phases, strict=True) if ph not in ("Succeeded", "Failed")]
+        active = [
+            p for p, ph in zip(pods, phases, strict=True) if ph not in ("Succeeded", "Failed")
+        ]
         completions = int(spec.get("completions") or 1)
         outcome = self._outcome(spec, status, succeeded, failed, completions)
         if outcome is None:
@@ -60,8 +62,9 @@ class JobControllers(ControllerBase):
                 status[key] = value
             else:
                 status.pop(key, None)
-        status.update(ready=sum(1 for p in active if pod_ready(p)), terminating=0,
-                      uncountedTerminatedPods={})
+        status.update(
+            ready=sum(1 for p in active if pod_ready(p)), terminating=0, uncountedTerminatedPods={}
+        )
         if outcome is not None:
             self._finish(status, *outcome)
         self.write_status(JOBS, job, status)
@@ -70,24 +73,25 @@ class JobControllers(ControllerBase):
             return parse_timestamp(status["startTime"]) + float(deadline)
         return None
 
-    def _outcome(self, spec: Obj, status: Obj, succeeded: int, failed: int,
-                 completions: int) -> tuple[str, str, str] | None:
+    def _outcome(
+        self, spec: Obj, status: Obj, succeeded: int, failed: int, completions: int
+    ) -> tuple[str, str, str] | None:
         if succeeded >= completions:
             return ("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
         if failed > int(spec.get("backoffLimit", 6)):
-            return ("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff "
-                                                      "limit")
+            return ("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
         deadline = spec.get("activeDeadlineSeconds")
         if deadline and self.clock() - parse_timestamp(status["startTime"]) >= float(deadline):
-            return ("Failed", "DeadlineExceeded", "Job was active longer than specified "
-                                                  "deadline")
+            return ("Failed", "DeadlineExceeded", "Job was active longer than specified deadline")
         return None
 
     def _finish(self, status: Obj, kind: str, reason: str, message: str) -> None:
         now, previous = self.now(), status.get("conditions")
         first = "SuccessCriteriaMet" if kind == "Complete" else "FailureTarget"
-        status["conditions"] = [condition(first, True, reason, message, now, previous),
-                                condition(kind, True, reason, message, now, previous)]
+        status["conditions"] = [
+            condition(first, True, reason, message, now=now, previous=previous),
+            condition(kind, True, reason, message, now=now, previous=previous),
+        ]
         status["active"] = 0
         status.pop("active")
         if kind == "Complete":
@@ -99,17 +103,24 @@ class JobControllers(ControllerBase):
         meta = dict(template.get("metadata") or {})
         meta.pop("creationTimestamp", None)
         name = job["metadata"]["name"]
-        meta.update(name=f"{name}-{random_suffix()}",
-                    ownerReferences=[owner_reference(JOBS, job)])
-        return self.create(PODS, job["metadata"]["namespace"],
-                           {"metadata": meta, "spec": template.get("spec") or {}})
+        meta.update(name=f"{name}-{random_suffix()}", ownerReferences=[owner_reference(JOBS, job)])
+        return self.create(
+            PODS,
+            job["metadata"]["namespace"],
+            {"metadata": meta, "spec": template.get("spec") or {}},
+        )
 
     def _expire(self, job: Obj) -> float | None:
         ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
         status = job.get("status") or {}
         ended = status.get("completionTime") or next(
-            (c.get("lastTransitionTime") for c in status.get("conditions") or []
-             if c.get("type") == "Failed"), None)
+            (
+                c.get("lastTransitionTime")
+                for c in status.get("conditions") or []
+                if c.get("type") == "Failed"
+            ),
+            None,
+        )
         if ttl is None or not ended:
             return None
         due = parse_timestamp(ended) + float(ttl)
@@ -140,20 +151,25 @@ class JobControllers(ControllerBase):
 
     def _cron_status(self, cron: Obj, jobs: list[Obj]) -> Obj:
         spec = cron.get("spec") or {}
-        status = deep_copy(cron.get("status") or {})
+        status: Obj = deep_copy(cron.get("status") or {})
         active = [j for j in jobs if not job_finished(j)]
         if active:
             status["active"] = [_job_ref(j) for j in active]
         else:
             status.pop("active", None)
-        done = sorted((j for j in jobs if job_finished(j) == "Complete"),
-                      key=lambda j: j["metadata"]["creationTimestamp"])
+        done = sorted(
+            (j for j in jobs if job_finished(j) == "Complete"),
+            key=lambda j: j["metadata"]["creationTimestamp"],
+        )
         if done:
             status["lastSuccessfulTime"] = (done[-1].get("status") or {}).get(
-                "completionTime", done[-1]["metadata"]["creationTimestamp"])
+                "completionTime", done[-1]["metadata"]["creationTimestamp"]
+            )
         failed = [j for j in jobs if job_finished(j) == "Failed"]
-        for kept, limit in ((done, spec.get("successfulJobsHistoryLimit", 3)),
-                            (failed, spec.get("failedJobsHistoryLimit", 1))):
+        for kept, limit in (
+            (done, spec.get("successfulJobsHistoryLimit", 3)),
+            (failed, spec.get("failedJobsHistoryLimit", 1)),
+        ):
             for job in kept[: max(0, len(kept) - int(limit))]:
                 self.delete(JOBS, job)
         return status
@@ -164,18 +180,29 @@ class JobControllers(ControllerBase):
         template = deep_copy((cron.get("spec") or {}).get("jobTemplate") or {})
         meta = dict(template.get("metadata") or {})
         meta.pop("creationTimestamp", None)
-        meta.update(name=f"{cron['metadata']['name']}-{int(moment // 60)}",
-                    ownerReferences=[owner_reference(CRONJOBS, cron)])
+        meta.update(
+            name=f"{cron['metadata']['name']}-{int(moment // 60)}",
+            ownerReferences=[owner_reference(CRONJOBS, cron)],
+        )
         meta.setdefault("annotations", {})["batch.kubernetes.io/cronjob-scheduled-timestamp"] = (
-            timestamp(moment))
+            timestamp(moment)
+        )
         if self.store.get(JOBS, cron["metadata"]["namespace"], meta["name"]) is not None:
             meta["name"] += f"-{random_suffix()}"
-        return self.create(JOBS, cron["metadata"]["namespace"],
-                           {"metadata": meta, "spec": template.get("spec") or {}})
+        return self.create(
+            JOBS,
+            cron["metadata"]["namespace"],
+            {"metadata": meta, "spec": template.get("spec") or {}},
+        )
 
 
 def _job_ref(job: Obj) -> Obj:
     meta = job["metadata"]
-    return {"kind": "Job", "namespace": meta["namespace"], "name": meta["name"],
-            "uid": meta["uid"], "apiVersion": "batch/v1",
-            "resourceVersion": meta["resourceVersion"]}
+    return {
+        "kind": "Job",
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "apiVersion": "batch/v1",
+        "resourceVersion": meta["resourceVersion"],
+    }

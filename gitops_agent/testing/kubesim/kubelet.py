@@ -39,8 +39,12 @@ def _digest(text: str) -> str:
 
 
 def _condition(kind: str, ok: bool, when: float, reason: str = "", message: str = "") -> Obj:
-    out: Obj = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None,
-                "lastTransitionTime": timestamp(when)}
+    out: Obj = {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": timestamp(when),
+    }
     if reason:
         out["reason"] = reason
     if message:
@@ -74,17 +78,22 @@ class _Phase:
     next_change: float | None
 
 
-def pod_status(pod: Obj, resolved: Resolved, timing: Timing, started: float,
-               now: float) -> tuple[Obj, float | None]:
+def pod_status(
+    pod: Obj, resolved: Resolved, timing: Timing, started: float, now: float
+) -> tuple[Obj, float | None]:
     """The kubelet's view of ``pod`` at ``now`` and when it next changes (None: never)."""
     meta, spec = pod["metadata"], pod.get("spec") or {}
     if resolved.rule.outcome is Outcome.PENDING:
-        message = ("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
-                   " preemption: 0/1 nodes are available: 1 Preemption is not helpful for "
-                   "scheduling.")
-        return {"phase": "Pending", "conditions": [_condition(
-            "PodScheduled", False, started, "Unschedulable", message)],
-            "qosClass": qos_class(pod)}, None
+        message = (
+            "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+            " preemption: 0/1 nodes are available: 1 Preemption is not helpful for "
+            "scheduling."
+        )
+        return {
+            "phase": "Pending",
+            "conditions": [_condition("PodScheduled", False, started, "Unschedulable", message)],
+            "qosClass": qos_class(pod),
+        }, None
     phase = _phase(pod, resolved, timing, started, now)
     ready_at = started + timing.ready_delay
     names = [str(c.get("name", "")) for c in spec.get("containers") or []]
@@ -97,16 +106,24 @@ def pod_status(pod: Obj, resolved: Resolved, timing: Timing, started: float,
         "conditions": [
             _condition("PodReadyToStartContainers", now >= ready_at, changed_at),
             _condition("Initialized", True, started),
-            _condition("Ready", phase.ready, changed_at, reason,
-                       "" if phase.ready or done else not_ready),
-            _condition("ContainersReady", phase.ready, changed_at, reason,
-                       "" if phase.ready or done else not_ready),
+            _condition(
+                "Ready", phase.ready, changed_at, reason, "" if phase.ready or done else not_ready
+            ),
+            _condition(
+                "ContainersReady",
+                phase.ready,
+                changed_at,
+                reason,
+                "" if phase.ready or done else not_ready,
+            ),
             _condition("PodScheduled", True, started),
         ],
-        "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}],
+        "hostIP": NODE_IP,
+        "hostIPs": [{"ip": NODE_IP}],
         "startTime": timestamp(started),
-        "containerStatuses": [_container_status(c, phase, meta) for c in spec.get(
-            "containers") or []],
+        "containerStatuses": [
+            _container_status(c, phase, meta) for c in spec.get("containers") or []
+        ],
         "qosClass": qos_class(pod),
     }
     if now >= ready_at:
@@ -120,14 +137,20 @@ def _container_status(container: Obj, phase: _Phase, meta: Obj) -> Obj:
     image = str(container.get("image", ""))
     state = phase.states.get(name, {"running": {}})
     waiting = "waiting" in state
-    out: Obj = {"name": name, "state": state, "lastState": phase.last.get(name, {}),
-                "ready": phase.ready, "restartCount": phase.restarts if name in phase.last else 0,
-                "image": image, "imageID": "" if waiting and phase.restarts == 0 else
-                f"docker.io/library/{image.split(':')[0]}@sha256:{_digest(image)}",
-                "started": "running" in state}
+    out: Obj = {
+        "name": name,
+        "state": state,
+        "lastState": phase.last.get(name, {}),
+        "ready": phase.ready,
+        "restartCount": phase.restarts if name in phase.last else 0,
+        "image": image,
+        "imageID": ""
+        if waiting and phase.restarts == 0
+        else f"docker.io/library/{image.split(':', maxsplit=1)[0]}@sha256:{_digest(image)}",
+        "started": "running" in state,
+    }
     if not (waiting and phase.restarts == 0 and not phase.last):
-        out["containerID"] = "containerd://" + _digest(f"{meta.get('uid')}/{name}/"
-                                                       f"{phase.restarts}")
+        out["containerID"] = "containerd://" + _digest(f"{meta.get('uid')}/{name}/{phase.restarts}")
     return out
 
 
@@ -140,35 +163,56 @@ def _phase(pod: Obj, resolved: Resolved, timing: Timing, started: float, now: fl
         creating = {n: {"waiting": {"reason": "ContainerCreating"}} for n in names}
         return _Phase("Pending", False, creating, {}, 0, ready_at)
     if outcome is Outcome.IMAGE_PULL_BACKOFF:
-        image = next((str(c.get("image")) for c in spec.get("containers") or []
-                      if c.get("name") == resolved.container), "")
-        pulling = {resolved.container: {"waiting": {
-            "reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}}
-        others = {n: {"waiting": {"reason": "PodInitializing"}} for n in names
-                  if n != resolved.container}
+        image = next(
+            (
+                str(c.get("image"))
+                for c in spec.get("containers") or []
+                if c.get("name") == resolved.container
+            ),
+            "",
+        )
+        pulling = {
+            resolved.container: {
+                "waiting": {
+                    "reason": "ImagePullBackOff",
+                    "message": f'Back-off pulling image "{image}"',
+                }
+            }
+        }
+        others = {
+            n: {"waiting": {"reason": "PodInitializing"}} for n in names if n != resolved.container
+        }
         return _Phase("Pending", False, {**others, **pulling}, {}, 0, None)
     running = {n: {"running": {"startedAt": timestamp(ready_at)}} for n in names}
-    duration = resolved.rule.duration if resolved.rule.duration is not None else (
-        timing.run_duration)
+    duration = (
+        resolved.rule.duration if resolved.rule.duration is not None else (timing.run_duration)
+    )
     restarts = spec.get("restartPolicy", "Always") == "Always"
     if outcome is Outcome.RUN and restarts:
         return _Phase("Running", True, running, {}, 0, None)
     exit_code = 0 if outcome in (Outcome.RUN, Outcome.SUCCEED) else resolved.exit_code
     run_for = 0.0 if outcome is Outcome.CRASHLOOP else duration
     if restarts:
-        return _crash_loop(pod, resolved, timing, ready_at, now, run_for, exit_code)
+        return _crash_loop(pod, resolved, timing, ready_at, now, run_for=run_for, code=exit_code)
     ends = ready_at + run_for
     if now < ends:
         return _Phase("Running", True, running, {}, 0, ends)
     terminated = _terminated(exit_code, ready_at, ends)
-    states = {n: terminated if n == resolved.container else _terminated(0, ready_at, ends)
-              for n in names}
+    states = {
+        n: terminated if n == resolved.container else _terminated(0, ready_at, ends) for n in names
+    }
     return _Phase("Succeeded" if exit_code == 0 else "Failed", False, states, {}, 0, None)
 
 
 def _terminated(code: int, started: float, finished: float) -> Obj:
-    return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                           "startedAt": timestamp(started), "finishedAt": timestamp(finished)}}
+    return {
+        "terminated": {
+            "exitCode": code,
+            "reason": "Completed" if code == 0 else "Error",
+            "startedAt": timestamp(started),
+            "finishedAt": timestamp(finished),
+        }
+    }
 
 
 def backoff_schedule(base: float, restarts: int) -> float:
@@ -178,8 +222,16 @@ def backoff_schedule(base: float, restarts: int) -> float:
     return float(min(base * 2 ** (restarts - 1), base * 30))
 
 
-def _crash_loop(pod: Obj, resolved: Resolved, timing: Timing, first: float, now: float,
-                run_for: float, code: int) -> _Phase:
+def _crash_loop(
+    pod: Obj,
+    resolved: Resolved,
+    timing: Timing,
+    first: float,
+    now: float,
+    *,
+    run_for: float,
+    code: int,
+) -> _Phase:
     names = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("containers") or []]
     meta = pod["metadata"]
     base = max(timing.crash_backoff, 0.001)
@@ -192,9 +244,11 @@ def _crash_loop(pod: Obj, resolved: Resolved, timing: Timing, first: float, now:
         backoff = backoff_schedule(base, restarts)
         previous = (start, ends)
         if now < ends + backoff:
-            message = (f"back-off {int(backoff)}s restarting failed container="
-                       f"{resolved.container} pod={meta['name']}_{meta.get('namespace', '')}"
-                       f"({meta.get('uid', '')})")
+            message = (
+                f"back-off {int(backoff)}s restarting failed container="
+                f"{resolved.container} pod={meta['name']}_{meta.get('namespace', '')}"
+                f"({meta.get('uid', '')})"
+            )
             state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
             nxt, ready = ends + backoff, False
             break
@@ -202,6 +256,8 @@ def _crash_loop(pod: Obj, resolved: Resolved, timing: Timing, first: float, now:
     else:  # pragma: no cover - a million restarts
         state, nxt, ready = {"waiting": {"reason": "CrashLoopBackOff"}}, None, False
     last = {resolved.container: _terminated(code, *previous)} if previous else {}
-    states = {n: (state if n == resolved.container else {
-        "running": {"startedAt": timestamp(first)}}) for n in names}
+    states = {
+        n: (state if n == resolved.container else {"running": {"startedAt": timestamp(first)}})
+        for n in names
+    }
     return _Phase("Running", ready, states, last, restarts, nxt)

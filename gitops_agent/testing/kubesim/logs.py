@@ -61,8 +61,9 @@ def script_for(container: Obj, *, default_text: str, rule_text: str | None = Non
         body = loop.group("body")
         sleep = _SLEEP.search(body)
         period = float(sleep.group("n")) if sleep else 1.0
-        return LogScript(tuple(_echoes(command[: loop.start()])), tuple(_echoes(body)),
-                         max(period, 0.001))
+        return LogScript(
+            tuple(_echoes(command[: loop.start()])), tuple(_echoes(body)), max(period, 0.001)
+        )
     once = _echoes(command)
     if once:
         return LogScript(tuple(once))

@@ -35,9 +35,13 @@ from gitops_agent.testing.kubesim.validation import FieldValidation
 
 Obj = dict[str, Any]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
-               "application/strategic-merge-patch+json", "application/apply-patch+yaml",
-               "application/apply-patch+cbor")
+PATCH_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+    "application/apply-patch+cbor",
+)
 
 
 def timestamp(when: float | None = None) -> str:
@@ -103,15 +107,16 @@ class Objects:
         if creating and (ns.get("status") or {}).get("phase") == "Terminating":
             raise errors.forbidden(
                 f"unable to create new content in namespace {namespace} because it is being "
-                "terminated", {"name": namespace, "kind": rt.plural})
+                "terminated",
+                {"name": namespace, "kind": rt.plural},
+            )
 
     def create(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions) -> Written:
         obj = self._decode(rt, body)
         meta = obj.setdefault("metadata", {})
         self._check_namespace(rt, namespace, meta)
         if meta.get("resourceVersion"):
-            raise errors.bad_request("resourceVersion should not be set on objects to be "
-                                     "created")
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = str(meta["generateName"]) + random_suffix()
         with self.store.lock:
@@ -121,14 +126,17 @@ class Objects:
                 raise errors.already_exists(rt, name)
             return self._admit(rt, obj, None, opts)
 
-    def update(self, rt: ResourceType, namespace: str, name: str, body: Any,
-               opts: WriteOptions) -> Written:
+    def update(
+        self, rt: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions
+    ) -> Written:
         obj = self._decode(rt, body)
         meta = obj.setdefault("metadata", {})
         self._check_namespace(rt, namespace, meta)
         if meta.get("name") and meta["name"] != name:
-            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match "
-                                     f"the name on the URL ({name})")
+            raise errors.bad_request(
+                f"the name of the object ({meta['name']}) does not match "
+                f"the name on the URL ({name})"
+            )
         meta["name"] = name
         with self.store.lock:
             old = self.get(rt, namespace, name)
@@ -137,9 +145,17 @@ class Objects:
                 raise errors.stale(rt, name)
             return self._admit(rt, obj, old, opts)
 
-    def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str,
-              raw: bytes, opts: WriteOptions) -> Written:
-        kind = content_type.split(";")[0].strip()
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        raw: bytes,
+        *,
+        content_type: str,
+        opts: WriteOptions,
+    ) -> Written:
+        kind = content_type.split(";", maxsplit=1)[0].strip()
         if kind not in PATCH_TYPES:
             raise errors.unsupported_media(content_type)
         if kind.startswith("application/apply-patch"):
@@ -162,8 +178,9 @@ class Objects:
             obj["metadata"] = dict(obj.get("metadata") or {}, name=name)
             return self._admit(rt, obj, old, opts)
 
-    def apply(self, rt: ResourceType, namespace: str, name: str, raw: bytes,
-              opts: WriteOptions) -> Written:
+    def apply(
+        self, rt: ResourceType, namespace: str, name: str, raw: bytes, opts: WriteOptions
+    ) -> Written:
         """Server-side apply of a YAML (or JSON) configuration."""
         try:
             config = yaml.safe_load(raw.decode() or "{}")
@@ -172,14 +189,17 @@ class Objects:
         if not isinstance(config, dict):
             raise errors.bad_request("the apply configuration is not an object")
         if not opts.field_manager:
-            raise errors.bad_request("PATCH, fieldManager: Required value: is required for "
-                                     "apply requests")
+            raise errors.bad_request(
+                "PATCH, fieldManager: Required value: is required for apply requests"
+            )
         config = self._decode(rt, config)
         meta = config.setdefault("metadata", {})
         self._check_namespace(rt, namespace, meta)
         if meta.get("name", name) != name:
-            raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not "
-                                     f"match the name on the URL ({name})")
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not "
+                f"match the name on the URL ({name})"
+            )
         meta["name"] = name
         warnings, _ = validation.check_schema(rt, config, opts.validation)
         node = shared().root(rt.group, rt.version, rt.kind)
@@ -192,9 +212,16 @@ class Objects:
             if sent and (old is None or sent != old["metadata"]["resourceVersion"]):
                 raise errors.stale(rt, name) if old else errors.not_found(rt, name)
             merged, managed = apply.server_side_apply(
-                old, config, node, manager=opts.field_manager, force=opts.force,
-                api_version=rt.api_version, now=self.now(), subresource=opts.subresource,
-                has_status="status" in rt.subresources)
+                old,
+                config,
+                node,
+                manager=opts.field_manager,
+                force=opts.force,
+                api_version=rt.api_version,
+                now=self.now(),
+                subresource=opts.subresource,
+                has_status="status" in rt.subresources,
+            )
             merged["metadata"]["managedFields"] = managed
             written = self._admit(rt, merged, old, opts, managed=managed)
         return Written(written.obj, written.code, tuple(warnings) + written.warnings)
@@ -202,13 +229,15 @@ class Objects:
     def _decode(self, rt: ResourceType, body: Any) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request(f"Object '{rt.kind}' is missing in '{body!r}'")
-        obj = deep_copy(body)
+        obj: Obj = deep_copy(body)
         kind, version = obj.get("kind"), obj.get("apiVersion")
         if (kind and kind != rt.kind) or (version and version != rt.api_version):
-            raise errors.bad_request(f"the API version in the data ({version}) does not match "
-                                     f"the expected API version ({rt.api_version})"
-                                     if version != rt.api_version else
-                                     f"Object kind {kind!r} does not match {rt.kind!r}")
+            raise errors.bad_request(
+                f"the API version in the data ({version}) does not match "
+                f"the expected API version ({rt.api_version})"
+                if version != rt.api_version
+                else f"Object kind {kind!r} does not match {rt.kind!r}"
+            )
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
@@ -219,12 +248,21 @@ class Objects:
             meta.pop("namespace", None)
             return
         if meta.get("namespace") and meta["namespace"] != namespace:
-            raise errors.bad_request("the namespace of the provided object does not match the "
-                                     "namespace sent on the request")
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the "
+                "namespace sent on the request"
+            )
         meta["namespace"] = namespace
 
-    def _admit(self, rt: ResourceType, obj: Obj, old: Obj | None, opts: WriteOptions,
-               managed: list[Obj] | None = None) -> Written:
+    def _admit(
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        old: Obj | None,
+        opts: WriteOptions,
+        *,
+        managed: list[Obj] | None = None,
+    ) -> Written:
         warnings: list[str] = []
         if managed is None:
             warnings, required = validation.check_schema(rt, obj, opts.validation)
@@ -240,10 +278,15 @@ class Objects:
             raise errors.invalid(rt, str(obj["metadata"].get("name") or ""), causes)
         if managed is None:
             obj["metadata"]["managedFields"] = apply.record_update(
-                old, obj, shared().root(rt.group, rt.version, rt.kind),
-                manager=opts.field_manager or "unknown", api_version=rt.api_version,
-                now=self.now(), subresource=opts.subresource,
-                has_status="status" in rt.subresources)
+                old,
+                obj,
+                shared().root(rt.group, rt.version, rt.kind),
+                manager=opts.field_manager or "unknown",
+                api_version=rt.api_version,
+                now=self.now(),
+                subresource=opts.subresource,
+                has_status="status" in rt.subresources,
+            )
         if not obj["metadata"]["managedFields"]:
             del obj["metadata"]["managedFields"]
         if old is not None and _same(old, obj):
@@ -275,8 +318,14 @@ class Objects:
 
     def _stamp(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         meta = obj["metadata"]
-        for key in ("uid", "creationTimestamp", "resourceVersion", "generation",
-                    "deletionTimestamp", "deletionGracePeriodSeconds"):
+        for key in (
+            "uid",
+            "creationTimestamp",
+            "resourceVersion",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ):
             meta.pop(key, None)
         if old is None:
             meta["uid"] = str(uuid.uuid4())
@@ -285,8 +334,13 @@ class Objects:
                 meta["generation"] = 1
             return
         old_meta = old["metadata"]
-        for key in ("uid", "creationTimestamp", "resourceVersion", "deletionTimestamp",
-                    "deletionGracePeriodSeconds"):
+        for key in (
+            "uid",
+            "creationTimestamp",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ):
             if key in old_meta:
                 meta[key] = old_meta[key]
         if rt.has_generation:
@@ -296,11 +350,13 @@ class Objects:
 
 def _same(old: Obj, new: Obj) -> bool:
     """True when a write changed nothing but managedFields timestamps."""
+
     def strip(obj: Obj) -> Obj:
         meta = dict(obj["metadata"])
         meta.pop("resourceVersion", None)
-        meta["managedFields"] = [{k: v for k, v in e.items() if k != "time"}
-                                 for e in meta.get("managedFields") or []]
+        meta["managedFields"] = [
+            {k: v for k, v in e.items() if k != "time"} for e in meta.get("managedFields") or []
+        ]
         return dict(obj, metadata=meta)
 
     return strip(old) == strip(new)

@@ -38,8 +38,12 @@ def document(group: str, version: str) -> bytes:
     paths: Obj = {}
     for rt in served:
         paths.update(_paths(rt))
-    doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
-           "paths": paths, "components": {"schemas": components}}
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
     return encode(doc)
 
 
@@ -85,7 +89,8 @@ def _convert(schema: Any) -> Any:
             out[key] = kinds[0] if kinds else "object"
         elif key == "oneOf":
             out.update(type="string", format="int-or-string") if any(
-                "integer" in str(v) for v in value) else out.update(type="string")
+                "integer" in str(v) for v in value
+            ) else out.update(type="string")
         elif key == "$ref":
             continue
         else:
@@ -104,21 +109,41 @@ def _operation(rt: ResourceType, action: str, *, body: bool) -> Obj:
     names = _PARAMS + (("force",) if action == "patch" else ())
     op: Obj = {
         "operationId": f"{action}{rt.kind}",
-        "parameters": [{"name": n, "in": "query", "schema": {"type": "string",
-                                                               "uniqueItems": True}}
-                       for n in names],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/"
-                       + shared().definition_name(rt.group, rt.version, rt.kind)}}}}},
+        "parameters": [
+            {"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+            for n in names
+        ],
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "$ref": "#/components/schemas/"
+                            + shared().definition_name(rt.group, rt.version, rt.kind)
+                        }
+                    }
+                },
+            }
+        },
         "x-kubernetes-action": action,
         "x-kubernetes-group-version-kind": gvk,
     }
     if body:
-        media = ("application/apply-patch+yaml", "application/json-patch+json",
-                 "application/merge-patch+json", "application/strategic-merge-patch+json"
-                 ) if action == "patch" else ("application/json",)
-        op["requestBody"] = {"content": {m: {"schema": {"type": "object"}} for m in media},
-                             "required": True}
+        media = (
+            (
+                "application/apply-patch+yaml",
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json",
+            )
+            if action == "patch"
+            else ("application/json",)
+        )
+        op["requestBody"] = {
+            "content": {m: {"schema": {"type": "object"}} for m in media},
+            "required": True,
+        }
     return op
 
 
@@ -128,11 +153,15 @@ def _paths(rt: ResourceType) -> Obj:
     collection = f"{scope}/{rt.plural}"
     item = f"{collection}/{{name}}"
     return {
-        collection: {"get": _operation(rt, "list", body=False),
-                     "post": _operation(rt, "post", body=True),
-                     "delete": _operation(rt, "deletecollection", body=False)},
-        item: {"get": _operation(rt, "get", body=False),
-               "put": _operation(rt, "put", body=True),
-               "patch": _operation(rt, "patch", body=True),
-               "delete": _operation(rt, "delete", body=False)},
+        collection: {
+            "get": _operation(rt, "list", body=False),
+            "post": _operation(rt, "post", body=True),
+            "delete": _operation(rt, "deletecollection", body=False),
+        },
+        item: {
+            "get": _operation(rt, "get", body=False),
+            "put": _operation(rt, "put", body=True),
+            "patch": _operation(rt, "patch", body=True),
+            "delete": _operation(rt, "delete", body=False),
+        },
     }

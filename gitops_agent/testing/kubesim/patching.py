@@ -59,17 +59,22 @@ def _container(doc: Any, parts: list[str], op: str) -> Any:
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
-            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an "
-                                  f"error in our request: {op} operation does not apply: doc is "
-                                  f"missing path: /{'/'.join(parts)}")
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                f"the server rejected our request due to an "
+                f"error in our request: {op} operation does not apply: doc is "
+                f"missing path: /{'/'.join(parts)}",
+            )
     return current
 
 
 def json_patch(target: Obj, operations: Any) -> Obj:
     """RFC 6902 JSON patch (add, remove, replace, move, copy, test)."""
     if not isinstance(operations, list):
-        raise errors.bad_request("json: cannot unmarshal object into Go value of type "
-                                 "jsonpatch.Patch")
+        raise errors.bad_request(
+            "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+        )
     doc = deep_copy(target)
     for op in operations:
         doc = _json_patch_op(doc, op)
@@ -81,9 +86,13 @@ def _json_patch_op(doc: Any, op: Obj) -> Any:
     parts = _pointer(str(op.get("path", "")))
     if kind == "test":
         if _container(doc, parts, "test") != op.get("value"):
-            raise errors.ApiError(422, "Invalid", "the server rejected our request due to an "
-                                  "error in our request: testing value "
-                                  f"/{'/'.join(parts)} failed: test failed")
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                "the server rejected our request due to an "
+                "error in our request: testing value "
+                f"/{'/'.join(parts)} failed: test failed",
+            )
         return doc
     if kind in ("move", "copy"):
         source = _pointer(str(op.get("from", "")))
@@ -109,9 +118,13 @@ def _add(doc: Any, parts: list[str], value: Any) -> Any:
     if isinstance(parent, list):
         index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
         if not 0 <= index <= len(parent):
-            raise errors.ApiError(422, "Invalid", "the server rejected our request due to an "
-                                  "error in our request: add operation does not apply: index "
-                                  "out of bounds")
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                "the server rejected our request due to an "
+                "error in our request: add operation does not apply: index "
+                "out of bounds",
+            )
         parent.insert(index, value)
     elif isinstance(parent, dict):
         parent[last] = value
@@ -179,16 +192,23 @@ def _reorder(items: list[Any], order: list[Any], node: Node | None) -> list[Any]
         return ranked + [v for v in items if v not in ranked]
     key = node.merge_key
     position = {o.get(key): i for i, o in enumerate(order) if isinstance(o, dict)}
-    return sorted(items, key=lambda item: position.get(
-        item.get(key) if isinstance(item, dict) else None, len(position)))
+    return sorted(
+        items,
+        key=lambda item: position.get(
+            item.get(key) if isinstance(item, dict) else None, len(position)
+        ),
+    )
 
 
 def _merge_list(current: Any, patch: list[Any], node: Node) -> list[Any]:
     if "merge" not in node.patch_strategy:
         return [_strip_directives(deep_copy(v)) for v in patch]
     if any(isinstance(v, dict) and v.get("$patch") == "replace" for v in patch):
-        return [_strip_directives(deep_copy(v)) for v in patch if not (
-            isinstance(v, dict) and v.get("$patch") == "replace")]
+        return [
+            _strip_directives(deep_copy(v))
+            for v in patch
+            if not (isinstance(v, dict) and v.get("$patch") == "replace")
+        ]
     result = list(deep_copy(current)) if isinstance(current, list) else []
     if not node.merge_key:
         return result + [deep_copy(v) for v in patch if v not in result]
@@ -196,8 +216,14 @@ def _merge_list(current: Any, patch: list[Any], node: Node) -> list[Any]:
     for item in patch:
         if not isinstance(item, dict):
             continue
-        index = next((i for i, v in enumerate(result) if isinstance(v, dict)
-                      and v.get(key) == item.get(key)), -1)
+        index = next(
+            (
+                i
+                for i, v in enumerate(result)
+                if isinstance(v, dict) and v.get(key) == item.get(key)
+            ),
+            -1,
+        )
         if item.get("$patch") == "delete":
             if index >= 0:
                 del result[index]
@@ -219,8 +245,12 @@ def _strip_directives(value: Any) -> Any:
 def apply_merge(live: Any, config: Any, node: Node | None) -> Any:
     """Merge an applied configuration into the live object (server-side apply semantics)."""
     shape = node.shape if node is not None else Shape.ANY
-    if isinstance(config, dict) and isinstance(live, dict) and node is not None and (
-            shape in (Shape.STRUCT, Shape.MAP) and not node.atomic):
+    if (
+        isinstance(config, dict)
+        and isinstance(live, dict)
+        and node is not None
+        and (shape in (Shape.STRUCT, Shape.MAP) and not node.atomic)
+    ):
         result = dict(live)
         for key, value in config.items():
             result[key] = apply_merge(live.get(key), value, node.child(key))

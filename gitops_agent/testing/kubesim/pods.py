@@ -22,13 +22,25 @@ from gitops_agent.testing.kubesim.patching import deep_copy
 
 Obj = dict[str, Any]
 NODE_NAME = "kubesim-node"
-_JOB_LABELS = ("batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name",
-               "controller-uid", "job-name")
+_JOB_LABELS = (
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+    "controller-uid",
+    "job-name",
+)
 _TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
+    {
+        "key": "node.kubernetes.io/not-ready",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    },
+    {
+        "key": "node.kubernetes.io/unreachable",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    },
 ]
 
 
@@ -36,30 +48,32 @@ def admitter(storage_class: str) -> Callable[[ResourceType, Obj, Obj | None], No
     """The create-time mutations, with the cluster's default storage class."""
 
     def admit(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-        if old is not None:
-            return
-        spec = obj.setdefault("spec", {})
-        if rt is JOBS and not spec.get("manualSelector"):
-            _job_selector(obj, spec)
-        elif rt is PODS:
-            spec.setdefault("serviceAccountName", "default")
-            spec.setdefault("serviceAccount", spec["serviceAccountName"])
-            spec.setdefault("priority", 0)
-            spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-            tolerations = list(spec.get("tolerations") or [])
-            for toleration in _TOLERATIONS:
-                if not any(t.get("key") == toleration["key"] for t in tolerations):
-                    tolerations.append(dict(toleration))
-            spec["tolerations"] = tolerations
-            obj.setdefault("status", {})["qosClass"] = kubelet.qos_class(obj)
-        elif rt is PVCS:
-            if storage_class and "storageClassName" not in spec:
-                spec["storageClassName"] = storage_class
-            finalizers = obj["metadata"].setdefault("finalizers", [])
-            if "kubernetes.io/pvc-protection" not in finalizers:
-                finalizers.append("kubernetes.io/pvc-protection")
+        if old is None and rt in (JOBS, PODS, PVCS):
+            _admit_new(rt, obj, obj.setdefault("spec", {}), storage_class)
 
     return admit
+
+
+def _admit_new(rt: ResourceType, obj: Obj, spec: Obj, storage_class: str) -> None:
+    if rt is JOBS and not spec.get("manualSelector"):
+        _job_selector(obj, spec)
+    elif rt is PODS:
+        spec.setdefault("serviceAccountName", "default")
+        spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        spec.setdefault("priority", 0)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        tolerations = list(spec.get("tolerations") or [])
+        for toleration in _TOLERATIONS:
+            if not any(t.get("key") == toleration["key"] for t in tolerations):
+                tolerations.append(dict(toleration))
+        spec["tolerations"] = tolerations
+        obj.setdefault("status", {})["qosClass"] = kubelet.qos_class(obj)
+    elif rt is PVCS:
+        if storage_class and "storageClassName" not in spec:
+            spec["storageClassName"] = storage_class
+        finalizers = obj["metadata"].setdefault("finalizers", [])
+        if "kubernetes.io/pvc-protection" not in finalizers:
+            finalizers.append("kubernetes.io/pvc-protection")
 
 
 def _job_selector(obj: Obj, spec: Obj) -> None:
@@ -77,8 +91,13 @@ class PodController(ControllerBase):
 
     manager = "kubelet"
 
-    def __init__(self, *args: Any, timing: kubelet.Timing,
-                 rules: Callable[[], tuple[outcomes.OutcomeRule, ...]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        timing: kubelet.Timing,
+        rules: Callable[[], tuple[outcomes.OutcomeRule, ...]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.timing = timing
         self.rules = rules
@@ -99,12 +118,14 @@ class PodController(ControllerBase):
             return None
         resolved = outcomes.resolve(pod, self.rules())
         if resolved.rule.outcome is not outcomes.Outcome.PENDING and not (
-                pod.get("spec") or {}).get("nodeName"):
+            pod.get("spec") or {}
+        ).get("nodeName"):
             body = deep_copy(pod)
             body["spec"]["nodeName"] = NODE_NAME
             pod = self._as("kube-scheduler", lambda: self.update(PODS, body))
-        status, next_change = kubelet.pod_status(pod, resolved, self.timing,
-                                                 self.start_time(pod), self.clock())
+        status, next_change = kubelet.pod_status(
+            pod, resolved, self.timing, self.start_time(pod), self.clock()
+        )
         self.write_status(PODS, pod, status)
         return next_change
 
@@ -123,7 +144,8 @@ class PodController(ControllerBase):
             if not self._claim_in_use(pvc):
                 body = deep_copy(pvc)
                 body["metadata"]["finalizers"] = [
-                    f for f in meta.get("finalizers") or [] if f != "kubernetes.io/pvc-protection"]
+                    f for f in meta.get("finalizers") or [] if f != "kubernetes.io/pvc-protection"
+                ]
                 self._as("kube-controller-manager", lambda: self.update(PVCS, body))
             return
         if (pvc.get("status") or {}).get("phase") == "Bound":
@@ -131,15 +153,22 @@ class PodController(ControllerBase):
         body = deep_copy(pvc)
         body["spec"]["volumeName"] = f"pvc-{meta['uid']}"
         annotations = body["metadata"].setdefault("annotations", {})
-        annotations.update({"pv.kubernetes.io/bind-completed": "yes",
-                            "pv.kubernetes.io/bound-by-controller": "yes"})
+        annotations.update(
+            {
+                "pv.kubernetes.io/bind-completed": "yes",
+                "pv.kubernetes.io/bound-by-controller": "yes",
+            }
+        )
         if spec.get("storageClassName"):
             annotations["volume.kubernetes.io/storage-provisioner"] = "kubesim.io/hostpath"
             annotations["volume.beta.kubernetes.io/storage-provisioner"] = "kubesim.io/hostpath"
         bound = self._as("kube-controller-manager", lambda: self.update(PVCS, body))
         requests = (spec.get("resources") or {}).get("requests") or {}
-        status = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or []),
-                  "capacity": {"storage": requests.get("storage", "0")}}
+        status = {
+            "phase": "Bound",
+            "accessModes": list(spec.get("accessModes") or []),
+            "capacity": {"storage": requests.get("storage", "0")},
+        }
         self._as("kube-controller-manager", lambda: self.write_status(PVCS, bound, status))
 
     def _claim_in_use(self, pvc: Obj) -> bool:

@@ -14,8 +14,14 @@ import pytest
 
 from gitops_agent.testing.kubesim.simulator import KubeSim, SimConfig
 
-FAST = SimConfig(ready_delay=0.2, run_duration=0.2, crash_backoff=0.2, tick=0.02,
-                 bookmark_interval=0.5, follow_limit=3.0)
+FAST = SimConfig(
+    ready_delay=0.2,
+    run_duration=0.2,
+    crash_backoff=0.2,
+    tick=0.02,
+    bookmark_interval=0.5,
+    follow_limit=3.0,
+)
 
 
 @pytest.fixture

@@ -27,14 +27,18 @@ class QuantityError(ValueError):
 def parse(text: str | int | float) -> tuple[Fraction, str]:
     """Value and format (``BinarySI``, ``DecimalSI``, ``DecimalExponent``) of a quantity."""
     if isinstance(text, bool):
-        raise QuantityError("quantities must match the regular expression "
-                            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        raise QuantityError(
+            "quantities must match the regular expression "
+            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+        )
     if isinstance(text, int | float):
         text = format(Decimal(repr(text)), "f")
     match = _PATTERN.match(text.strip())
     if not match:
-        raise QuantityError("quantities must match the regular expression "
-                            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        raise QuantityError(
+            "quantities must match the regular expression "
+            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+        )
     sign, number, suffix = match.group(1), match.group(2), match.group(3) or ""
     value = Fraction(number)
     if suffix in _BINARY:

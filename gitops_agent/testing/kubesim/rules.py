@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from gitops_agent.testing.kubesim import quantities
+from gitops_agent.testing.kubesim.cron import CronError, parse_schedule
 from gitops_agent.testing.kubesim.errors import Cause
 from gitops_agent.testing.kubesim.kinds import ResourceType
 from gitops_agent.testing.kubesim.selectors import selector_matches
@@ -26,24 +27,29 @@ _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
     "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
 _LABEL_MSG = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
     "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
-    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
 _DNS1035_MSG = (
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
     "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
 _LABEL_VALUE_MSG = (
     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
     "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
     "'my_value',  or '12345', regex used for validation is "
-    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
 _QUALIFIED_MSG = (
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
     "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
-    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
 
 
 def go_value(value: Any) -> str:
@@ -63,8 +69,7 @@ def invalid(field: str, value: Any, detail: str) -> Cause:
 
 
 def required(field: str, detail: str = "") -> Cause:
-    return Cause("FieldValueRequired", "Required value" + (f": {detail}" if detail else ""),
-                 field)
+    return Cause("FieldValueRequired", "Required value" + (f": {detail}" if detail else ""), field)
 
 
 def forbidden(field: str, detail: str) -> Cause:
@@ -73,8 +78,11 @@ def forbidden(field: str, detail: str) -> Cause:
 
 def unsupported(field: str, value: Any, allowed: tuple[str, ...]) -> Cause:
     listed = ", ".join(f'"{a}"' for a in allowed)
-    return Cause("FieldValueNotSupported",
-                 f"Unsupported value: {go_value(value)}: supported values: {listed}", field)
+    return Cause(
+        "FieldValueNotSupported",
+        f"Unsupported value: {go_value(value)}: supported values: {listed}",
+        field,
+    )
 
 
 def check(rt: ResourceType, obj: Obj, old: Obj | None) -> list[Cause]:
@@ -131,11 +139,17 @@ def _workload(kind: str) -> Any:
         if not selector:
             causes.append(required("spec.selector"))
         elif not (selector.get("matchLabels") or selector.get("matchExpressions")):
-            causes.append(invalid("spec.selector", selector,
-                                  f"empty selector is invalid for {kind}"))
+            causes.append(
+                invalid("spec.selector", selector, f"empty selector is invalid for {kind}")
+            )
         elif not selector_matches(selector, labels):
-            causes.append(invalid("spec.template.metadata.labels", labels,
-                                  "`selector` does not match template `labels`"))
+            causes.append(
+                invalid(
+                    "spec.template.metadata.labels",
+                    labels,
+                    "`selector` does not match template `labels`",
+                )
+            )
         causes.extend(check_labels("spec.template.metadata.labels", labels))
         causes.extend(check_pod_spec("spec.template.spec", _template_spec(spec), ("Always",)))
         if kind == "deployment":
@@ -160,19 +174,35 @@ def _strategy(spec: Obj) -> list[Cause]:
     strategy = spec.get("strategy") or {}
     rolling = strategy.get("rollingUpdate")
     if strategy.get("type") == "Recreate" and rolling is not None:
-        return [forbidden("spec.strategy.rollingUpdate",
-                          "may not be specified when strategy `type` is 'Recreate'")]
+        return [
+            forbidden(
+                "spec.strategy.rollingUpdate",
+                "may not be specified when strategy `type` is 'Recreate'",
+            )
+        ]
     if strategy.get("type") not in ("Recreate", "RollingUpdate"):
-        return [unsupported("spec.strategy.type", strategy.get("type"),
-                            ("Recreate", "RollingUpdate"))]
-    if rolling and rolling.get("maxUnavailable") in (0, "0%") and rolling.get("maxSurge") in (
-            0, "0%"):
-        return [invalid("spec.strategy.rollingUpdate.maxUnavailable",
-                        rolling.get("maxUnavailable"), "may not be 0 when `maxSurge` is 0")]
+        return [
+            unsupported("spec.strategy.type", strategy.get("type"), ("Recreate", "RollingUpdate"))
+        ]
+    if (
+        rolling
+        and rolling.get("maxUnavailable") in (0, "0%")
+        and rolling.get("maxSurge") in (0, "0%")
+    ):
+        return [
+            invalid(
+                "spec.strategy.rollingUpdate.maxUnavailable",
+                rolling.get("maxUnavailable"),
+                "may not be 0 when `maxSurge` is 0",
+            )
+        ]
     deadline, ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds") or 0
     if isinstance(deadline, int) and deadline <= ready:
-        return [invalid("spec.progressDeadlineSeconds", deadline,
-                        "must be greater than minReadySeconds")]
+        return [
+            invalid(
+                "spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"
+            )
+        ]
     return []
 
 
@@ -205,8 +235,13 @@ def _container(where: str, container: Obj, seen: set[str]) -> list[Cause]:
     for j, port in enumerate(container.get("ports") or []):
         number = port.get("containerPort")
         if not isinstance(number, int) or not 1 <= number <= 65535:
-            causes.append(invalid(f"{where}.ports[{j}].containerPort", number,
-                                  "must be between 1 and 65535, inclusive"))
+            causes.append(
+                invalid(
+                    f"{where}.ports[{j}].containerPort",
+                    number,
+                    "must be between 1 and 65535, inclusive",
+                )
+            )
     causes.extend(_resources(f"{where}.resources", container.get("resources") or {}))
     return causes
 
@@ -217,13 +252,18 @@ def _resources(where: str, resources: Obj) -> list[Cause]:
     for kind, values in (("limits", limits), ("requests", requests)):
         for name, value in values.items():
             if quantities.to_number(value) < 0:
-                causes.append(invalid(f"{where}.{kind}[{name}]", value,
-                                      "must be greater than or equal to 0"))
+                causes.append(
+                    invalid(f"{where}.{kind}[{name}]", value, "must be greater than or equal to 0")
+                )
     for name, value in requests.items():
         if name in limits and quantities.to_number(value) > quantities.to_number(limits[name]):
-            causes.append(invalid(f"{where}.requests", value,
-                                  f"must be less than or equal to {name} limit of "
-                                  f"{limits[name]}"))
+            causes.append(
+                invalid(
+                    f"{where}.requests",
+                    value,
+                    f"must be less than or equal to {name} limit of {limits[name]}",
+                )
+            )
     return causes
 
 
@@ -237,8 +277,6 @@ def _job(obj: Obj, spec: Obj) -> list[Cause]:
 
 
 def _cronjob(obj: Obj, spec: Obj) -> list[Cause]:
-    from gitops_agent.testing.kubesim.cron import CronError, parse_schedule
-
     causes: list[Cause] = []
     schedule = spec.get("schedule")
     if not schedule:
@@ -251,9 +289,12 @@ def _cronjob(obj: Obj, spec: Obj) -> list[Cause]:
     name = (obj.get("metadata") or {}).get("name") or ""
     if len(name) > 52:
         causes.append(invalid("metadata.name", name, "must be no more than 52 characters"))
-    template = ((spec.get("jobTemplate") or {}).get("spec") or {})
-    causes.extend(check_pod_spec("spec.jobTemplate.spec.template.spec",
-                                 _template_spec(template), ("OnFailure", "Never")))
+    template = (spec.get("jobTemplate") or {}).get("spec") or {}
+    causes.extend(
+        check_pod_spec(
+            "spec.jobTemplate.spec.template.spec", _template_spec(template), ("OnFailure", "Never")
+        )
+    )
     return causes
 
 
@@ -272,11 +313,16 @@ def _configmap(obj: Obj, spec: Obj) -> list[Cause]:
     for section in ("data", "binaryData"):
         for key in obj.get(section) or {}:
             if not _CONFIG_KEY.match(key) or len(key) > 253:
-                causes.append(invalid(f"{section}[{key}]", key,
-                                      "a valid config key must consist of alphanumeric "
-                                      "characters, '-', '_' or '.' (e.g. 'key.name',  or "
-                                      "'KEY_NAME',  or 'key-name', regex used for validation "
-                                      "is '[-._a-zA-Z0-9]+')"))
+                causes.append(
+                    invalid(
+                        f"{section}[{key}]",
+                        key,
+                        "a valid config key must consist of alphanumeric "
+                        "characters, '-', '_' or '.' (e.g. 'key.name',  or "
+                        "'KEY_NAME',  or 'key-name', regex used for validation "
+                        "is '[-._a-zA-Z0-9]+')",
+                    )
+                )
     return causes
 
 
@@ -287,8 +333,9 @@ def _service(obj: Obj, spec: Obj) -> list[Cause]:
     for i, port in enumerate(spec.get("ports") or []):
         number = port.get("port")
         if not isinstance(number, int) or not 1 <= number <= 65535:
-            causes.append(invalid(f"spec.ports[{i}].port", number,
-                                  "must be between 1 and 65535, inclusive"))
+            causes.append(
+                invalid(f"spec.ports[{i}].port", number, "must be between 1 and 65535, inclusive")
+            )
     return causes
 
 
@@ -315,7 +362,8 @@ def check_immutable(rt: ResourceType, obj: Obj, old: Obj) -> list[Cause]:
     new_spec, old_spec = obj.get("spec") or {}, old.get("spec") or {}
     causes: list[Cause] = []
     immutable = {
-        "Deployment": ("selector",), "ReplicaSet": ("selector",),
+        "Deployment": ("selector",),
+        "ReplicaSet": ("selector",),
         "StatefulSet": ("selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy"),
         "Job": ("selector", "template", "completions", "completionMode"),
     }.get(rt.kind, ())
@@ -324,10 +372,14 @@ def check_immutable(rt: ResourceType, obj: Obj, old: Obj) -> list[Cause]:
             causes.append(invalid(f"spec.{key}", new_spec.get(key), "field is immutable"))
     if rt.kind == "PersistentVolumeClaim":
         causes.extend(_pvc_update(new_spec, old_spec))
-    if rt.kind == "Service" and old_spec.get("clusterIP") and new_spec.get("clusterIP") not in (
-            None, "", old_spec.get("clusterIP")):
-        causes.append(invalid("spec.clusterIPs[0]", new_spec.get("clusterIP"),
-                              "may not change once set"))
+    if (
+        rt.kind == "Service"
+        and old_spec.get("clusterIP")
+        and new_spec.get("clusterIP") not in (None, "", old_spec.get("clusterIP"))
+    ):
+        causes.append(
+            invalid("spec.clusterIPs[0]", new_spec.get("clusterIP"), "may not change once set")
+        )
     return causes
 
 
@@ -337,6 +389,11 @@ def _pvc_update(new_spec: Obj, old_spec: Obj) -> list[Cause]:
         return out
 
     if strip(new_spec) != strip(old_spec):
-        return [forbidden("spec", "spec is immutable after creation except resources.requests "
-                                  "and volumeAttributesClassName for bound claims")]
+        return [
+            forbidden(
+                "spec",
+                "spec is immutable after creation except resources.requests "
+                "and volumeAttributesClassName for bound claims",
+            )
+        ]
     return []

@@ -20,12 +20,20 @@ Obj = dict[str, Any]
 def get_scale(objects: Objects, target: Target) -> Obj:
     obj = objects.get(target.rt, target.namespace, target.name)
     meta, spec = obj["metadata"], obj.get("spec") or {}
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                               "creationTimestamp") if k in meta},
-            "spec": {"replicas": spec.get("replicas", 1)},
-            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string(spec.get("selector") or {})}}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": spec.get("replicas", 1)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": selector_string(spec.get("selector") or {}),
+        },
+    }
 
 
 def update_scale(objects: Objects, target: Target, body: Any, opts: WriteOptions) -> Obj:
@@ -33,9 +41,17 @@ def update_scale(objects: Objects, target: Target, body: Any, opts: WriteOptions
         raise errors.bad_request("the body is not a Scale object")
     replicas = (body.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
-        raise errors.invalid(target.rt, target.name, [errors.Cause(
-            "FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0",
-            "spec.replicas")])
+        raise errors.invalid(
+            target.rt,
+            target.name,
+            [
+                errors.Cause(
+                    "FieldValueInvalid",
+                    f"Invalid value: {replicas}: must be greater than or equal to 0",
+                    "spec.replicas",
+                )
+            ],
+        )
     with objects.store.lock:
         obj = deep_copy(objects.get(target.rt, target.namespace, target.name))
         sent = (body.get("metadata") or {}).get("resourceVersion")

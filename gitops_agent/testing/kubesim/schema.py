@@ -54,8 +54,10 @@ class Node:
         self.merge_key: str = ext.get("x-kubernetes-patch-merge-key", "")
         self.list_type: str = ext.get("x-kubernetes-list-type", "atomic")
         self.list_keys: tuple[str, ...] = tuple(ext.get("x-kubernetes-list-map-keys", ()))
-        self.atomic: bool = ext.get("x-kubernetes-map-type") == "atomic" or raw.get(
-            "x-kubernetes-map-type") == "atomic"
+        self.atomic: bool = (
+            ext.get("x-kubernetes-map-type") == "atomic"
+            or raw.get("x-kubernetes-map-type") == "atomic"
+        )
         self.required: tuple[str, ...] = tuple(raw.get("required", ()))
         self.shape = self._shape()
 
@@ -130,7 +132,7 @@ class Schemas:
 
     def definition_name(self, group: str, version: str, kind: str) -> str:
         """Definition key of a top-level kind, e.g. ``io.k8s.api.apps.v1.Deployment``."""
-        prefix = group.split(".")[0] if group else "core"
+        prefix = group.split(".", maxsplit=1)[0] if group else "core"
         return f"io.k8s.api.{prefix}.{version}.{kind}"
 
     def root(self, group: str, version: str, kind: str) -> Node:

@@ -96,13 +96,19 @@ def parse_labels(text: str) -> list[Requirement]:
     for clause in _split(text):
         match = _CLAUSE.match(clause)
         if not match:
-            raise errors.bad_request(f"unable to parse requirement: found '{clause.strip()}', "
-                                     "expected: identifier")
+            raise errors.bad_request(
+                f"unable to parse requirement: found '{clause.strip()}', expected: identifier"
+            )
         if match.group("not"):
             out.append(Requirement(match.group("nkey"), Op.NOT_EXISTS))
         elif match.group("op"):
-            op = {"=": Op.EQUALS, "==": Op.EQUALS, "!=": Op.NOT_EQUALS, ">": Op.GREATER,
-                  "<": Op.LESS}[match.group("op")]
+            op = {
+                "=": Op.EQUALS,
+                "==": Op.EQUALS,
+                "!=": Op.NOT_EQUALS,
+                ">": Op.GREATER,
+                "<": Op.LESS,
+            }[match.group("op")]
             out.append(Requirement(match.group("key"), op, (match.group("value"),)))
         elif match.group("set"):
             values = tuple(v.strip() for v in match.group("values").split(",") if v.strip())
@@ -137,7 +143,8 @@ def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
         if op is None:
             return False
         if not Requirement(expr.get("key", ""), op, tuple(expr.get("values") or ())).matches(
-                labels):
+            labels
+        ):
             return False
     return True
 
@@ -148,19 +155,42 @@ def selector_string(selector: Obj) -> str:
     for expr in selector.get("matchExpressions") or []:
         op, key = expr.get("operator"), expr.get("key")
         values = ",".join(expr.get("values") or ())
-        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
-                      "Exists": f"{key}", "DoesNotExist": f"!{key}"}.get(str(op), ""))
+        parts.append(
+            {
+                "In": f"{key} in ({values})",
+                "NotIn": f"{key} notin ({values})",
+                "Exists": f"{key}",
+                "DoesNotExist": f"!{key}",
+            }.get(str(op), "")
+        )
     return ",".join(parts)
 
 
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 FIELDS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-            "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
-            "status.nominatedNodeName"),
-    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
+    "Pod": (
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ),
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ),
     "Secret": ("type",),
     "Namespace": ("status.phase",),
     "Job": ("status.successful",),
@@ -185,11 +215,12 @@ def field_predicate(text: str, kind: str) -> Predicate | None:
     for clause in _split(text):
         match = re.match(r"^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$", clause)
         if not match:
-            raise errors.bad_request(f"invalid selector: '{text}'; can't understand "
-                                     f"'{clause.strip()}'")
+            raise errors.bad_request(
+                f"invalid selector: '{text}'; can't understand '{clause.strip()}'"
+            )
         field, op, value = match.groups()
         if field not in _COMMON_FIELDS + FIELDS.get(kind, ()):
-            raise errors.bad_request(f'field label not supported: {field}')
+            raise errors.bad_request(f"field label not supported: {field}")
         clauses.append((field, op != "!=", value))
     if not clauses:
         return None

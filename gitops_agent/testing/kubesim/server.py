@@ -9,6 +9,7 @@ them all. Owned by ``KubeSim``.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -26,28 +27,52 @@ if TYPE_CHECKING:
     from gitops_agent.testing.kubesim.simulator import KubeSim
 
 CONTROL_PREFIX = "/_kubesim"
-_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-            405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
-            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
-            504: "Timeout"}
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ApiServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is the simulator's."""
 
     def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
 
     def _read(self) -> Request:
         url = urllib.parse.urlsplit(self.path)
-        query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True)
-                 .items()}
+        query = {
+            k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()
+        }
         headers = {k.lower(): v for k, v in self.headers.items()}
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -75,8 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         target = parse_target(request.method, request.path, request.flag("watch"))
         fault = None
         if target is not None:
-            resource = target.rt.plural + (f"/{target.subresource}" if target.subresource
-                                           else "")
+            resource = target.rt.plural + (f"/{target.subresource}" if target.subresource else "")
             fault = sim.control.fault_for(target.verb, resource, target.namespace, target.name)
         code = self._answer(request, target, fault)
         sim.control.record(_record(request, target, code, started))
@@ -86,13 +110,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.latency and sim.stopping.wait(fault.latency):
             return 0
         if fault is not None and fault.reset:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return 0
         if fault is not None and fault.code:
-            error = errors.ApiError(fault.code, fault.reason or _REASONS.get(fault.code, "Unknown"),
-                                    fault.message)
+            error = errors.ApiError(
+                fault.code, fault.reason or _REASONS.get(fault.code, "Unknown"), fault.message
+            )
             if fault.code == 429:
                 error.headers["Retry-After"] = "1"
             response = error_response(error)
@@ -138,15 +162,24 @@ class _Handler(BaseHTTPRequestHandler):
 def _record(request: Request, target: Target | None, code: int, started: float) -> RequestRecord:
     rt = target.rt if target is not None else None
     return RequestRecord(
-        time=started, method=request.method,
+        time=started,
+        method=request.method,
         verb=target.verb if target is not None else request.method.lower(),
-        path=request.path, group=rt.group if rt else "", version=rt.version if rt else "",
-        resource=rt.plural if rt else "", subresource=target.subresource if target else "",
-        namespace=target.namespace if target else "", name=target.name if target else "",
-        query=dict(request.query), dry_run=request.query.get("dryRun") == "All", code=code,
+        path=request.path,
+        group=rt.group if rt else "",
+        version=rt.version if rt else "",
+        resource=rt.plural if rt else "",
+        subresource=target.subresource if target else "",
+        namespace=target.namespace if target else "",
+        name=target.name if target else "",
+        query=dict(request.query),
+        dry_run=request.query.get("dryRun") == "All",
+        code=code,
         field_manager=request.query.get("fieldManager", ""),
-        content_type=request.header("Content-Type"), user_agent=request.header("User-Agent"),
-        duration=time.time() - started)
+        content_type=request.header("Content-Type"),
+        user_agent=request.header("User-Agent"),
+        duration=time.time() - started,
+    )
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -163,8 +196,9 @@ class ApiServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self._run, args=(request, client_address),
-                                  name="kubesim-conn", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(request, client_address), name="kubesim-conn", daemon=True
+        )
         with self._lock:
             self._connections.add(request)
             self._conn_threads.add(thread)
@@ -183,10 +217,8 @@ class ApiServer(ThreadingHTTPServer):
         with self._lock:
             connections, threads = list(self._connections), list(self._conn_threads)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         deadline = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -63,9 +63,15 @@ class SimConfig:
 class KubeSim:
     """A running Kubernetes API emulator; start with ``start()`` or ``with``."""
 
-    def __init__(self, config: SimConfig | None = None, *, port: int = 0,
-                 host: str = "127.0.0.1", kubeconfig: str | os.PathLike[str] | None = None,
-                 run_controllers: bool = True) -> None:
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        kubeconfig: str | os.PathLike[str] | None = None,
+        run_controllers: bool = True,
+    ) -> None:
         self.config = config or SimConfig()
         self.clock = time.time
         self.stopping = threading.Event()
@@ -88,10 +94,19 @@ class KubeSim:
         self.objects.admission.append(admitter(self.config.storage_class))
         self.deleter = Deleter(self.objects)
         for name in INITIAL_NAMESPACES:
-            self.objects.create(NAMESPACES, "", {"metadata": {"name": name}},
-                                WriteOptions(field_manager="kube-apiserver"))
-        self.controllers = ControllerLoop(self.objects, self.deleter, timing=self.config.timing,
-                                          rules=self.rules, clock=self.clock)
+            self.objects.create(
+                NAMESPACES,
+                "",
+                {"metadata": {"name": name}},
+                WriteOptions(field_manager="kube-apiserver"),
+            )
+        self.controllers = ControllerLoop(
+            self.objects,
+            self.deleter,
+            timing=self.config.timing,
+            rules=self.rules,
+            clock=self.clock,
+        )
 
     @property
     def port(self) -> int:
@@ -113,12 +128,17 @@ class KubeSim:
     def start(self) -> KubeSim:
         """Bind, serve and run the controllers in daemon threads; write the kubeconfig."""
         self.server = ApiServer(self, self._host, self._port)
-        serve = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                 name="kubesim-http", daemon=True)
+        serve = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="kubesim-http",
+            daemon=True,
+        )
         self._threads = [serve]
         if self._run_controllers:
-            self._threads.append(threading.Thread(
-                target=self._loop, name="kubesim-controllers", daemon=True))
+            self._threads.append(
+                threading.Thread(target=self._loop, name="kubesim-controllers", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
         if self._kubeconfig_arg is None:
@@ -150,19 +170,30 @@ class KubeSim:
     def __enter__(self) -> KubeSim:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
-    def write_kubeconfig(self, path: str | os.PathLike[str], *, context: str = "kubesim",
-                         namespace: str = "default") -> str:
+    def write_kubeconfig(
+        self, path: str | os.PathLike[str], *, context: str = "kubesim", namespace: str = "default"
+    ) -> str:
         """Write a kubeconfig pointing at this server; returns the path."""
         config = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
             "users": [{"name": context, "user": {}}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context,
-                                                       "namespace": namespace}}],
+            "contexts": [
+                {
+                    "name": context,
+                    "context": {"cluster": context, "user": context, "namespace": namespace},
+                }
+            ],
             "current-context": context,
         }
         Path(path).write_text(yaml.safe_dump(config, sort_keys=False))
@@ -170,8 +201,11 @@ class KubeSim:
 
     def requests(self, **filters: str) -> list[RequestRecord]:
         """The request log, optionally filtered by verb, resource, namespace, name, group."""
-        return [r for r in self.control.requests()
-                if all(getattr(r, k) == v for k, v in filters.items())]
+        return [
+            r
+            for r in self.control.requests()
+            if all(getattr(r, k) == v for k, v in filters.items())
+        ]
 
     def counters(self) -> Obj:
         return self.control.counters()
@@ -207,8 +241,12 @@ class KubeSim:
                 self.store.clear()
                 self.store.close_watchers()
                 for name in INITIAL_NAMESPACES:
-                    self.objects.create(NAMESPACES, "", {"metadata": {"name": name}},
-                                        WriteOptions(field_manager="kube-apiserver"))
+                    self.objects.create(
+                        NAMESPACES,
+                        "",
+                        {"metadata": {"name": name}},
+                        WriteOptions(field_manager="kube-apiserver"),
+                    )
                 self.controllers.pods.started.clear()
                 self.controllers.timers.clear()
 

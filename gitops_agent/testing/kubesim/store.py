@@ -49,8 +49,9 @@ class Stored:
     def item_json(self) -> bytes:
         """The encoding inside a list: typed lists carry no kind or apiVersion per item."""
         if self._item is None:
-            self._item = encode({k: v for k, v in self.obj.items()
-                                 if k not in ("kind", "apiVersion")})
+            self._item = encode(
+                {k: v for k, v in self.obj.items() if k not in ("kind", "apiVersion")}
+            )
         return self._item
 
 
@@ -91,8 +92,9 @@ class Store:
         self._oldest = 1
         self._watchers: list[Watcher] = []
         self._by_uid: dict[str, tuple[ResourceType, str, str]] = {}
-        self._dependents: dict[str, set[tuple[ResourceType, str, str]]] = (
-            collections.defaultdict(set))
+        self._dependents: dict[str, set[tuple[ResourceType, str, str]]] = collections.defaultdict(
+            set
+        )
 
     def next_rv(self) -> int:
         with self.lock:
@@ -106,13 +108,13 @@ class Store:
     def get_stored(self, rt: ResourceType, namespace: str, name: str) -> Stored | None:
         return self._objects[rt.key].get((namespace, name))
 
-    def items(self, rt: ResourceType, namespace: str = "",
-              predicate: Predicate | None = None) -> list[Stored]:
+    def items(
+        self, rt: ResourceType, namespace: str = "", predicate: Predicate | None = None
+    ) -> list[Stored]:
         """Stored objects of ``rt`` in ``namespace`` (all when empty), sorted by key."""
         with self.lock:
             table = self._objects[rt.key]
-            keys = sorted(table) if not namespace else sorted(
-                k for k in table if k[0] == namespace)
+            keys = sorted(table) if not namespace else sorted(k for k in table if k[0] == namespace)
             found = [table[k] for k in keys]
         if predicate is None:
             return found
@@ -182,8 +184,9 @@ class Store:
         """Objects with an ownerReference to ``uid``."""
         with self.lock:
             out = []
-            for rt, namespace, name in sorted(self._dependents.get(uid, ()),
-                                              key=lambda k: (k[0].key, k[1], k[2])):
+            for rt, namespace, name in sorted(
+                self._dependents.get(uid, ()), key=lambda k: (k[0].key, k[1], k[2])
+            ):
                 found = self._objects[rt.key].get((namespace, name))
                 if found is not None:
                     out.append((rt, found.obj))

@@ -49,8 +49,19 @@ def _bookmark(spec: WatchSpec, rv: int, *, initial_end: bool = False) -> bytes:
     meta: Obj = {"resourceVersion": str(rv)}
     if initial_end:
         meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-    return encode({"type": "BOOKMARK", "object": {
-        "kind": spec.rt.kind, "apiVersion": spec.rt.api_version, "metadata": meta}}) + b"\n"
+    return (
+        encode(
+            {
+                "type": "BOOKMARK",
+                "object": {
+                    "kind": spec.rt.kind,
+                    "apiVersion": spec.rt.api_version,
+                    "metadata": meta,
+                },
+            }
+        )
+        + b"\n"
+    )
 
 
 def _translate(event: Event, spec: WatchSpec) -> str:
@@ -126,8 +137,10 @@ class LogSpec:
 
 
 def _format(spec: LogSpec, items: list[tuple[float, str]]) -> bytes:
-    out = b"".join((f"{logs.rfc3339_nano(t)} {line}\n" if spec.timestamps else f"{line}\n"
-                    ).encode() for t, line in items)
+    out = b"".join(
+        (f"{logs.rfc3339_nano(t)} {line}\n" if spec.timestamps else f"{line}\n").encode()
+        for t, line in items
+    )
     return out
 
 
@@ -138,13 +151,14 @@ def log_text(spec: LogSpec, now: float) -> bytes:
     if spec.since is not None:
         items = [(t, line) for t, line in items if t >= now - spec.since]
     if spec.tail is not None:
-        items = items[-spec.tail:] if spec.tail > 0 else []
+        items = items[-spec.tail :] if spec.tail > 0 else []
     body = _format(spec, items)
     return body[: spec.limit_bytes] if spec.limit_bytes is not None else body
 
 
-def log_stream(spec: LogSpec, stop: threading.Event, limit: float,
-               clock: Callable[[], float] = time.time) -> Iterator[bytes]:
+def log_stream(
+    spec: LogSpec, stop: threading.Event, limit: float, clock: Callable[[], float] = time.time
+) -> Iterator[bytes]:
     """``follow=true``: the current text, then new lines until the container stops."""
     now = clock()
     first = log_text(spec, now)
@@ -159,9 +173,11 @@ def log_stream(spec: LogSpec, stop: threading.Event, limit: float,
         if stop.wait(max(0.0, min(due - clock(), deadline - time.monotonic()))):
             return
         current = clock()
-        fresh = [(t, line) for t, line in logs.lines(spec.script, spec.start, current,
-                                                     spec.pod_name)
-                 if sent_until < t <= current]
+        fresh = [
+            (t, line)
+            for t, line in logs.lines(spec.script, spec.start, current, spec.pod_name)
+            if sent_until < t <= current
+        ]
         sent_until = current
         if fresh:
             yield _format(spec, fresh)

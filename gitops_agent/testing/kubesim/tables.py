@@ -89,48 +89,116 @@ _NAME: Column = ("Name", "string", lambda o: _meta(o, "name"))
 _AGE: Column = ("Age", "string", lambda o: age(_meta(o, "creationTimestamp")))
 COLUMNS: dict[str, list[Column]] = {
     "Namespace": [_NAME, ("Status", "string", lambda o: _status(o, "phase", "")), _AGE],
-    "Pod": [_NAME, ("Ready", "string", _pod_ready), ("Status", "string", _pod_status),
-            ("Restarts", "string", lambda o: str(_restarts(o))), _AGE],
-    "Deployment": [_NAME,
-                   ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/"
-                                                  f"{_spec(o, 'replicas')}"),
-                   ("Up-to-date", "integer", lambda o: _status(o, "updatedReplicas")),
-                   ("Available", "integer", lambda o: _status(o, "availableReplicas")), _AGE],
-    "StatefulSet": [_NAME, ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/"
-                                                          f"{_spec(o, 'replicas')}"), _AGE],
-    "ReplicaSet": [_NAME, ("Desired", "integer", lambda o: _spec(o, "replicas")),
-                   ("Current", "integer", lambda o: _status(o, "replicas")),
-                   ("Ready", "integer", lambda o: _status(o, "readyReplicas")), _AGE],
-    "Job": [_NAME, ("Status", "string", _job_status),
-            ("Completions", "string", lambda o: f"{_status(o, 'succeeded')}/"
-                                                f"{_spec(o, 'completions', 1)}"), _AGE],
-    "CronJob": [_NAME, ("Schedule", "string", lambda o: _spec(o, "schedule", "")),
-                ("Suspend", "boolean", lambda o: _spec(o, "suspend", False)),
-                ("Active", "integer", lambda o: len(_status(o, "active", []) or [])),
-                ("Last Schedule", "string", lambda o: age(_status(o, "lastScheduleTime", None))
-                 if _status(o, "lastScheduleTime", None) else "<none>"), _AGE],
-    "ConfigMap": [_NAME, ("Data", "integer", lambda o: len(o.get("data") or {})
-                          + len(o.get("binaryData") or {})), _AGE],
-    "Secret": [_NAME, ("Type", "string", lambda o: o.get("type", "")),
-               ("Data", "integer", lambda o: len(o.get("data") or {})), _AGE],
-    "Service": [_NAME, ("Type", "string", lambda o: _spec(o, "type", "")),
-                ("Cluster-IP", "string", lambda o: _spec(o, "clusterIP", "<none>")),
-                ("External-IP", "string", lambda o: "<none>"),
-                ("Port(s)", "string", _ports), _AGE],
+    "Pod": [
+        _NAME,
+        ("Ready", "string", _pod_ready),
+        ("Status", "string", _pod_status),
+        ("Restarts", "string", lambda o: str(_restarts(o))),
+        _AGE,
+    ],
+    "Deployment": [
+        _NAME,
+        ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/{_spec(o, 'replicas')}"),
+        ("Up-to-date", "integer", lambda o: _status(o, "updatedReplicas")),
+        ("Available", "integer", lambda o: _status(o, "availableReplicas")),
+        _AGE,
+    ],
+    "StatefulSet": [
+        _NAME,
+        ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/{_spec(o, 'replicas')}"),
+        _AGE,
+    ],
+    "ReplicaSet": [
+        _NAME,
+        ("Desired", "integer", lambda o: _spec(o, "replicas")),
+        ("Current", "integer", lambda o: _status(o, "replicas")),
+        ("Ready", "integer", lambda o: _status(o, "readyReplicas")),
+        _AGE,
+    ],
+    "Job": [
+        _NAME,
+        ("Status", "string", _job_status),
+        (
+            "Completions",
+            "string",
+            lambda o: f"{_status(o, 'succeeded')}/{_spec(o, 'completions', 1)}",
+        ),
+        _AGE,
+    ],
+    "CronJob": [
+        _NAME,
+        ("Schedule", "string", lambda o: _spec(o, "schedule", "")),
+        ("Suspend", "boolean", lambda o: _spec(o, "suspend", False)),
+        ("Active", "integer", lambda o: len(_status(o, "active", []) or [])),
+        (
+            "Last Schedule",
+            "string",
+            lambda o: (
+                age(_status(o, "lastScheduleTime", None))
+                if _status(o, "lastScheduleTime", None)
+                else "<none>"
+            ),
+        ),
+        _AGE,
+    ],
+    "ConfigMap": [
+        _NAME,
+        ("Data", "integer", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+        _AGE,
+    ],
+    "Secret": [
+        _NAME,
+        ("Type", "string", lambda o: o.get("type", "")),
+        ("Data", "integer", lambda o: len(o.get("data") or {})),
+        _AGE,
+    ],
+    "Service": [
+        _NAME,
+        ("Type", "string", lambda o: _spec(o, "type", "")),
+        ("Cluster-IP", "string", lambda o: _spec(o, "clusterIP", "<none>")),
+        ("External-IP", "string", lambda o: "<none>"),
+        ("Port(s)", "string", _ports),
+        _AGE,
+    ],
     "PersistentVolumeClaim": [
-        _NAME, ("Status", "string", lambda o: _status(o, "phase", "")),
+        _NAME,
+        ("Status", "string", lambda o: _status(o, "phase", "")),
         ("Volume", "string", lambda o: _spec(o, "volumeName", "")),
         ("Capacity", "string", lambda o: (_status(o, "capacity", {}) or {}).get("storage", "")),
-        ("Access Modes", "string", lambda o: ",".join(
-            {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
-             "ReadWriteOncePod": "RWOP"}.get(m, m) for m in _status(o, "accessModes", []) or [])),
-        ("StorageClass", "string", lambda o: _spec(o, "storageClassName", "")), _AGE],
-    "Event": [("Last Seen", "string", lambda o: age(o.get("lastTimestamp") or _meta(
-        o, "creationTimestamp"))), ("Type", "string", lambda o: o.get("type", "")),
-              ("Reason", "string", lambda o: o.get("reason", "")),
-              ("Object", "string", lambda o: f"{(o.get('involvedObject') or {}).get('kind', '')}"
-                                             f"/{(o.get('involvedObject') or {}).get('name', '')}"
-               .lower()), ("Message", "string", lambda o: o.get("message", ""))],
+        (
+            "Access Modes",
+            "string",
+            lambda o: ",".join(
+                {
+                    "ReadWriteOnce": "RWO",
+                    "ReadOnlyMany": "ROX",
+                    "ReadWriteMany": "RWX",
+                    "ReadWriteOncePod": "RWOP",
+                }.get(m, m)
+                for m in _status(o, "accessModes", []) or []
+            ),
+        ),
+        ("StorageClass", "string", lambda o: _spec(o, "storageClassName", "")),
+        _AGE,
+    ],
+    "Event": [
+        (
+            "Last Seen",
+            "string",
+            lambda o: age(o.get("lastTimestamp") or _meta(o, "creationTimestamp")),
+        ),
+        ("Type", "string", lambda o: o.get("type", "")),
+        ("Reason", "string", lambda o: o.get("reason", "")),
+        (
+            "Object",
+            "string",
+            lambda o: (
+                f"{(o.get('involvedObject') or {}).get('kind', '')}"
+                f"/{(o.get('involvedObject') or {}).get('name', '')}".lower()
+            ),
+        ),
+        ("Message", "string", lambda o: o.get("message", "")),
+    ],
     "Lease": [_NAME, ("Holder", "string", lambda o: _spec(o, "holderIdentity", "")), _AGE],
 }
 
@@ -140,13 +208,22 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
         return None
     if include == "Object":
         return obj
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-            "metadata": obj.get("metadata", {})}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
 
 
-def to_table(rt: ResourceType, objects: list[Obj], include: str = "Metadata", *,
-             resource_version: str = "", continue_token: str = "",
-             definitions: bool = True) -> Obj:
+def to_table(
+    rt: ResourceType,
+    objects: list[Obj],
+    include: str = "Metadata",
+    *,
+    resource_version: str = "",
+    continue_token: str = "",
+    definitions: bool = True,
+) -> Obj:
     """A ``Table`` with one row per object and the kind's columns."""
     columns = COLUMNS.get(rt.kind, [_NAME, _AGE])
     rows = []
@@ -159,7 +236,20 @@ def to_table(rt: ResourceType, objects: list[Obj], include: str = "Metadata", *,
     meta: Obj = {"resourceVersion": resource_version}
     if continue_token:
         meta["continue"] = continue_token
-    definitions_list = [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
-                         "description": name, "priority": 0} for name, kind, _ in columns]
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-            "columnDefinitions": definitions_list if definitions else [], "rows": rows}
+    definitions_list = [
+        {
+            "name": name,
+            "type": kind,
+            "format": "name" if name == "Name" else "",
+            "description": name,
+            "priority": 0,
+        }
+        for name, kind, _ in columns
+    ]
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": meta,
+        "columnDefinitions": definitions_list if definitions else [],
+        "rows": rows,
+    }

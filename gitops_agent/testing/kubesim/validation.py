@@ -35,8 +35,9 @@ class FieldValidation(enum.Enum):
         for member in cls:
             if member.value.lower() == text.lower():
                 return member
-        raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn, Strict, not "
-                                 f'"{text}"')
+        raise errors.bad_request(
+            f'fieldValidation must be one of Ignore, Warn, Strict, not "{text}"'
+        )
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ def find(rt: ResourceType, obj: Obj) -> SchemaFindings:
     for error in validator.iter_errors(obj):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = error.schema.get("properties", {})
+            schema: Any = error.schema
+            known = schema.get("properties", {}) if isinstance(schema, dict) else {}
             unknown.extend((path, name) for name in error.instance if name not in known)
         elif error.validator == "required" and isinstance(error.instance, dict):
-            missing = [n for n in error.validator_value if n not in error.instance]
+            wanted: Any = error.validator_value
+            missing = [n for n in wanted if n not in error.instance]
             required.extend(field_path((*path, n)) for n in missing)
         else:
             decode.append(_decode_message(rt, path, error.instance))

@@ -57,8 +57,12 @@ class Target:
 def _verb(method: str, name: str, watch: bool) -> str:
     if method == "GET":
         return "get" if name else ("watch" if watch else "list")
-    return {"POST": "create", "PUT": "update", "PATCH": "patch",
-            "DELETE": "delete" if name else "deletecollection"}.get(method, method.lower())
+    return {
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if name else "deletecollection",
+    }.get(method, method.lower())
 
 
 def split_group_version(parts: list[str]) -> tuple[str, str, list[str]] | None:

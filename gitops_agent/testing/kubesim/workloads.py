@@ -49,22 +49,39 @@ class WorkloadControllers(ControllerBase):
         template = spec.get("template") or {}
         pod_hash = template_hash(template)
         sets = self.owned(deploy, REPLICASETS)
-        current = next((r for r in sets if r["metadata"].get("labels", {}).get(
-            "pod-template-hash") == pod_hash), None)
+        current = next(
+            (
+                r
+                for r in sets
+                if r["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash
+            ),
+            None,
+        )
         revisions = [int(r["metadata"].get("annotations", {}).get(REVISION, "0")) for r in sets]
         if current is None:
             current = self._new_replicaset(deploy, pod_hash, max(revisions, default=0) + 1)
         replicas = int(spec.get("replicas", 1))
         annotations = current["metadata"].get("annotations") or {}
         if current["spec"].get("replicas") != replicas or annotations.get(
-                "deployment.kubernetes.io/desired-replicas") != str(replicas):
+            "deployment.kubernetes.io/desired-replicas"
+        ) != str(replicas):
             body = deep_copy(current)
             body["spec"]["replicas"] = replicas
             body["metadata"].setdefault("annotations", {}).update(
-                {"deployment.kubernetes.io/desired-replicas": str(replicas),
-                 "deployment.kubernetes.io/max-replicas": str(replicas + _scaled(
-                     ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxSurge"),
-                     replicas, round_up=True))})
+                {
+                    "deployment.kubernetes.io/desired-replicas": str(replicas),
+                    "deployment.kubernetes.io/max-replicas": str(
+                        replicas
+                        + _scaled(
+                            ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get(
+                                "maxSurge"
+                            ),
+                            replicas,
+                            round_up=True,
+                        )
+                    ),
+                }
+            )
             current = self.update(REPLICASETS, body)
         old = [r for r in sets if r["metadata"]["name"] != current["metadata"]["name"]]
         self._retire(deploy, current, old)
@@ -79,15 +96,28 @@ class WorkloadControllers(ControllerBase):
         selector = deep_copy(spec.get("selector") or {})
         selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
         replicas = int(spec.get("replicas", 1))
-        body = {"metadata": {
-            "name": f"{meta['name']}-{pod_hash}", "labels": labels,
-            "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
-                            "deployment.kubernetes.io/max-replicas": str(replicas + 1),
-                            REVISION: str(revision)},
-            "ownerReferences": [owner_reference(DEPLOYMENTS, deploy)]},
-            "spec": {"replicas": replicas, "selector": selector, "template": template,
-                     **({"minReadySeconds": spec["minReadySeconds"]}
-                        if spec.get("minReadySeconds") else {})}}
+        body = {
+            "metadata": {
+                "name": f"{meta['name']}-{pod_hash}",
+                "labels": labels,
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": str(replicas),
+                    "deployment.kubernetes.io/max-replicas": str(replicas + 1),
+                    REVISION: str(revision),
+                },
+                "ownerReferences": [owner_reference(DEPLOYMENTS, deploy)],
+            },
+            "spec": {
+                "replicas": replicas,
+                "selector": selector,
+                "template": template,
+                **(
+                    {"minReadySeconds": spec["minReadySeconds"]}
+                    if spec.get("minReadySeconds")
+                    else {}
+                ),
+            },
+        }
         created = self.create(REPLICASETS, meta["namespace"], body)
         if (meta.get("annotations") or {}).get(REVISION) != str(revision):
             latest = self.store.get(DEPLOYMENTS, meta["namespace"], meta["name"])
@@ -100,29 +130,34 @@ class WorkloadControllers(ControllerBase):
     def _retire(self, deploy: Obj, current: Obj, old: list[Obj]) -> None:
         spec = deploy.get("spec") or {}
         recreate = (spec.get("strategy") or {}).get("type") == "Recreate"
-        done = (current.get("status") or {}).get("availableReplicas", 0) >= spec.get(
-            "replicas", 1)
+        done = (current.get("status") or {}).get("availableReplicas", 0) >= spec.get("replicas", 1)
         for rs in old:
             if (recreate or done) and rs["spec"].get("replicas", 0) != 0:
                 body = deep_copy(rs)
                 body["spec"]["replicas"] = 0
                 self.update(REPLICASETS, body)
-        idle = sorted((r for r in old if r["spec"].get("replicas", 0) == 0),
-                      key=lambda r: int(r["metadata"].get("annotations", {}).get(REVISION, "0")))
+        idle = sorted(
+            (r for r in old if r["spec"].get("replicas", 0) == 0),
+            key=lambda r: int(r["metadata"].get("annotations", {}).get(REVISION, "0")),
+        )
         limit = int(spec.get("revisionHistoryLimit", 10))
         for rs in idle[: max(0, len(idle) - limit)]:
             self.delete(REPLICASETS, rs)
 
     def _deployment_status(self, deploy: Obj, current: Obj, sets: list[Obj]) -> None:
         spec, old_status = deploy.get("spec") or {}, deploy.get("status") or {}
-        latest = {r["metadata"]["name"]: self.store.get(
-            REPLICASETS, r["metadata"]["namespace"], r["metadata"]["name"]) or r for r in sets}
+        latest = {
+            r["metadata"]["name"]: self.store.get(
+                REPLICASETS, r["metadata"]["namespace"], r["metadata"]["name"]
+            )
+            or r
+            for r in sets
+        }
         stats = [(latest[name].get("status") or {}) for name in latest]
         replicas = sum(int(s.get("replicas", 0)) for s in stats)
         ready = sum(int(s.get("readyReplicas", 0)) for s in stats)
         available = sum(int(s.get("availableReplicas", 0)) for s in stats)
-        updated = int((latest[current["metadata"]["name"]].get("status") or {}).get(
-            "replicas", 0))
+        updated = int((latest[current["metadata"]["name"]].get("status") or {}).get("replicas", 0))
         desired = int(spec.get("replicas", 1))
         rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
         floor = desired - _scaled(rolling.get("maxUnavailable"), desired, round_up=False)
@@ -131,39 +166,67 @@ class WorkloadControllers(ControllerBase):
         is_available = available >= floor
         complete = updated == desired and available >= desired and replicas == desired
         available_cond = condition(
-            "Available", is_available,
+            "Available",
+            is_available,
             "MinimumReplicasAvailable" if is_available else "MinimumReplicasUnavailable",
-            "Deployment has minimum availability." if is_available else
-            "Deployment does not have minimum availability.", now, previous, update_time=True)
+            "Deployment has minimum availability."
+            if is_available
+            else "Deployment does not have minimum availability.",
+            now=now,
+            previous=previous,
+            update_time=True,
+        )
         progressing = self._progressing(deploy, name, complete, now, previous)
         status: Obj = {"observedGeneration": deploy["metadata"].get("generation", 1)}
-        for key, value in (("replicas", replicas), ("updatedReplicas", updated),
-                           ("readyReplicas", ready), ("availableReplicas", available),
-                           ("unavailableReplicas", max(0, replicas - available))):
+        for key, value in (
+            ("replicas", replicas),
+            ("updatedReplicas", updated),
+            ("readyReplicas", ready),
+            ("availableReplicas", available),
+            ("unavailableReplicas", max(0, replicas - available)),
+        ):
             if value:
                 status[key] = value
         status["conditions"] = [available_cond, progressing]
         self.write_status(DEPLOYMENTS, deploy, status)
 
-    def _progressing(self, deploy: Obj, rs_name: str, complete: bool, now: str,
-                     previous: list[Obj] | None) -> Obj:
+    def _progressing(
+        self, deploy: Obj, rs_name: str, complete: bool, now: str, previous: list[Obj] | None
+    ) -> Obj:
         old = next((c for c in previous or [] if c.get("type") == "Progressing"), None)
         if complete:
-            return condition("Progressing", True, "NewReplicaSetAvailable",
-                             f'ReplicaSet "{rs_name}" has successfully progressed.', now,
-                             previous, update_time=True)
+            return condition(
+                "Progressing",
+                True,
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+                now=now,
+                previous=previous,
+                update_time=True,
+            )
         deadline = int((deploy.get("spec") or {}).get("progressDeadlineSeconds", 600))
         since = (old or {}).get("lastUpdateTime") or deploy["metadata"]["creationTimestamp"]
         if self.clock() - parse_timestamp(since) > deadline and old is not None:
-            return condition("Progressing", False, "ProgressDeadlineExceeded",
-                             f'ReplicaSet "{rs_name}" has timed out progressing.', now,
-                             previous, update_time=True)
+            return condition(
+                "Progressing",
+                False,
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+                now=now,
+                previous=previous,
+                update_time=True,
+            )
         reason = "ReplicaSetUpdated"
         if old is None or old.get("reason") == "NewReplicaSetCreated":
             reason = "NewReplicaSetCreated"
-        message = (f'Created new replica set "{rs_name}"' if reason == "NewReplicaSetCreated"
-                   else f'ReplicaSet "{rs_name}" is progressing.')
-        cond = condition("Progressing", True, reason, message, now, previous, update_time=True)
+        message = (
+            f'Created new replica set "{rs_name}"'
+            if reason == "NewReplicaSetCreated"
+            else f'ReplicaSet "{rs_name}" is progressing.'
+        )
+        cond = condition(
+            "Progressing", True, reason, message, now=now, previous=previous, update_time=True
+        )
         if old is not None and old.get("reason") == reason:
             cond["lastUpdateTime"] = old.get("lastUpdateTime", now)
         return cond
@@ -177,8 +240,9 @@ class WorkloadControllers(ControllerBase):
         for _ in range(want - len(pods)):
             pods.append(self._new_pod(rs, f"{meta['name']}-{random_suffix()}", REPLICASETS))
         if len(pods) > want:
-            doomed = sorted(pods, key=lambda p: (pod_ready(p), p["metadata"].get(
-                "creationTimestamp", "")))[: len(pods) - want]
+            doomed = sorted(
+                pods, key=lambda p: (pod_ready(p), p["metadata"].get("creationTimestamp", ""))
+            )[: len(pods) - want]
             for pod in doomed:
                 self.delete(PODS, pod)
             pods = [p for p in pods if p not in doomed]
@@ -231,12 +295,22 @@ class WorkloadControllers(ControllerBase):
         volumes = list(((spec.get("template") or {}).get("spec") or {}).get("volumes") or [])
         for claim in spec.get("volumeClaimTemplates") or []:
             claim_name = claim["metadata"]["name"]
-            volumes.append({"name": claim_name, "persistentVolumeClaim": {
-                "claimName": f"{claim_name}-{sts['metadata']['name']}-{ordinal}"}})
-        extra: Obj = {"labels": {"controller-revision-hash": revision,
-                                 "statefulset.kubernetes.io/pod-name": name,
-                                 "apps.kubernetes.io/pod-index": str(ordinal)},
-                      "spec": {"hostname": name}}
+            volumes.append(
+                {
+                    "name": claim_name,
+                    "persistentVolumeClaim": {
+                        "claimName": f"{claim_name}-{sts['metadata']['name']}-{ordinal}"
+                    },
+                }
+            )
+        extra: Obj = {
+            "labels": {
+                "controller-revision-hash": revision,
+                "statefulset.kubernetes.io/pod-name": name,
+                "apps.kubernetes.io/pod-index": str(ordinal),
+            },
+            "spec": {"hostname": name},
+        }
         if spec.get("serviceName"):
             extra["spec"]["subdomain"] = spec["serviceName"]
         if volumes:
@@ -251,15 +325,20 @@ class WorkloadControllers(ControllerBase):
             name = f"{claim['metadata']['name']}-{meta['name']}-{ordinal}"
             if self.store.get(PVCS, meta["namespace"], name) is not None:
                 continue
-            body = {"metadata": {"name": name, "labels": dict(selector_labels)},
-                    "spec": deep_copy(claim.get("spec") or {})}
+            body = {
+                "metadata": {"name": name, "labels": dict(selector_labels)},
+                "spec": deep_copy(claim.get("spec") or {}),
+            }
             if policy == "Delete":
                 body["metadata"]["ownerReferences"] = [owner_reference(STATEFULSETS, sts)]
             self.create(PVCS, meta["namespace"], body)
 
     def _roll(self, pods: dict[str, Obj], revision: str) -> None:
-        outdated = [p for p in pods.values()
-                    if p["metadata"].get("labels", {}).get("controller-revision-hash") != revision]
+        outdated = [
+            p
+            for p in pods.values()
+            if p["metadata"].get("labels", {}).get("controller-revision-hash") != revision
+        ]
         if outdated and all(pod_ready(p) for p in pods.values()):
             victim = max(outdated, key=lambda p: int(p["metadata"]["name"].rsplit("-", 1)[1]))
             self.delete(PODS, victim)
@@ -267,12 +346,19 @@ class WorkloadControllers(ControllerBase):
 
     def _statefulset_status(self, sts: Obj, pods: list[Obj], revision: str) -> None:
         ready = sum(1 for p in pods if pod_ready(p))
-        updated = sum(1 for p in pods if p["metadata"].get("labels", {}).get(
-            "controller-revision-hash") == revision)
-        status: Obj = {"observedGeneration": sts["metadata"].get("generation", 1),
-                       "replicas": len(pods), "availableReplicas": ready,
-                       "currentRevision": revision, "updateRevision": revision,
-                       "collisionCount": 0}
+        updated = sum(
+            1
+            for p in pods
+            if p["metadata"].get("labels", {}).get("controller-revision-hash") == revision
+        )
+        status: Obj = {
+            "observedGeneration": sts["metadata"].get("generation", 1),
+            "replicas": len(pods),
+            "availableReplicas": ready,
+            "currentRevision": revision,
+            "updateRevision": revision,
+            "collisionCount": 0,
+        }
         if ready:
             status["readyReplicas"] = ready
         if updated:

@@ -79,20 +79,27 @@ def test_invalid_object_is_a_422_with_causes(apps: client.AppsV1Api) -> None:
     assert status["message"].startswith('Deployment.apps "bad" is invalid: [')
 
 
-def raw(api: client.ApiClient, method: str, path: str, body: Any = None,
-        content_type: str = "application/json") -> tuple[int, Any, Any]:
+def raw(
+    api: client.ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any, Any]:
     """A request through the client's transport: (status, JSON body, headers)."""
     url = api.configuration.host + path
     try:
-        response = api.call_api(method, url, header_params={"Content-Type": content_type},
-                                body=body)
+        response = api.call_api(
+            method, url, header_params={"Content-Type": content_type}, body=body
+        )
     except ApiException as exc:
         return exc.status, json.loads(exc.body), exc.headers
     return response.status, json.loads(response.read()), response.headers
 
 
-def test_unknown_field_strict_is_rejected_and_warn_drops_it(api_client: client.ApiClient,
-                                                            kubesim: KubeSim) -> None:
+def test_unknown_field_strict_is_rejected_and_warn_drops_it(
+    api_client: client.ApiClient, kubesim: KubeSim
+) -> None:
     body = configmap("strict", {"a": "1"})
     body["extra"] = True
     path = "/api/v1/namespaces/public/configmaps"
@@ -107,8 +114,9 @@ def test_unknown_field_strict_is_rejected_and_warn_drops_it(api_client: client.A
 def test_generation_moves_on_spec_changes_only(apps: client.AppsV1Api) -> None:
     created = apps.create_namespaced_deployment("public", deployment("gen"))
     assert created.metadata.generation == 1
-    labelled = apps.patch_namespaced_deployment("gen", "public",
-                                                {"metadata": {"labels": {"x": "y"}}})
+    labelled = apps.patch_namespaced_deployment(
+        "gen", "public", {"metadata": {"labels": {"x": "y"}}}
+    )
     assert labelled.metadata.generation == 1
     scaled = apps.patch_namespaced_deployment("gen", "public", {"spec": {"replicas": 3}})
     assert scaled.metadata.generation == 2
@@ -118,16 +126,24 @@ def test_patch_formats(apps: client.AppsV1Api, api_client: client.ApiClient) -> 
     apps.create_namespaced_deployment("public", deployment("p", image="nginx:1"))
     sidecar = {"name": "side", "image": "busybox:1.36"}
     smp = apps.patch_namespaced_deployment(
-        "p", "public", {"spec": {"template": {"spec": {"containers": [sidecar]}}}})
+        "p", "public", {"spec": {"template": {"spec": {"containers": [sidecar]}}}}
+    )
     assert [c.name for c in smp.spec.template.spec.containers] == ["main", "side"]
     path = "/apis/apps/v1/namespaces/public/deployments/p"
-    json_patch = [{"op": "replace", "path": "/spec/replicas", "value": 4},
-                  {"op": "remove", "path": "/spec/template/spec/containers/1"}]
+    json_patch = [
+        {"op": "replace", "path": "/spec/replicas", "value": 4},
+        {"op": "remove", "path": "/spec/template/spec/containers/1"},
+    ]
     _, patched, _ = raw(api_client, "PATCH", path, json_patch, "application/json-patch+json")
     assert patched["spec"]["replicas"] == 4
     assert len(patched["spec"]["template"]["spec"]["containers"]) == 1
-    _, merged, _ = raw(api_client, "PATCH", path, {"spec": {"template": {"spec": {
-        "containers": [sidecar]}}}}, "application/merge-patch+json")
+    _, merged, _ = raw(
+        api_client,
+        "PATCH",
+        path,
+        {"spec": {"template": {"spec": {"containers": [sidecar]}}}},
+        "application/merge-patch+json",
+    )
     assert [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]] == ["side"]
 
 
@@ -136,8 +152,7 @@ def test_selector_lists(apps: client.AppsV1Api) -> None:
         apps.create_namespaced_deployment("public", deployment(name, owner=owner))
     prod = apps.list_namespaced_deployment("public", label_selector=f"{OWNER}=prod")
     assert sorted(d.metadata.name for d in prod.items) == ["a", "b"]
-    either = apps.list_deployment_for_all_namespaces(
-        label_selector=f"{OWNER} in (dev,test),app")
+    either = apps.list_deployment_for_all_namespaces(label_selector=f"{OWNER} in (dev,test),app")
     assert [d.metadata.name for d in either.items] == ["c"]
     named = apps.list_namespaced_deployment("public", field_selector="metadata.name=b")
     assert [d.metadata.name for d in named.items] == ["b"]
@@ -154,12 +169,16 @@ def test_dry_run_writes_nothing(core: client.CoreV1Api, kubesim: KubeSim) -> Non
     assert [r.dry_run for r in kubesim.requests(verb="create")] == [True]
 
 
-def _apply(dyn: dynamic.DynamicClient, body: dict[str, Any], manager: str,
-           force: bool = False) -> dict[str, Any]:
+def _apply(
+    dyn: dynamic.DynamicClient, body: dict[str, Any], manager: str, force: bool = False
+) -> dict[str, Any]:
     resource = dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-    applied = resource.server_side_apply(body=body, field_manager=manager,
-                                         force_conflicts=force,
-                                         namespace=body["metadata"]["namespace"])
+    applied = resource.server_side_apply(
+        body=body,
+        field_manager=manager,
+        force_conflicts=force,
+        namespace=body["metadata"]["namespace"],
+    )
     return applied.to_dict()
 
 
@@ -174,11 +193,16 @@ def test_server_side_apply_conflict_force_and_managed_fields(dyn: dynamic.Dynami
         _apply(dyn, other, "someone-else")
     status = _status(caught.value)
     assert caught.value.status == 409 and status["reason"] == "Conflict"
-    assert status["message"] == ('Apply failed with 1 conflict: conflict with "gitops-agent": '
-                                 ".spec.replicas")
-    assert status["details"]["causes"] == [{"reason": "FieldManagerConflict", "message":
-                                            'conflict with "gitops-agent"',
-                                            "field": ".spec.replicas"}]
+    assert status["message"] == (
+        'Apply failed with 1 conflict: conflict with "gitops-agent": .spec.replicas'
+    )
+    assert status["details"]["causes"] == [
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "gitops-agent"',
+            "field": ".spec.replicas",
+        }
+    ]
     forced = _apply(dyn, other, "someone-else", force=True)
     assert forced["spec"]["replicas"] == 5
     owners = {m["manager"]: m["fieldsV1"] for m in forced["metadata"]["managedFields"]}

@@ -13,10 +13,26 @@ from gitops_agent.testing.kubesim.selectors import field_predicate, label_predic
 
 # What a real API server writes back for each quantity (resource.Quantity canonical form).
 CANONICAL = [
-    ("0.5", "500m"), (0.5, "500m"), ("1024Mi", "1Gi"), ("1.5Gi", "1536Mi"), ("1000m", "1"),
-    ("2000Mi", "2000Mi"), ("1e3", "1e3"), ("100M", "100M"), ("0.5Gi", "512Mi"), (1, "1"),
-    ("1000", "1k"), ("1.5k", "1500"), ("0.1m", "100u"), ("1024", "1024"), ("1Ki", "1Ki"),
-    ("250m", "250m"), ("2", "2"), ("0", "0"), ("1536Mi", "1536Mi"), ("1048576Ki", "1Gi"),
+    ("0.5", "500m"),
+    (0.5, "500m"),
+    ("1024Mi", "1Gi"),
+    ("1.5Gi", "1536Mi"),
+    ("1000m", "1"),
+    ("2000Mi", "2000Mi"),
+    ("1e3", "1e3"),
+    ("100M", "100M"),
+    ("0.5Gi", "512Mi"),
+    (1, "1"),
+    ("1000", "1k"),
+    ("1.5k", "1500"),
+    ("0.1m", "100u"),
+    ("1024", "1024"),
+    ("1Ki", "1Ki"),
+    ("250m", "250m"),
+    ("2", "2"),
+    ("0", "0"),
+    ("1536Mi", "1536Mi"),
+    ("1048576Ki", "1Gi"),
 ]
 
 
@@ -33,9 +49,15 @@ def test_bad_quantity_is_rejected() -> None:
 def test_label_selectors_equality_and_sets() -> None:
     obj = {"metadata": {"labels": {"app": "web", "tier": "front", "env": "prod"}}}
     for text, expected in [
-        ("app=web", True), ("app==web", True), ("app!=web", False), ("app", True),
-        ("!app", False), ("tier in (front,back)", True), ("tier notin (front)", False),
-        ("app=web,env in (prod, staging),!canary", True), ("missing", False),
+        ("app=web", True),
+        ("app==web", True),
+        ("app!=web", False),
+        ("app", True),
+        ("!app", False),
+        ("tier in (front,back)", True),
+        ("tier notin (front)", False),
+        ("app=web,env in (prod, staging),!canary", True),
+        ("missing", False),
         ("missing notin (x)", True),
     ]:
         predicate = label_predicate(text)
@@ -72,9 +94,11 @@ def test_cron_schedules() -> None:
 
 
 def test_fields_v1_round_trip_and_paths() -> None:
-    paths = {("f:spec", "f:replicas"),
-             ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}'),
-             ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}', "f:image")}
+    paths = {
+        ("f:spec", "f:replicas"),
+        ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}'),
+        ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"web"}', "f:image"),
+    }
     fields = to_fields_v1(paths)
     containers = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]
     assert containers['k:{"name":"web"}'] == {".": {}, "f:image": {}}
@@ -83,15 +107,20 @@ def test_fields_v1_round_trip_and_paths() -> None:
 
 
 def test_log_script_of_a_heartbeat_loop() -> None:
-    command = ["sh", "-c", 'while true; do echo "$(date -u +%FT%TZ) sleep-worker heartbeat"; '
-               "sleep 30; done"]
+    command = [
+        "sh",
+        "-c",
+        'while true; do echo "$(date -u +%FT%TZ) sleep-worker heartbeat"; sleep 30; done',
+    ]
     script = logs.script_for({"command": command}, default_text="")
     start = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC).timestamp()
     lines = logs.lines(script, start, start + 95, "pod-a")
     assert [line for _, line in lines] == [
-        "2024-05-01T12:00:00Z sleep-worker heartbeat", "2024-05-01T12:00:30Z sleep-worker "
-        "heartbeat", "2024-05-01T12:01:00Z sleep-worker heartbeat",
-        "2024-05-01T12:01:30Z sleep-worker heartbeat"]
+        "2024-05-01T12:00:00Z sleep-worker heartbeat",
+        "2024-05-01T12:00:30Z sleep-worker heartbeat",
+        "2024-05-01T12:01:00Z sleep-worker heartbeat",
+        "2024-05-01T12:01:30Z sleep-worker heartbeat",
+    ]
 
 
 def test_log_script_without_echo_uses_the_configured_text() -> None:

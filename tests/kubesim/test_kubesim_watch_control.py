@@ -23,8 +23,9 @@ def test_watch_sees_added_modified_deleted(core: client.CoreV1Api) -> None:
     core.delete_namespaced_config_map("w", "public")
     events = []
     stream = watch.Watch()
-    for event in stream.stream(core.list_namespaced_config_map, "public",
-                               resource_version=start, timeout_seconds=2):
+    for event in stream.stream(
+        core.list_namespaced_config_map, "public", resource_version=start, timeout_seconds=2
+    ):
         events.append((event["type"], event["object"].data))
         if len(events) == 3:
             stream.stop()
@@ -43,9 +44,13 @@ def test_watch_with_label_selector_and_bookmarks(core: client.CoreV1Api) -> None
     timer = threading.Timer(0.2, later)
     timer.start()
     try:
-        for event in stream.stream(core.list_namespaced_config_map, "public",
-                                   label_selector="pick=yes", allow_watch_bookmarks=True,
-                                   timeout_seconds=3):
+        for event in stream.stream(
+            core.list_namespaced_config_map,
+            "public",
+            label_selector="pick=yes",
+            allow_watch_bookmarks=True,
+            timeout_seconds=3,
+        ):
             seen.append(event["type"])
             if "ADDED" in seen and "BOOKMARK" in seen:
                 stream.stop()
@@ -59,8 +64,9 @@ def test_too_old_resource_version_is_410_gone(core: client.CoreV1Api, kubesim: K
     core.create_namespaced_config_map("public", configmap("c", {}))
     kubesim.compact()
     with pytest.raises(ApiException) as caught:
-        for _ in watch.Watch().stream(core.list_namespaced_config_map, "public",
-                                      resource_version=old, timeout_seconds=2):
+        for _ in watch.Watch().stream(
+            core.list_namespaced_config_map, "public", resource_version=old, timeout_seconds=2
+        ):
             pass
     assert caught.value.status == 410
 
@@ -73,8 +79,11 @@ def test_request_log_and_counters(core: client.CoreV1Api, kubesim: KubeSim) -> N
     core.read_namespaced_config_map("r", "public")
     log = kubesim.requests()
     assert [(r.verb, r.resource, r.code, r.dry_run) for r in log] == [
-        ("create", "configmaps", 201, True), ("create", "configmaps", 201, False),
-        ("list", "configmaps", 200, False), ("get", "configmaps", 200, False)]
+        ("create", "configmaps", 201, True),
+        ("create", "configmaps", 201, False),
+        ("list", "configmaps", 200, False),
+        ("get", "configmaps", 200, False),
+    ]
     assert log[2].query == {"labelSelector": "a=b"} and log[3].name == "r"
     assert log[0].namespace == "public" and log[0].group == "" and log[0].version == "v1"
     counters = kubesim.counters()
@@ -111,15 +120,23 @@ def test_faults_status_latency_reset_and_rate(core: client.CoreV1Api, kubesim: K
 
 def _control(sim: KubeSim, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(sim.url + "/_kubesim/" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        sim.url + "/_kubesim/" + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
 def test_http_control_api(core: client.CoreV1Api, kubesim: KubeSim) -> None:
-    fault = _control(kubesim, "POST", "faults", {"verb": "get", "resource": "configmaps",
-                                                 "code": 500, "times": 1})
+    fault = _control(
+        kubesim,
+        "POST",
+        "faults",
+        {"verb": "get", "resource": "configmaps", "code": 500, "times": 1},
+    )
     assert fault["id"] >= 1
     with pytest.raises(ApiException) as caught:
         core.read_namespaced_config_map("none", "public")
@@ -137,4 +154,7 @@ def test_http_control_api(core: client.CoreV1Api, kubesim: KubeSim) -> None:
     names = [c.metadata.name for c in core.list_namespaced_config_map("public").items]
     assert names == []
     assert {n.metadata.name for n in core.list_namespace().items} == {
-        "default", "kube-system", "public"}
+        "default",
+        "kube-system",
+        "public",
+    }

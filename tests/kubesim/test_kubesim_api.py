@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
+from kubesim_manifests import OWNER, configmap, deployment
 
 from gitops_agent.testing.kubesim import KubeSim
-from kubesim_manifests import OWNER, configmap, deployment
 
 
 def _status(exc: ApiException) -> dict[str, Any]:

@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from kubernetes import client
+from kubesim_manifests import deployment, job
 
 from gitops_agent.testing.kubesim import KubeSim, Outcome, OutcomeRule
-from kubesim_manifests import deployment, job
 
 HEARTBEAT = [
     "sh",

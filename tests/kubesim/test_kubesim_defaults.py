@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from kubernetes import client
-
 from kubesim_manifests import deployment, job
 
 DEPLOYMENT_SPEC_DEFAULTS = {

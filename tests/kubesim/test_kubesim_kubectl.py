@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubesim_manifests import configmap, deployment
 
 from gitops_agent.testing.kubesim import KubeSim
-from kubesim_manifests import configmap, deployment
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 pytestmark = pytest.mark.skipif(

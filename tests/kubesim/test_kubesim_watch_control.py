@@ -11,9 +11,9 @@ import pytest
 import urllib3
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
+from kubesim_manifests import configmap
 
 from gitops_agent.testing.kubesim import Fault, KubeSim
-from kubesim_manifests import configmap
 
 
 def test_watch_sees_added_modified_deleted(core: client.CoreV1Api) -> None:

@@ -45,6 +45,7 @@ _REASONS = {
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small answers must not wait for delayed ACKs
     server: ApiServer
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -29,13 +29,27 @@ def deployment(i: int) -> dict[str, Any]:
     name = f"app-{i:04d}"
     owner = "prod" if i % 2 == 0 else "dev"
     return {
-        "metadata": {"name": name, "labels": {"app": name,
-                                              "gitops-agent.dataos.info/owner": owner}},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}}, "template": {
-            "metadata": {"labels": {"app": name}}, "spec": {"containers": [{
-                "name": "main", "image": "busybox:1.36",
-                "command": ["sh", "-c", "while true; do echo hi; sleep 30; done"],
-                "resources": {"requests": {"cpu": "0.5", "memory": "512Mi"}}}]}}},
+        "metadata": {
+            "name": name,
+            "labels": {"app": name, "gitops-agent.dataos.info/owner": owner},
+        },
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "main",
+                            "image": "busybox:1.36",
+                            "command": ["sh", "-c", "while true; do echo hi; sleep 30; done"],
+                            "resources": {"requests": {"cpu": "0.5", "memory": "512Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
     }
 
 
@@ -47,8 +61,12 @@ def fill(sim: KubeSim) -> tuple[float, float]:
         sim.objects.create(must("apps/v1", "Deployment"), "public", deployment(i), opts)
     middle = time.perf_counter()
     for i in range(CONFIGMAPS):
-        sim.objects.create(must("v1", "ConfigMap"), "default",
-                           {"metadata": {"name": f"cm-{i:05d}"}, "data": {"k": str(i)}}, opts)
+        sim.objects.create(
+            must("v1", "ConfigMap"),
+            "default",
+            {"metadata": {"name": f"cm-{i:05d}"}, "data": {"k": str(i)}},
+            opts,
+        )
     return middle - start, time.perf_counter() - middle
 
 
@@ -80,7 +98,7 @@ def bare_server(payload: bytes) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -96,8 +114,9 @@ def main() -> None:
         path = "/apis/apps/v1/namespaces/public/deployments"
         all_s, body = timed_get("127.0.0.1", sim.port, path)
         items = json.loads(body)["items"]
-        label_s, labelled = timed_get("127.0.0.1", sim.port,
-                                      path + "?labelSelector=gitops-agent.dataos.info/owner%3Dprod")
+        label_s, labelled = timed_get(
+            "127.0.0.1", sim.port, path + "?labelSelector=gitops-agent.dataos.info/owner%3Dprod"
+        )
         get_s, _ = timed_get("127.0.0.1", sim.port, path + "/app-0500")
     server = bare_server(body)
     try:
@@ -109,18 +128,28 @@ def main() -> None:
     for _ in range(RUNS):
         json.dumps(json.loads(body))
     dumps_s = (time.perf_counter() - start) / RUNS
-    print(f"store: {total} objects ({DEPLOYMENTS} Deployments in {deploy_s:.2f}s = "
-          f"{DEPLOYMENTS / deploy_s:.0f}/s, {CONFIGMAPS} ConfigMaps in {cm_s:.2f}s = "
-          f"{CONFIGMAPS / cm_s:.0f}/s, each defaulted, validated and given managedFields)")
-    print(f"LIST {len(items)} Deployments ({len(body) / 1e6:.1f} MB): {all_s * 1000:.1f} ms "
-          f"median of {RUNS}")
-    print(f"LIST by label selector ({len(json.loads(labelled)['items'])} items): "
-          f"{label_s * 1000:.1f} ms")
+    print(
+        f"store: {total} objects ({DEPLOYMENTS} Deployments in {deploy_s:.2f}s = "
+        f"{DEPLOYMENTS / deploy_s:.0f}/s, {CONFIGMAPS} ConfigMaps in {cm_s:.2f}s = "
+        f"{CONFIGMAPS / cm_s:.0f}/s, each defaulted, validated and given managedFields)"
+    )
+    print(
+        f"LIST {len(items)} Deployments ({len(body) / 1e6:.1f} MB): {all_s * 1000:.1f} ms "
+        f"median of {RUNS}"
+    )
+    print(
+        f"LIST by label selector ({len(json.loads(labelled)['items'])} items): "
+        f"{label_s * 1000:.1f} ms"
+    )
     print(f"GET one Deployment among {total} objects: {get_s * 1000:.2f} ms")
-    print(f"peer, bare http.server with the same bytes: {floor_s * 1000:.1f} ms "
-          f"(kubesim/bare = {all_s / floor_s:.2f}x)")
-    print(f"peer, json.dumps of the same list: {dumps_s * 1000:.1f} ms "
-          f"(kubesim LIST/json.dumps = {all_s / dumps_s:.2f}x)")
+    print(
+        f"peer, bare http.server with the same bytes: {floor_s * 1000:.1f} ms "
+        f"(kubesim/bare = {all_s / floor_s:.2f}x)"
+    )
+    print(
+        f"peer, json.dumps of the same list: {dumps_s * 1000:.1f} ms "
+        f"(kubesim LIST/json.dumps = {all_s / dumps_s:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

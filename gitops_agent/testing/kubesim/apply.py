@@ -1,0 +1,216 @@
+"""Server-side apply and ``metadata.managedFields`` bookkeeping.
+
+``record_update`` gives the managedFields after a create, update or patch (the writer takes
+the fields it changed from everyone else); ``server_side_apply`` merges an applied
+configuration into the live object, removes fields the manager stopped applying (when no
+one else owns them), and raises the 409 field-manager conflict the real server raises
+unless ``force`` is set. Called by ``objects.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim.errors import Cause
+from gitops_agent.testing.kubesim.fieldsets import (
+    Path,
+    changed_paths,
+    flatten,
+    from_fields_v1,
+    path_string,
+    remove_path,
+    to_fields_v1,
+)
+from gitops_agent.testing.kubesim.patching import apply_merge, deep_copy
+from gitops_agent.testing.kubesim.schema import Node
+
+Obj = dict[str, Any]
+_SERVER_META = (
+    "name",
+    "namespace",
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+@dataclass
+class Entry:
+    """One ``managedFields`` entry."""
+
+    manager: str
+    operation: str
+    api_version: str
+    time: str
+    subresource: str = ""
+    paths: set[Path] = field(default_factory=set)
+
+    def same_owner(self, manager: str, operation: str, subresource: str) -> bool:
+        return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
+
+    def to_json(self) -> Obj:
+        out: Obj = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.paths),
+        }
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def load(obj: Obj) -> list[Entry]:
+    """The managedFields entries of a stored object."""
+    out = []
+    for raw in (obj.get("metadata") or {}).get("managedFields") or []:
+        if isinstance(raw, dict):
+            out.append(
+                Entry(
+                    str(raw.get("manager", "")),
+                    str(raw.get("operation", "")),
+                    str(raw.get("apiVersion", "")),
+                    str(raw.get("time", "")),
+                    str(raw.get("subresource", "")),
+                    from_fields_v1(raw.get("fieldsV1")),
+                )
+            )
+    return out
+
+
+def dump(entries: list[Entry]) -> list[Obj]:
+    return [e.to_json() for e in entries if e.paths]
+
+
+def owned_view(obj: Obj, *, subresource: str, has_status: bool) -> Obj:
+    """The part of an object field ownership is tracked on (no server-set metadata)."""
+    view = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    meta = {k: v for k, v in (view.get("metadata") or {}).items() if k not in _SERVER_META}
+    view["metadata"] = meta
+    if subresource == "status":
+        return {"status": view.get("status")} if "status" in view else {}
+    if has_status:
+        view.pop("status", None)
+    return view
+
+
+def record_update(
+    old: Obj | None,
+    new: Obj,
+    node: Node,
+    *,
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    has_status: bool = False,
+) -> list[Obj]:
+    """managedFields of ``new`` after ``manager`` wrote it over ``old`` with an Update."""
+    entries = load(new) if _resets(old, new) else load(old or {})
+    before = flatten(owned_view(old or {}, subresource=subresource, has_status=has_status), node)
+    after = flatten(owned_view(new, subresource=subresource, has_status=has_status), node)
+    modified, removed = changed_paths(before, after)
+    mine = next((e for e in entries if e.same_owner(manager, "Update", subresource)), None)
+    for entry in entries:
+        if entry is not mine:
+            entry.paths -= modified | removed
+    if mine is None and modified:
+        mine = Entry(manager, "Update", api_version, now, subresource)
+        entries.append(mine)
+    if mine is not None:
+        updated = (mine.paths | modified) - removed
+        if updated != mine.paths:
+            mine.paths, mine.time, mine.api_version = updated, now, api_version
+    return dump(entries)
+
+
+def _resets(old: Obj | None, new: Obj) -> bool:
+    """True when the writer sent its own managedFields (which then replace the stored ones)."""
+    sent = (new.get("metadata") or {}).get("managedFields")
+    stored = ((old or {}).get("metadata") or {}).get("managedFields")
+    return sent is not None and sent != stored
+
+
+def server_side_apply(
+    live: Obj | None,
+    config: Obj,
+    node: Node,
+    *,
+    manager: str,
+    force: bool,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+    has_status: bool = False,
+) -> tuple[Obj, list[Obj]]:
+    """The merged object and its managedFields; raises 409 on conflicts without force."""
+    base = deep_copy(live) if live is not None else {}
+    entries = load(base)
+    view_config = owned_view(config, subresource=subresource, has_status=has_status)
+    applied = set(flatten(view_config, node, intermediates=False))
+    mine = next((e for e in entries if e.same_owner(manager, "Apply", subresource)), None)
+    merged = apply_merge(base, config, node)
+    others = [e for e in entries if e is not mine]
+    owned_by_others = set().union(*(e.paths for e in others)) if others else set()
+    for path in sorted(
+        (mine.paths if mine else set()) - applied - owned_by_others, key=len, reverse=True
+    ):
+        remove_path(merged, path, node)
+    before = flatten(owned_view(base, subresource=subresource, has_status=has_status), node)
+    after = flatten(owned_view(merged, subresource=subresource, has_status=has_status), node)
+    modified, _ = changed_paths(before, after)
+    conflicts = [(e, p) for e in others for p in sorted(e.paths & modified & applied)]
+    if conflicts and not force:
+        raise conflict_error(conflicts)
+    for entry, path in conflicts:
+        entry.paths.discard(path)
+    if mine is None:
+        mine = Entry(manager, "Apply", api_version, now, subresource)
+        entries.append(mine)
+    if mine.paths != applied:
+        mine.paths, mine.time, mine.api_version = applied, now, api_version
+    return merged, dump(entries)
+
+
+def _print_manager(entry: Entry) -> str:
+    text = f'"{entry.manager}"'
+    if entry.subresource:
+        text += f' with subresource "{entry.subresource}"'
+    if entry.operation == "Update":
+        text += f" using {entry.api_version}" + (f" at {entry.time}" if entry.time else "")
+    return text
+
+
+def conflict_error(conflicts: list[tuple[Entry, Path]]) -> errors.ApiError:
+    """The 409 of a server-side apply that would change fields other managers own."""
+    causes = [
+        Cause("FieldManagerConflict", f"conflict with {_print_manager(e)}", path_string(p))
+        for e, p in conflicts
+    ]
+    if len(conflicts) == 1:
+        entry, path = conflicts[0]
+        message = (
+            f"Apply failed with 1 conflict: conflict with {_print_manager(entry)}: "
+            f"{path_string(path)}"
+        )
+    else:
+        lines: list[str] = []
+        by_manager: dict[str, list[Path]] = {}
+        printed: dict[str, str] = {}
+        for entry, path in conflicts:
+            by_manager.setdefault(entry.manager, []).append(path)
+            printed[entry.manager] = _print_manager(entry)
+        for name in sorted(by_manager):
+            lines.append(f"conflicts with {printed[name]}:")
+            lines.extend(f"- {path_string(p)}" for p in by_manager[name])
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return errors.ApiError(409, "Conflict", message, {}, causes)

@@ -1,0 +1,255 @@
+"""Server-side printing: ``meta.k8s.io/v1`` ``Table`` responses for ``kubectl get``.
+
+kubectl asks for ``application/json;as=Table;v=v1;g=meta.k8s.io`` and prints the columns the
+server chooses. ``to_table(rt, objects, include)`` builds the same columns the real server
+shows for the served kinds (NAME, READY, STATUS, AGE...). Called by ``handlers.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gitops_agent.testing.kubesim.kinds import ResourceType
+
+Obj = dict[str, Any]
+Column = tuple[str, str, Callable[[Obj], Any]]
+
+
+def age(created: str | None, now: float | None = None) -> str:
+    """kubectl's human duration of an RFC 3339 timestamp (``5s``, ``3m2s``, ``4h``, ``2d``)."""
+    if not created:
+        return "<unknown>"
+    start = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    seconds = max(0, int((now or time.time()) - start.timestamp()))
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if hours < 3:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d" if days < 730 else f"{days // 365}y"
+
+
+def _meta(obj: Obj, key: str) -> Any:
+    return (obj.get("metadata") or {}).get(key)
+
+
+def _status(obj: Obj, key: str, default: Any = 0) -> Any:
+    return (obj.get("status") or {}).get(key, default)
+
+
+def _spec(obj: Obj, key: str, default: Any = 0) -> Any:
+    return (obj.get("spec") or {}).get(key, default)
+
+
+def _pod_ready(obj: Obj) -> str:
+    statuses = _status(obj, "containerStatuses", []) or []
+    total = len(_spec(obj, "containers", []) or [])
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
+
+
+def _pod_status(obj: Obj) -> str:
+    if _meta(obj, "deletionTimestamp"):
+        return "Terminating"
+    for status in _status(obj, "containerStatuses", []) or []:
+        state = status.get("state") or {}
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason and reason != "Completed":
+            return str(reason)
+    return str(_status(obj, "reason", "") or _status(obj, "phase", "Pending"))
+
+
+def _restarts(obj: Obj) -> int:
+    return sum(int(s.get("restartCount", 0)) for s in _status(obj, "containerStatuses", []) or [])
+
+
+def _job_status(obj: Obj) -> str:
+    for cond in _status(obj, "conditions", []) or []:
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
+            return str(cond["type"])
+    return "Running" if _status(obj, "active") else "Pending"
+
+
+def _ports(obj: Obj) -> str:
+    ports = _spec(obj, "ports", []) or []
+    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+
+
+_NAME: Column = ("Name", "string", lambda o: _meta(o, "name"))
+_AGE: Column = ("Age", "string", lambda o: age(_meta(o, "creationTimestamp")))
+COLUMNS: dict[str, list[Column]] = {
+    "Namespace": [_NAME, ("Status", "string", lambda o: _status(o, "phase", "")), _AGE],
+    "Pod": [
+        _NAME,
+        ("Ready", "string", _pod_ready),
+        ("Status", "string", _pod_status),
+        ("Restarts", "string", lambda o: str(_restarts(o))),
+        _AGE,
+    ],
+    "Deployment": [
+        _NAME,
+        ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/{_spec(o, 'replicas')}"),
+        ("Up-to-date", "integer", lambda o: _status(o, "updatedReplicas")),
+        ("Available", "integer", lambda o: _status(o, "availableReplicas")),
+        _AGE,
+    ],
+    "StatefulSet": [
+        _NAME,
+        ("Ready", "string", lambda o: f"{_status(o, 'readyReplicas')}/{_spec(o, 'replicas')}"),
+        _AGE,
+    ],
+    "ReplicaSet": [
+        _NAME,
+        ("Desired", "integer", lambda o: _spec(o, "replicas")),
+        ("Current", "integer", lambda o: _status(o, "replicas")),
+        ("Ready", "integer", lambda o: _status(o, "readyReplicas")),
+        _AGE,
+    ],
+    "Job": [
+        _NAME,
+        ("Status", "string", _job_status),
+        (
+            "Completions",
+            "string",
+            lambda o: f"{_status(o, 'succeeded')}/{_spec(o, 'completions', 1)}",
+        ),
+        _AGE,
+    ],
+    "CronJob": [
+        _NAME,
+        ("Schedule", "string", lambda o: _spec(o, "schedule", "")),
+        ("Suspend", "boolean", lambda o: _spec(o, "suspend", False)),
+        ("Active", "integer", lambda o: len(_status(o, "active", []) or [])),
+        (
+            "Last Schedule",
+            "string",
+            lambda o: (
+                age(_status(o, "lastScheduleTime", None))
+                if _status(o, "lastScheduleTime", None)
+                else "<none>"
+            ),
+        ),
+        _AGE,
+    ],
+    "ConfigMap": [
+        _NAME,
+        ("Data", "integer", lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+        _AGE,
+    ],
+    "Secret": [
+        _NAME,
+        ("Type", "string", lambda o: o.get("type", "")),
+        ("Data", "integer", lambda o: len(o.get("data") or {})),
+        _AGE,
+    ],
+    "Service": [
+        _NAME,
+        ("Type", "string", lambda o: _spec(o, "type", "")),
+        ("Cluster-IP", "string", lambda o: _spec(o, "clusterIP", "<none>")),
+        ("External-IP", "string", lambda o: "<none>"),
+        ("Port(s)", "string", _ports),
+        _AGE,
+    ],
+    "PersistentVolumeClaim": [
+        _NAME,
+        ("Status", "string", lambda o: _status(o, "phase", "")),
+        ("Volume", "string", lambda o: _spec(o, "volumeName", "")),
+        ("Capacity", "string", lambda o: (_status(o, "capacity", {}) or {}).get("storage", "")),
+        (
+            "Access Modes",
+            "string",
+            lambda o: ",".join(
+                {
+                    "ReadWriteOnce": "RWO",
+                    "ReadOnlyMany": "ROX",
+                    "ReadWriteMany": "RWX",
+                    "ReadWriteOncePod": "RWOP",
+                }.get(m, m)
+                for m in _status(o, "accessModes", []) or []
+            ),
+        ),
+        ("StorageClass", "string", lambda o: _spec(o, "storageClassName", "")),
+        _AGE,
+    ],
+    "Event": [
+        (
+            "Last Seen",
+            "string",
+            lambda o: age(o.get("lastTimestamp") or _meta(o, "creationTimestamp")),
+        ),
+        ("Type", "string", lambda o: o.get("type", "")),
+        ("Reason", "string", lambda o: o.get("reason", "")),
+        (
+            "Object",
+            "string",
+            lambda o: (
+                f"{(o.get('involvedObject') or {}).get('kind', '')}"
+                f"/{(o.get('involvedObject') or {}).get('name', '')}".lower()
+            ),
+        ),
+        ("Message", "string", lambda o: o.get("message", "")),
+    ],
+    "Lease": [_NAME, ("Holder", "string", lambda o: _spec(o, "holderIdentity", "")), _AGE],
+}
+
+
+def _row_object(obj: Obj, include: str) -> Obj | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
+
+
+def to_table(
+    rt: ResourceType,
+    objects: list[Obj],
+    include: str = "Metadata",
+    *,
+    resource_version: str = "",
+    continue_token: str = "",
+    definitions: bool = True,
+) -> Obj:
+    """A ``Table`` with one row per object and the kind's columns."""
+    columns = COLUMNS.get(rt.kind, [_NAME, _AGE])
+    rows = []
+    for obj in objects:
+        row: Obj = {"cells": [fn(obj) for _, _, fn in columns]}
+        embedded = _row_object(obj, include)
+        if embedded is not None:
+            row["object"] = embedded
+        rows.append(row)
+    meta: Obj = {"resourceVersion": resource_version}
+    if continue_token:
+        meta["continue"] = continue_token
+    definitions_list = [
+        {
+            "name": name,
+            "type": kind,
+            "format": "name" if name == "Name" else "",
+            "description": name,
+            "priority": 0,
+        }
+        for name, kind, _ in columns
+    ]
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": meta,
+        "columnDefinitions": definitions_list if definitions else [],
+        "rows": rows,
+    }

@@ -1,35 +1,85 @@
-"""Command line of gitops-agent: argument parsing and wiring only.
+"""Command line of gitops-agent: argument parsing and dispatch only.
 
-This is the one place that builds edges (targets, sources, reporters) and hands them to the
-engine. Every ``GitOpsError`` is printed as a message, never as a traceback; exit codes
-follow DESIGN §4.1. ``resource <verb>`` is accepted as ``<verb>`` for ``dataos-ctl`` habits.
+The handlers live in ``gitops_agent.commands``; they and ``gitops_agent.wiring`` are the only
+places that build edges. Every ``GitOpsError`` is printed as a message, never as a traceback;
+exit codes follow DESIGN §4.1. ``resource <verb>`` is accepted as ``<verb>`` for
+``dataos-ctl`` habits, and ``logs`` as ``log``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 from gitops_agent import __version__
-from gitops_agent.core import variables
-from gitops_agent.core.manifests import flatten
-from gitops_agent.errors import ConfigError, GitOpsError
+from gitops_agent.errors import GitOpsError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="agent configuration (gitops-agent.yaml)")
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="agent configuration (default: gitops-agent.yaml of the source)",
+    )
     parser.add_argument(
         "--var",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set a ${KEY} variable (repeatable; wins over the configuration's vars)",
+        help="set a ${KEY} variable (repeatable)",
     )
+
+
+def _target_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        choices=("kubernetes", "local"),
+        help="where resources run (default: target.kind, else local)",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig for the kubernetes target (default: KUBECONFIG)",
+    )
+    parser.add_argument("--context", help="kubeconfig context for the kubernetes target")
+
+
+def _source_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="git URL, local repository or directory (default: source.url, else .)",
+    )
+    parser.add_argument(
+        "--ref",
+        help="branch, tag or commit to read (a local repository is then checked out, not read in place)",
+    )
+    parser.add_argument(
+        "--path",
+        help="directory inside the source whose manifests are loaded (default: source.path)",
+    )
+    parser.add_argument(
+        "--allow-mass-prune",
+        action="store_true",
+        help="let a prune delete more than sync.maxPruneFraction of what is owned",
+    )
+
+
+def _add(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: str,
+    text: str,
+    **kw: object,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=text, description=text, **kw)  # type: ignore[arg-type]
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,91 +89,103 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gitops-agent {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    validate = commands.add_parser(
-        "validate", help="load and validate manifests; exit 1 when invalid"
+    validate = _add(
+        commands,
+        "validate",
+        "manifests:validate",
+        "load and validate manifests; exit 1 when invalid",
     )
     validate.add_argument(
         "paths", nargs="*", metavar="PATH", help="directories or files (default: .)"
     )
     validate.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    _common(validate)
-    validate.set_defaults(handler=_validate)
-    render = commands.add_parser(
-        "render", help="print the Kubernetes objects each resource becomes; exit 1 when invalid"
+    _config_flags(validate)
+    render = _add(
+        commands, "render", "manifests:render", "print the Kubernetes objects each resource becomes"
     )
     render.add_argument("path", metavar="PATH", help="a directory or a file")
     render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
     render.add_argument(
         "--revision", default="", help="the source revision to write on every object"
     )
-    _common(render)
-    render.set_defaults(handler=_render)
+    _config_flags(render)
+    _sync_parsers(commands)
+    _resource_parsers(commands)
     return parser
 
 
-def _parse_vars(items: Sequence[str]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for item in items:
-        try:
-            name, value = variables.parse_assignment(item)
-        except ValueError as err:
-            raise ConfigError(str(err)) from err
-        result[name] = value
-    return result
+def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = _add(
+        commands,
+        "plan",
+        "sync:plan",
+        "show what apply would change; exit 0 no changes, 2 changes, 1 error",
+    )
+    plan.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument("-v", "--verbose", action="store_true", help="also list unchanged resources")
+    apply = _add(
+        commands,
+        "apply",
+        "sync:apply",
+        "apply in bundle order, wait on conditions, prune; exit 1 on any failure",
+    )
+    apply.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    apply.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    for parser in (plan, apply):
+        _source_flags(parser)
+        _config_flags(parser)
+        _target_flags(parser)
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from gitops_agent.engine import desired
+def _resource_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    get = _add(commands, "get", "resources:get", "resources with their status and runtime")
+    get.add_argument("-t", "--type", required=True, help="worker, workflow or bundle")
+    get.add_argument("-n", "--name")
+    get.add_argument("-w", "--workspace", help="only this workspace (default: all)")
+    get.add_argument(
+        "-a", "--all", action="store_true", help="resources of every agent owner, not only this one"
+    )
+    get.add_argument(
+        "-d",
+        "--details",
+        action="store_true",
+        help="the manifest with status.aggregateStatus and status.runtimeState",
+    )
+    get.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
+    log = _add(
+        commands,
+        "log",
+        "resources:log",
+        "the logs of a resource's runs, every replica",
+        aliases=["logs"],
+    )
+    log.add_argument("-t", "--type", required=True)
+    log.add_argument("-n", "--name", required=True)
+    log.add_argument("-w", "--workspace", help="default: public")
+    log.add_argument("-f", "--follow", action="store_true")
+    log.add_argument(
+        "--tail", type=int, default=300, help="lines per replica (-1: all; default 300)"
+    )
+    delete = _add(
+        commands,
+        "delete",
+        "resources:delete",
+        "delete resources (a bundle's members in reverse order)",
+    )
+    delete.add_argument("-t", "--type")
+    delete.add_argument("-n", "--name")
+    delete.add_argument("-w", "--workspace", help="default: public")
+    delete.add_argument("-i", "--identifier", help="'name|version|type[|workspace]'")
+    delete.add_argument("-f", "--file", help="a manifest file whose resources to delete")
+    for parser in (get, log, delete):
+        _config_flags(parser)
+        _target_flags(parser)
 
-    env = _parse_vars(args.var)
-    results = [
-        desired.read(path, config_path=args.config, variables=env) for path in args.paths or ["."]
-    ]
-    violations = [v for result in results for v in result.violations]
-    if args.output == "json":
-        print(json.dumps([v.as_dict() for v in violations], indent=2))
-    else:
-        for violation in violations:
-            print(violation.format())
-    resources = [r for result in results for r in flatten(result.resources)]
-    counts = Counter(str(r.id.type) for r in resources)
-    summary = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items()))
-    if violations:
-        print(f"invalid: {len(violations)} violation(s)", file=sys.stderr)
-        return 1
-    print(f"valid: {len(resources)} resources ({summary or 'none'})", file=sys.stderr)
-    return 0
 
-
-def _render(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from gitops_agent.core.rendering import kubernetes, output
-    from gitops_agent.core.rendering.objects import RenderError
-    from gitops_agent.engine import desired
-
-    result = desired.read(args.path, config_path=args.config, variables=_parse_vars(args.var))
-    violations = result.violations
-    if not violations:
-        settings = result.config.render_settings()
-        try:
-            rendered = kubernetes.render(
-                result.resources, settings, revision=args.revision, now=datetime.now(UTC)
-            )
-        except RenderError as err:
-            violations = err.violations or ()
-            if not violations:
-                raise ConfigError(str(err)) from err
-    if violations:
-        for violation in violations:
-            print(violation.format())
-        print(f"invalid: {len(violations)} violation(s)", file=sys.stderr)
-        return 1
-    objects = list(rendered.objects())
-    text = output.to_json(objects) if args.output == "json" else output.to_yaml(objects)
-    sys.stdout.write(text)
-    print(f"rendered: {len(objects)} objects", file=sys.stderr)
-    return 0
+def _handler(spec: str) -> Handler:
+    module, _, name = spec.partition(":")
+    handler: Handler = getattr(importlib.import_module(f"gitops_agent.commands.{module}"), name)
+    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,12 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["resource"]:
         args_list = args_list[1:]
     args = build_parser().parse_args(args_list)
-    handler: Handler = args.handler
     try:
-        return handler(args)
+        return _handler(args.handler)(args)
     except GitOpsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 141

@@ -101,6 +101,10 @@ CONFIG_SCHEMA: Mapping[str, Any] = _object(
                     ),
                 },
                 "stateDir": _STR,
+                "inventoryNamespace": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                },
                 "storageClass": _STR,
                 "jobBackoffLimit": {"type": "integer", "minimum": 0},
                 "dataosFqdn": _STR,
@@ -112,6 +116,7 @@ CONFIG_SCHEMA: Mapping[str, Any] = _object(
                 "maxPruneFraction": {"type": "number", "minimum": 0, "maximum": 1},
                 "timeout": _DURATION_SCHEMA,
                 "waitTimeout": _DURATION_SCHEMA,
+                "pollInterval": _DURATION_SCHEMA,
                 "ignore": {
                     "type": "array",
                     "items": _object(
@@ -168,6 +173,7 @@ class TargetConfig:
     computes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     state_dir: str | None = None
+    inventory_namespace: str = "default"
     storage_class: str | None = None
     job_backoff_limit: int = 0
     dataos_fqdn: str = "dataos.local"
@@ -179,6 +185,7 @@ class SyncConfig:
     max_prune_fraction: float = 0.5
     timeout: float = 600.0
     wait_timeout: float = 300.0
+    poll_interval: float = 1.0
     ignore: tuple[Mapping[str, Any], ...] = ()
 
 
@@ -339,6 +346,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
             computes=dict(target.get("computes", {})),
             stacks=dict(target.get("stacks", {})),
             state_dir=target.get("stateDir"),
+            inventory_namespace=target.get("inventoryNamespace", "default"),
             storage_class=target.get("storageClass"),
             job_backoff_limit=target.get("jobBackoffLimit", 0),
             dataos_fqdn=target.get("dataosFqdn", "dataos.local"),
@@ -349,6 +357,9 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
             timeout=parse_duration(sync.get("timeout", 600), where=f"{path}: sync.timeout"),
             wait_timeout=parse_duration(
                 sync.get("waitTimeout", 300), where=f"{path}: sync.waitTimeout"
+            ),
+            poll_interval=parse_duration(
+                sync.get("pollInterval", 1), where=f"{path}: sync.pollInterval"
             ),
             ignore=tuple(sync.get("ignore", ())),
         ),

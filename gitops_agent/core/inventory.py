@@ -3,8 +3,9 @@ revision each came.
 
 Pure: the targets store it (Kubernetes: ConfigMaps labelled with the owner; local: a file in
 the state directory) as the string maps ``to_shards`` returns, and read it back with
-``from_shards``. Entries are spread over shards of at most ``MAX_ENTRIES`` each, so that no
-stored object grows without bound; an entry keeps its shard, so a change rewrites one shard.
+``from_shards``. Entries are spread over shards of at most ``MAX_SHARD_BYTES`` each (a
+ConfigMap holds 1 MiB), so that no stored object grows without bound; an entry keeps its
+shard while it fits there, so a change rewrites one shard.
 Called by the planner (what to prune) and the engine (what was applied, what failed).
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gitops_agent.core.manifests import ResourceId
 from gitops_agent.core.objects import ObjectKey
 
-MAX_ENTRIES = 400
+MAX_SHARD_BYTES = 512 * 1024
 FORMAT = 1
 
 
@@ -31,6 +33,7 @@ class InventoryEntry:
     objects: tuple[ObjectKey, ...]
     file: str = ""
     depends: tuple[ResourceId, ...] = ()
+    manifest: Mapping[str, Any] | None = field(default=None, compare=True, repr=False)
 
     def encode(self) -> str:
         return json.dumps(
@@ -40,6 +43,7 @@ class InventoryEntry:
                 "file": self.file,
                 "objects": [key.encode() for key in self.objects],
                 "depends": [rid.encode() for rid in self.depends],
+                "manifest": self.manifest,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -54,6 +58,7 @@ class InventoryEntry:
             objects=tuple(ObjectKey.decode(k) for k in data.get("objects", ())),
             file=str(data.get("file", "")),
             depends=tuple(ResourceId.decode(d) for d in data.get("depends", ())),
+            manifest=data.get("manifest"),
         )
 
 
@@ -68,13 +73,22 @@ class Inventory:
         return frozenset(self.entries)
 
     def with_entries(self, entries: Iterable[InventoryEntry]) -> Inventory:
-        """This inventory with ``entries`` set (added or replaced), keeping shard places."""
+        """This inventory with ``entries`` set (added or replaced), keeping shard places
+        while the shard has room, else moving the entry to the first shard that has."""
         merged = dict(self.entries)
         shards = dict(self.shards)
+        sizes = _sizes(merged, shards)
         for entry in entries:
+            old = merged.get(entry.id)
+            if old is not None:
+                sizes[shards[entry.id]] -= len(old.encode())
             merged[entry.id] = entry
-            if entry.id not in shards:
-                shards[entry.id] = _free_shard(shards)
+            size = len(entry.encode())
+            place = shards.get(entry.id)
+            if place is None or sizes.get(place, 0) + size > MAX_SHARD_BYTES:
+                place = _free_shard(sizes, size)
+            shards[entry.id] = place
+            sizes[place] = sizes.get(place, 0) + size
         return Inventory(merged, shards)
 
     def without(self, ids: Iterable[ResourceId]) -> Inventory:
@@ -96,12 +110,18 @@ class Inventory:
         return self.with_entries([replace(entry, **changes)])  # type: ignore[arg-type]
 
 
-def _free_shard(shards: Mapping[ResourceId, int]) -> int:
-    counts: dict[int, int] = {}
-    for shard in shards.values():
-        counts[shard] = counts.get(shard, 0) + 1
+def _sizes(
+    entries: Mapping[ResourceId, InventoryEntry], shards: Mapping[ResourceId, int]
+) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for rid, entry in entries.items():
+        sizes[shards[rid]] = sizes.get(shards[rid], 0) + len(entry.encode())
+    return sizes
+
+
+def _free_shard(sizes: Mapping[int, int], size: int) -> int:
     shard = 0
-    while counts.get(shard, 0) >= MAX_ENTRIES:
+    while sizes.get(shard, 0) and sizes[shard] + size > MAX_SHARD_BYTES:
         shard += 1
     return shard
 

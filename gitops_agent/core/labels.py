@@ -30,6 +30,10 @@ CONTENT_HASH = f"{PREFIX}content-hash"
 # changed file or stack configuration rolls the pods (a mounted ConfigMap alone does not).
 CONFIG_HASH = f"{PREFIX}config-hash"
 
+# Annotation on a resource's primary object (a Worker's Deployment or StatefulSet, a
+# Workflow's Jobs or CronJob): the DataOS manifest as applied, compact JSON, for ``get -d``.
+MANIFEST = f"{PREFIX}manifest"
+
 # Annotation on a CronJob: the Workflow's ``schedule.endOn``, as written.
 END_ON = f"{PREFIX}end-on"
 

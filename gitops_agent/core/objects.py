@@ -56,11 +56,9 @@ class ObjectKey:
 
 def key_of(obj: Mapping[str, Any]) -> ObjectKey:
     """The identity of an object."""
-    api_version = str(obj.get("apiVersion", ""))
-    group = api_version.rpartition("/")[0]
     metadata = obj.get("metadata") or {}
     return ObjectKey(
-        group,
+        str(obj.get("apiVersion", "")),
         str(obj.get("kind", "")),
         str(metadata.get("namespace", "")),
         str(metadata.get("name", "")),

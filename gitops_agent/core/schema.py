@@ -101,7 +101,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     shown = json.dumps(value) if not isinstance(value, dict | list) else type(value).__name__
     if kind == "type":
         wanted = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"must be of type {wanted}, got {_type_name(value)} {shown}"
+        hint = ""
+        if isinstance(value, bool) and "string" in wanted:
+            hint = " (quote it: YAML reads yes, no, on, off, true and false as booleans)"
+        return f"must be of type {wanted}, got {_type_name(value)} {shown}{hint}"
     if kind == "enum":
         return f"must be one of {', '.join(map(str, expected))}; got {shown}"
     if kind == "const":

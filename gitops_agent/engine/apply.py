@@ -62,6 +62,7 @@ class _Track:
     started_steps: set[str] = field(default_factory=set)
     waiting_since: float = 0.0
     last_progress: float = 0.0
+    written_epoch: int = -1
 
 
 class Applier:
@@ -85,6 +86,7 @@ class Applier:
         self.desired = list(desired)
         self.tracks = {r.id: _Track(r, by_id.get(r.id)) for r in plan.resources}
         self.observation = observation or Observation()
+        self.epoch = 0
         self.started = time.monotonic()
 
     def run(self) -> tuple[ResourceResult, ...]:
@@ -103,11 +105,13 @@ class Applier:
             time.sleep(self.options.poll_interval)
             self._observe()
         self._prune([t for t in self.tracks.values() if t.plan.action is Action.DELETE])
-        self._observe()
+        if any(t.writes for t in self.tracks.values()):
+            self._observe()
         return tuple(self._result(t) for t in self.tracks.values())
 
     def _observe(self) -> None:
         self.observation = self.target.observe(self.desired)
+        self.epoch += 1
 
     def _advance(self, tracks: Sequence[_Track]) -> None:
         for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
@@ -137,6 +141,14 @@ class Applier:
                 )
                 return ""
             observed = self.observation.statuses.get(dependency.id)
+            if other is not None and other.state is _State.RUNNING:
+                waits.append(f"{dependency.id} to finish its run")
+                continue
+            if other is not None and other.written_epoch >= self.epoch:
+                waits.append(
+                    f"{describe_condition(str(dependency.id), dependency.condition)} (now just applied)"
+                )
+                continue
             if other is not None and other.state is not _State.DONE:
                 observed = None
             if observed is not None and condition_unreachable(dependency.condition, observed):
@@ -157,16 +169,18 @@ class Applier:
         return "; ".join(waits) if waits else None
 
     def _report_wait(self, track: _Track, waiting_on: str) -> None:
+        """A progress line when what the resource waits on changes, and every few seconds."""
         now = time.monotonic()
-        if now - track.last_progress >= self.options.progress_every:
+        message = f"waiting for {waiting_on}"
+        if message != track.message or now - track.last_progress >= self.options.progress_every:
             waited = now - track.waiting_since
             self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits for {waiting_on}")
             track.last_progress = now
-        track.message = f"waiting for {waiting_on}"
+        track.message = message
 
     def _start(self, track: _Track) -> None:
         if track.plan.action is Action.UNCHANGED:
-            self._finish(track, _State.DONE, "unchanged")
+            self._finish(track, _State.DONE, "")
             return
         steps = track.desired.steps if track.desired else ()
         step_keys = {key for step in steps for key in step.keys}
@@ -178,7 +192,7 @@ class Applier:
         if not steps:
             self._delete_stale(track)
             if track.state is _State.RUNNING:
-                self._finish(track, _State.DONE, str(track.plan.action))
+                self._finish(track, _State.DONE, "")
 
     def _write(self, track: _Track, steps: Sequence[Any]) -> bool:
         for step in sorted(steps, key=lambda s: _rank(s.key)):
@@ -188,6 +202,7 @@ class Applier:
                 self._finish(track, _State.FAILED, str(err))
                 return False
             track.writes += 1
+            track.written_epoch = self.epoch
         return True
 
     def _advance_workflow(self, track: _Track) -> None:
@@ -236,7 +251,7 @@ class Applier:
                 if not self._delete(track, step):
                     break
             else:
-                self._finish(track, _State.DONE, "pruned")
+                self._finish(track, _State.DONE, f"{len(track.plan.steps)} object(s) deleted")
                 self.progress(f"pruned {track.plan.id}")
 
     def _time_out(self, tracks: Sequence[_Track]) -> None:

@@ -45,14 +45,25 @@ def configuration(root: Path, config_path: str | None, variables: dict[str, str]
 
 
 def read(
-    path: str, *, config_path: str | None = None, variables: dict[str, str] | None = None
+    path: str,
+    *,
+    config_path: str | None = None,
+    variables: dict[str, str] | None = None,
+    subpath: str | None = None,
 ) -> Desired:
-    """Read, load and validate the manifests at ``path`` (a directory or a file)."""
+    """Read, load and validate the manifests at ``path`` (a directory or a file).
+
+    For a directory, only manifests under ``subpath`` (default: the configured
+    ``source.path`` when that directory exists under ``path``) are loaded on their own;
+    bundle files may still reference the whole repository.
+    """
     selection = directory.select(path)
     config = configuration(selection.root_dir, config_path, variables or {})
     roots = selection.roots
-    if roots == ("",) and config.source.path and config_path is None:
-        roots = (config.source.path,)
+    chosen = subpath if subpath is not None else config.source.path
+    exists = subpath is not None or (selection.root_dir / chosen).is_dir()
+    if roots == ("",) and chosen and exists:
+        roots = (chosen.strip("/"),)
     return evaluate(selection.tree, roots, config)
 
 

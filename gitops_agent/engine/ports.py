@@ -34,6 +34,7 @@ class Observation:
     steps: Mapping[ResourceId, Mapping[str, Phase]] = field(default_factory=dict)
     inventory: Inventory = field(default_factory=Inventory)
     requests: int = 0
+    owners: Mapping[ResourceId, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,11 @@ class Target(Protocol):
         """The objects each resource becomes on this target (Bundles have none)."""
         ...
 
-    def observe(self, desired: Sequence[DesiredResource] = ()) -> Observation:
-        """Everything this owner holds; ``desired`` tells which workflow runs are current."""
+    def observe(
+        self, desired: Sequence[DesiredResource] = (), *, all_owners: bool = False
+    ) -> Observation:
+        """Everything this owner (or, with ``all_owners``, any owner) holds; ``desired``
+        tells which workflow runs are current."""
         ...
 
     def apply(self, obj: Mapping[str, Any]) -> None:

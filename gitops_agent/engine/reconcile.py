@@ -8,13 +8,15 @@ no writes. Resources whose delete failed stay in the inventory so the next cycle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from gitops_agent.config import AgentConfig
 from gitops_agent.core import labels, planning
 from gitops_agent.core.diffing import IgnoreRule
 from gitops_agent.core.inventory import Inventory, InventoryEntry
+from gitops_agent.core.manifests import ResourceId, ResourceType, flatten
 from gitops_agent.core.planning import Action, DesiredResource, Plan, PlanOptions
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.core.results import Outcome, ResourceResult, SyncResult
@@ -22,7 +24,13 @@ from gitops_agent.engine.apply import Applier, ApplyOptions, Progress
 from gitops_agent.engine.desired import Desired
 from gitops_agent.engine.ports import Observation, Target
 
-REVISION_POINTER = "/metadata/annotations/" + labels.REVISION.replace("~", "~0").replace("/", "~1")
+
+def _annotation_pointer(name: str) -> str:
+    return "/metadata/annotations/" + name.replace("~", "~0").replace("/", "~1")
+
+
+# Derived annotations: the revision changes on every commit, the hash with any real change.
+DERIVED_POINTERS = (_annotation_pointer(labels.REVISION), _annotation_pointer(labels.CONTENT_HASH))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +38,6 @@ class CycleOptions:
     """Per-run choices the command line or the agent loop makes."""
 
     allow_mass_prune: bool = False
-    poll_interval: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +50,8 @@ class Planned:
 
 
 def plan_options(config: AgentConfig, options: CycleOptions) -> PlanOptions:
-    """Ignore rules (the revision annotation always; config rules) and the prune policy."""
-    rules = [IgnoreRule((REVISION_POINTER,))]
+    """Ignore rules (the derived annotations always; config rules) and the prune policy."""
+    rules = [IgnoreRule(DERIVED_POINTERS)]
     for rule in config.sync.ignore:
         rules.append(IgnoreRule(tuple(rule["pointers"]), rule.get("kind"), rule.get("name")))
     return PlanOptions(
@@ -90,7 +97,7 @@ def reconcile(
     if blocked is not None:
         progress(f"prune refused: {blocked.message()}")
     apply_options = ApplyOptions(
-        timeout=desired.config.sync.wait_timeout, poll_interval=options.poll_interval
+        timeout=desired.config.sync.wait_timeout, poll_interval=desired.config.sync.poll_interval
     )
     applier = Applier(
         planned.plan,
@@ -102,7 +109,10 @@ def reconcile(
     )
     results = applier.run()
     previous = planned.observation.inventory
-    inventory = next_inventory(previous, planned.plan, results, revision=revision)
+    manifests = {r.id: r.manifest for r in flatten(desired.resources)}
+    inventory = next_inventory(
+        previous, planned.plan, results, revision=revision, manifests=manifests
+    )
     writes = target.save_inventory(inventory, previous=previous)
     if writes:
         progress(f"inventory: {writes} shard(s) written")
@@ -110,9 +120,19 @@ def reconcile(
 
 
 def next_inventory(
-    previous: Inventory, plan: Plan, results: Sequence[ResourceResult], *, revision: str
+    previous: Inventory,
+    plan: Plan,
+    results: Sequence[ResourceResult],
+    *,
+    revision: str,
+    manifests: Mapping[ResourceId, Mapping[str, Any]] | None = None,
 ) -> Inventory:
-    """The inventory after a plan ran: applied resources recorded, pruned ones forgotten."""
+    """The inventory after a plan ran: what each resource holds recorded, pruned ones
+    forgotten. An entry (and the revision in it) changes only when the resource's objects,
+    file, dependencies or, for a Bundle, manifest change: a changed field of an object is
+    recorded on the object itself (its revision and manifest annotations), so an update
+    costs one write, not two."""
+    manifests = manifests or {}
     outcomes = {result.id: result for result in results}
     updated: list[InventoryEntry] = []
     forgotten = []
@@ -123,21 +143,20 @@ def next_inventory(
             if result.outcome is Outcome.DELETED:
                 forgotten.append(resource.id)
             continue
-        keys = {
-            s.key
-            for s in resource.steps
-            if s.action is not Action.DELETE or result.outcome is Outcome.FAILED
-        }
-        if old is not None and result.outcome is Outcome.FAILED:
+        failed = result.outcome is Outcome.FAILED
+        keys = {s.key for s in resource.steps if s.action is not Action.DELETE or failed}
+        if old is not None and failed:
             keys |= set(old.objects)
-        changed = resource.action in (Action.CREATE, Action.UPDATE) and result.writes > 0
         entry = InventoryEntry(
             id=resource.id,
-            revision=revision if changed or old is None else old.revision,
+            revision=old.revision if old else revision,
             objects=tuple(sorted(keys)),
             file=resource.file,
             depends=tuple(sorted({d.id for d in resource.depends})),
+            manifest=manifests.get(resource.id)
+            if resource.id.type is ResourceType.BUNDLE
+            else None,
         )
         if entry != old:
-            updated.append(entry)
+            updated.append(replace(entry, revision=revision))
     return previous.with_entries(updated).without(forgotten)

@@ -21,9 +21,14 @@ from gitops_agent.core import kubestate, labels
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType, flatten
 from gitops_agent.core.objects import ObjectKey, key_of, labels_of
-from gitops_agent.core.planning import DesiredResource, DesiredStep, dependencies
+from gitops_agent.core.planning import Dependency, DesiredResource, DesiredStep, dependencies
 from gitops_agent.core.rendering import kubernetes as rendering
-from gitops_agent.core.rendering.objects import RenderedWorkflow, RenderSettings
+from gitops_agent.core.rendering.objects import (
+    Rendered,
+    RenderedWorker,
+    RenderedWorkflow,
+    RenderSettings,
+)
 from gitops_agent.core.status import (
     Phase,
     ResourceStatus,
@@ -34,6 +39,7 @@ from gitops_agent.core.status import (
 from gitops_agent.engine.ports import LogLine, Observation
 from gitops_agent.errors import NotFoundError
 from gitops_agent.targets.kubeapi import KubeApi
+from gitops_agent.targets.manifests import with_manifest
 
 INVENTORY = f"{labels.PREFIX}inventory"
 Clock = Callable[[], datetime]
@@ -68,40 +74,33 @@ class KubernetesTarget:
     ) -> tuple[DesiredResource, ...]:
         rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
         depends, bundle_of = dependencies(resources)
-        files = {r.id: r.origin.path for r in _flat(resources)}
-        result = []
-        for item in rendered.resources:
-            objects = tuple(
-                obj.body for obj in sorted(item.objects, key=lambda o: (o.key.rank, o.key.name))
-            )
-            steps: tuple[DesiredStep, ...] = ()
-            if isinstance(item, RenderedWorkflow) and not item.scheduled:
-                steps = tuple(
-                    DesiredStep(s.name, s.depends, tuple(o.key for o in s.objects))
-                    for s in item.steps
-                )
-            result.append(
-                DesiredResource(
-                    item.id,
-                    objects,
-                    depends.get(item.id, ()),
-                    files.get(item.id, ""),
-                    bundle_of.get(item.id),
-                    steps,
-                )
-            )
-        return tuple(result)
+        flat = {r.id: r for r in flatten(resources)}
+        return tuple(
+            _desired(item, flat[item.id], depends.get(item.id, ()), bundle_of.get(item.id))
+            for item in rendered.resources
+        )
 
-    def observe(self, desired: Sequence[DesiredResource] = ()) -> Observation:
+    def observe(
+        self, desired: Sequence[DesiredResource] = (), *, all_owners: bool = False
+    ) -> Observation:
         before = self.api.requests
-        selector = labels.owner_selector(self.owner)
+        selector = (
+            f"{labels.MANAGED_BY}={labels.MANAGER}"
+            if all_owners
+            else labels.owner_selector(self.owner)
+        )
         objects = [
             obj
             for kind in kubestate.MANAGED_KINDS
             for obj in self.api.list(kind, selector=selector)
         ]
         pods = kubestate.group(self.api.list("Pod", selector=selector))
-        stored = [o for o in objects if labels_of(o).get(INVENTORY) == "true"]
+        stored = [
+            o
+            for o in objects
+            if labels_of(o).get(INVENTORY) == "true"
+            and labels_of(o).get(labels.OWNER) == self.owner
+        ]
         grouped = kubestate.group(o for o in objects if labels_of(o).get(INVENTORY) != "true")
         inventory = _read_inventory(stored)
         current = {d.id: d for d in desired}
@@ -113,7 +112,8 @@ class KubernetesTarget:
                 steps[rid] = phases
         statuses.update(_bundle_statuses(inventory, statuses, desired))
         live = {rid: tuple(items) for rid, items in grouped.items()}
-        return Observation(live, statuses, steps, inventory, self.api.requests - before)
+        owners = {rid: labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()}
+        return Observation(live, statuses, steps, inventory, self.api.requests - before, owners)
 
     def _status(
         self,
@@ -207,8 +207,29 @@ class KubernetesTarget:
             yield LogLine(name, line)
 
 
-def _flat(resources: Sequence[Resource]) -> list[Resource]:
-    return list(flatten(resources))
+def _desired(
+    item: Rendered, resource: Resource, depends: tuple[Dependency, ...], bundle: ResourceId | None
+) -> DesiredResource:
+    """The planner's view of one rendered resource; its primary objects carry the manifest."""
+    primary = _primary_keys(item)
+    ordered = sorted(item.objects, key=lambda o: (o.key.rank, o.key.name))
+    objects = tuple(
+        with_manifest(o.body, resource.manifest) if o.key in primary else o.body for o in ordered
+    )
+    steps: tuple[DesiredStep, ...] = ()
+    if isinstance(item, RenderedWorkflow) and not item.scheduled:
+        steps = tuple(
+            DesiredStep(s.name, s.depends, tuple(o.key for o in s.objects)) for s in item.steps
+        )
+    return DesiredResource(item.id, objects, depends, resource.origin.path, bundle, steps)
+
+
+def _primary_keys(item: Rendered) -> set[ObjectKey]:
+    if isinstance(item, RenderedWorker):
+        return {item.workload}
+    if isinstance(item, RenderedWorkflow):
+        return {step.job for step in item.steps}
+    return set()
 
 
 def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:

@@ -163,7 +163,7 @@ def test_a_secret_template_always_renders_as_a_reference(
           - {{id: "{tenant}:{secret}", contextAlias: {alias}}}
         projections:
           envVars:
-            - key: {env_name.upper()}
+            - key: "{env_name.upper()}"
               template: "{{{{ secrets['{alias}'].{key} }}}}"
     """
     rendered = render_files({"w.yaml": simple_worker("w", extra)})

@@ -46,6 +46,13 @@ class Stamp:
     source_file: str
     revision: str
 
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """The labels of pod templates and claim templates: all but ``bundle``. Templates are
+        immutable in Jobs and StatefulSet claims, and a change would restart Worker pods, so
+        moving a resource into or out of a Bundle must not touch them."""
+        return {key: value for key, value in self.labels.items() if key != labels.BUNDLE}
+
     def for_step(self, step: str) -> Stamp:
         """This stamp with the ``step`` label of a Workflow step."""
         return replace(self, labels={**self.labels, labels.STEP: step})

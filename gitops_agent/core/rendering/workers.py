@@ -82,7 +82,7 @@ def _deployment(worker: Worker, stamp: Stamp, pod: pods.Pod) -> KubeObject:
         "replicas": worker.replicas,
         "selector": {"matchLabels": metadata.selector(worker.id)},
         "strategy": strategy(worker),
-        "template": pod.template(stamp.labels),
+        "template": pod.template(stamp.pod_labels),
     }
     return stamp.object(DEPLOYMENT, worker.meta.name, {"spec": spec})
 
@@ -121,7 +121,7 @@ def _stateful_set(
     claim_template = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": names.DISK_VOLUME, "labels": dict(stamp.labels)},
+        "metadata": {"name": names.DISK_VOLUME, "labels": stamp.pod_labels},
         "spec": _claim_spec(worker.disk, settings),
     }
     spec = {
@@ -131,7 +131,7 @@ def _stateful_set(
         "selector": {"matchLabels": metadata.selector(worker.id)},
         "updateStrategy": {"type": "RollingUpdate"},
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
-        "template": pod.template(stamp.labels),
+        "template": pod.template(stamp.pod_labels),
         "volumeClaimTemplates": [claim_template],
     }
     return stamp.object(STATEFUL_SET, worker.meta.name, {"spec": spec})

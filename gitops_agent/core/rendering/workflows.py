@@ -73,7 +73,7 @@ def _values(workflow: Workflow, step: WorkflowStep, settings: RenderSettings) ->
 
 
 def _job_spec(pod: pods.Pod, stamp: Stamp, settings: RenderSettings) -> dict[str, Any]:
-    return {"backoffLimit": settings.job_backoff_limit, "template": pod.template(stamp.labels)}
+    return {"backoffLimit": settings.job_backoff_limit, "template": pod.template(stamp.pod_labels)}
 
 
 def _config_maps(pod: pods.Pod, stamp: Stamp) -> list[KubeObject]:

@@ -73,9 +73,36 @@ DEFAULT_RULES: tuple[OutcomeRule, ...] = (
 
 
 def command_line(container: Obj) -> str:
-    """Command and args joined by spaces (what the rules' regexes search)."""
+    """Command and args as the kubelet runs them, joined by spaces (what the rules'
+    regexes search): ``$(NAME)`` replaced by the container's plain ``env`` values and
+    ``$$`` collapsed to ``$``, as Kubernetes expands them."""
+    env = {e.get("name", ""): e["value"] for e in container.get("env") or [] if "value" in e}
     parts = list(container.get("command") or []) + list(container.get("args") or [])
-    return " ".join(str(p) for p in parts)
+    return " ".join(expand_references(str(p), env) for p in parts)
+
+
+def expand_references(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' expansion of command and args: ``$$`` -> ``$``, ``$(NAME)`` -> the
+    variable when defined, anything else kept as written."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1] if index + 1 < len(text) else ""
+        if char == "$" and following == "$":
+            out.append("$")
+            index += 2
+            continue
+        if char == "$" and following == "(":
+            end = text.find(")", index + 2)
+            name = text[index + 2 : end] if end != -1 else ""
+            if end != -1 and name in env:
+                out.append(env[name])
+                index = end + 1
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True)

@@ -103,17 +103,24 @@ class _Handler(BaseHTTPRequestHandler):
         if target is not None:
             resource = target.rt.plural + (f"/{target.subresource}" if target.subresource else "")
             fault = sim.control.fault_for(target.verb, resource, target.namespace, target.name)
-        code = self._answer(request, target, fault)
-        sim.control.record(_record(request, target, code, started))
+        response = self._answer(request, target, fault)
+        # Recorded before the answer is sent: a client that has its answer finds its
+        # request in the log (tests read the log right after a call returns).
+        sim.control.record(_record(request, target, response.code if response else 0, started))
+        if response is not None:
+            self._write(response)
 
-    def _answer(self, request: Request, target: Target | None, fault: Fault | None) -> int:
+    def _answer(
+        self, request: Request, target: Target | None, fault: Fault | None
+    ) -> Response | None:
+        """The response to send, or None when the connection is to be dropped."""
         sim = self.server.sim
         if fault is not None and fault.latency and sim.stopping.wait(fault.latency):
-            return 0
+            return None
         if fault is not None and fault.reset:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
-            return 0
+            return None
         if fault is not None and fault.code:
             error = errors.ApiError(
                 fault.code, fault.reason or _REASONS.get(fault.code, "Unknown"), fault.message
@@ -123,8 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = error_response(error)
         else:
             response = sim.api.handle(request, target)
-        self._write(response)
-        return response.code
+        return response
 
     def _write(self, response: Response) -> None:
         self.send_response(response.code)

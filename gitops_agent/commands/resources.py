@@ -1,0 +1,225 @@
+"""``get``, ``log`` and ``delete``: resources on a target, in ``dataos-ctl`` terms."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gitops_agent.commands.common import (
+    config_for,
+    dump,
+    parse_vars,
+    print_violations,
+    table,
+    target_choice,
+)
+from gitops_agent.core import graph, labels
+from gitops_agent.core.inventory import Inventory
+from gitops_agent.core.manifests import (
+    API_VERSION,
+    DEFAULT_WORKSPACE,
+    ResourceId,
+    ResourceType,
+    flatten,
+)
+from gitops_agent.core.objects import annotations_of
+from gitops_agent.core.status import ResourceStatus
+from gitops_agent.engine import desired
+from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.errors import ConfigError, NotFoundError
+from gitops_agent.targets.manifests import manifest_of
+from gitops_agent.wiring import build_target
+
+HEADERS = ["NAME", "VERSION", "TYPE", "WORKSPACE", "STATUS", "RUNTIME", "OWNER"]
+
+
+def resource_type(text: str) -> ResourceType:
+    try:
+        return ResourceType(text.lower())
+    except ValueError:
+        raise ConfigError(f"unknown type {text!r} (use worker, workflow or bundle)") from None
+
+
+def _open(args: argparse.Namespace) -> Target:
+    return build_target(config_for(args), target_choice(args))
+
+
+def get(args: argparse.Namespace) -> int:
+    kind = resource_type(args.type)
+    target = _open(args)
+    try:
+        observation = target.observe(all_owners=args.all)
+    finally:
+        target.close()
+    found = [rid for rid in _known(observation) if _selected(rid, kind, args.name, args.workspace)]
+    if not found:
+        what = f"{kind} {args.name}" if args.name else f"no {kind} resources"
+        print(f"not found: {what}", file=sys.stderr)
+        return 1
+    if args.details or args.output in ("json", "yaml"):
+        items = [
+            _details(rid, observation, target.owner)
+            if args.details
+            else _summary(rid, observation, target.owner)
+            for rid in found
+        ]
+        single = args.name is not None and len(items) == 1
+        dump(items[0] if single else items, "json" if args.output == "json" else "yaml")
+        return 0
+    rows = [list(_summary(rid, observation, target.owner).values()) for rid in found]
+    print(table(rows, HEADERS))
+    return 0
+
+
+def _known(observation: Observation) -> list[ResourceId]:
+    return sorted(
+        set(observation.inventory.entries) | set(observation.live) | set(observation.statuses)
+    )
+
+
+def _selected(rid: ResourceId, kind: ResourceType, name: str | None, workspace: str | None) -> bool:
+    return (
+        rid.type is kind
+        and (name is None or rid.name == name)
+        and (workspace is None or rid.workspace in ("", workspace))
+    )
+
+
+def _status(rid: ResourceId, observation: Observation) -> ResourceStatus:
+    return observation.statuses.get(rid) or ResourceStatus("pending", "")
+
+
+def _summary(rid: ResourceId, observation: Observation, owner: str) -> dict[str, str]:
+    status = _status(rid, observation)
+    return {
+        "name": rid.name,
+        "version": API_VERSION,
+        "type": str(rid.type),
+        "workspace": rid.workspace,
+        "status": status.status,
+        "runtime": status.runtime,
+        "owner": observation.owners.get(rid, owner),
+    }
+
+
+def _details(rid: ResourceId, observation: Observation, owner: str) -> dict[str, Any]:
+    """The manifest as applied, with ``status.aggregateStatus`` and ``status.runtimeState``."""
+    entry = observation.inventory.entry(rid)
+    status = _status(rid, observation)
+    live = observation.live.get(rid, ())
+    recorded = manifest_of(live) or (entry.manifest if entry else None)
+    fallback = {"version": API_VERSION, "name": rid.name, "type": str(rid.type)}
+    manifest: dict[str, Any] = dict(recorded) if recorded else fallback
+    if rid.workspace:
+        manifest.setdefault("workspace", rid.workspace)
+    manifest["status"] = {
+        "aggregateStatus": status.status,
+        "runtimeState": {"status": status.runtime, "message": status.message},
+        "owner": observation.owners.get(rid, owner),
+        "revision": _revision(live) or (entry.revision if entry else ""),
+        "file": entry.file if entry else "",
+        "objects": [str(key) for key in entry.objects] if entry else [],
+    }
+    return manifest
+
+
+def _revision(objects: Iterable[Mapping[str, Any]]) -> str:
+    found = [annotations_of(obj).get(labels.REVISION, "") for obj in objects]
+    return max(found, default="", key=len)
+
+
+def log(args: argparse.Namespace) -> int:
+    kind = resource_type(args.type)
+    if kind is ResourceType.BUNDLE:
+        raise ConfigError("bundles have no logs; ask for one of their workers or workflows")
+    rid = ResourceId(kind, args.workspace or DEFAULT_WORKSPACE, args.name)
+    target = _open(args)
+    try:
+        for line in target.logs(rid, follow=args.follow, tail=None if args.tail < 0 else args.tail):
+            print(f"[{line.source}] {line.text}", flush=True)
+    finally:
+        target.close()
+    return 0
+
+
+def delete(args: argparse.Namespace) -> int:
+    target = _open(args)
+    try:
+        observation = target.observe()
+        wanted = _delete_targets(args)
+        order = deletion_order(wanted, observation.inventory)
+        known = set(_known(observation))
+        missing = [rid for rid in wanted if rid not in known]
+        if missing:
+            raise NotFoundError(f"not found: {', '.join(map(str, missing))}")
+        inventory = observation.inventory
+        for rid in order:
+            objects = observation.live.get(rid, ())
+            for obj in objects:
+                target.delete(obj)
+            inventory = inventory.without([rid])
+            print(f"deleted {rid} ({len(objects)} object(s))")
+        target.save_inventory(inventory, previous=observation.inventory)
+    finally:
+        target.close()
+    return 0
+
+
+def _delete_targets(args: argparse.Namespace) -> list[ResourceId]:
+    if args.file:
+        result = desired.read(args.file, config_path=args.config, variables=parse_vars(args.var))
+        if result.violations:
+            print_violations(result.violations)
+            raise ConfigError(f"{args.file} does not validate; nothing was deleted")
+        return [r.id for r in flatten(result.resources)]
+    if args.identifier:
+        return [parse_identifier(args.identifier)]
+    if not args.type or not args.name:
+        raise ConfigError(
+            "delete needs -t TYPE -n NAME, -i 'name|version|type[|workspace]' or -f FILE"
+        )
+    kind = resource_type(args.type)
+    return [
+        ResourceId(
+            kind,
+            "" if kind is ResourceType.BUNDLE else args.workspace or DEFAULT_WORKSPACE,
+            args.name,
+        )
+    ]
+
+
+def parse_identifier(text: str) -> ResourceId:
+    """``name|version|type[|workspace]`` (spaces around the bars are fine)."""
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) not in (3, 4) or not parts[0]:
+        raise ConfigError(f"identifier {text!r} must look like 'name|v2alpha|worker|public'")
+    kind = resource_type(parts[2])
+    workspace = (
+        ""
+        if kind is ResourceType.BUNDLE
+        else (parts[3] if len(parts) == 4 and parts[3] else DEFAULT_WORKSPACE)
+    )
+    return ResourceId(kind, workspace, parts[0])
+
+
+def _depends(inventory: Inventory, rid: ResourceId) -> tuple[ResourceId, ...]:
+    entry = inventory.entry(rid)
+    return entry.depends if entry else ()
+
+
+def deletion_order(wanted: Iterable[ResourceId], inventory: Inventory) -> list[ResourceId]:
+    """Bundles expand to their members; dependents go before what they depend on."""
+    chosen: list[ResourceId] = []
+    for rid in wanted:
+        entry = inventory.entry(rid)
+        members = list(entry.depends) if rid.type is ResourceType.BUNDLE and entry else []
+        for member in [rid, *members]:
+            if member not in chosen:
+                chosen.append(member)
+    depends: Mapping[str, list[str]] = {
+        str(rid): [str(d) for d in _depends(inventory, rid) if d in chosen] for rid in chosen
+    }
+    names = {str(rid): rid for rid in chosen}
+    return [names[name] for name in reversed(graph.topological_order(depends))]

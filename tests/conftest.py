@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["gitops_agent.testing.kubesim.pytest_plugin"]
+
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT / "tests" / "fixtures"
 SAMPLE_REPO = PROJECT / "sample-repo"

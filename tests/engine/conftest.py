@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from gitops_agent.cli import main
-from gitops_agent.testing.kubesim.pytest_plugin import kubesim, kubesim_config  # noqa: F401
 from gitops_agent.testing.kubesim.simulator import KubeSim
 from tests.conftest import SAMPLE_REPO
 

@@ -158,7 +158,7 @@ def test_crash_looping_worker_fails_and_its_dependents_are_skipped(
     run: Run, repo: Path, kubesim: KubeSim
 ) -> None:
     kubesim.add_rule(OutcomeRule(Outcome.CRASHLOOP, image="*alpine:3.20*"))
-    code, out, err = run("apply", str(repo))
+    code, out, _ = run("apply", str(repo))
     assert code == 1
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert "skipped" in rows["workflow/public/verify-sleep-worker"]

@@ -8,9 +8,6 @@ import pytest
 from kubernetes import client, config, dynamic
 
 from gitops_agent.testing.kubesim import KubeSim
-from gitops_agent.testing.kubesim.pytest_plugin import kubesim, kubesim_config
-
-__all__ = ["kubesim", "kubesim_config"]
 
 
 @pytest.fixture

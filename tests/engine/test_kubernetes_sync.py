@@ -4,6 +4,7 @@ failures (issue 5 acceptance)."""
 from __future__ import annotations
 
 import json
+import time
 import shutil
 from pathlib import Path
 
@@ -123,11 +124,13 @@ def test_prune_deletes_only_this_owners_objects(run: Run, repo: Path, kubesim: K
         names = {d.metadata.name for d in apps.list_namespaced_deployment("public").items}
         assert "report-writer" not in names
         assert "foreign-report-writer" in names
-        assert (
-            not kubernetes.client.CoreV1Api(client)
-            .list_namespaced_persistent_volume_claim(
-                "public", label_selector="gitops-agent.dataos.info/resource-name=report-writer"
-            )
+        # the claim carries the pvc-protection finalizer: it goes once the pod using it is gone
+        core = kubernetes.client.CoreV1Api(client)
+        deadline = time.monotonic() + 10
+        selector = "gitops-agent.dataos.info/resource-name=report-writer"
+        while core.list_namespaced_persistent_volume_claim("public", label_selector=selector).items:
+            assert time.monotonic() < deadline, "the disk claim of a pruned worker was not deleted"
+            time.sleep(0.1)
             .items
         )
     finally:

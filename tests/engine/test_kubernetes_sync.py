@@ -4,8 +4,8 @@ failures (issue 5 acceptance)."""
 from __future__ import annotations
 
 import json
-import time
 import shutil
+import time
 from pathlib import Path
 
 from gitops_agent.testing.kubesim.outcomes import Outcome, OutcomeRule
@@ -131,8 +131,6 @@ def test_prune_deletes_only_this_owners_objects(run: Run, repo: Path, kubesim: K
         while core.list_namespaced_persistent_volume_claim("public", label_selector=selector).items:
             assert time.monotonic() < deadline, "the disk claim of a pruned worker was not deleted"
             time.sleep(0.1)
-            .items
-        )
     finally:
         client.close()
 

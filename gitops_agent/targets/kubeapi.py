@@ -107,7 +107,8 @@ class KubeApi:
             header_params=headers,
             auth_settings=["BearerToken"],
         )
-        payload = json.dumps(body) if body is not None else None
+        # The client serialises JSON bodies itself; an apply patch is sent as the text we give.
+        payload = json.dumps(body) if body is not None and "json" not in content_type else body
         self.requests += 1
         try:
             response = self.client.call_api(

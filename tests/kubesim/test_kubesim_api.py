@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -225,3 +227,24 @@ def test_dynamic_client_list_by_label(dyn: dynamic.DynamicClient) -> None:
     resource = dyn.resources.get(api_version="v1", kind="ConfigMap")
     found = resource.get(namespace="public", label_selector=f"{OWNER}=prod")
     assert [item.metadata.name for item in found.items] == ["one"]
+
+
+def test_delete_options_must_be_an_object(kubesim: KubeSim) -> None:
+    """The real server decodes DeleteOptions from the body; a JSON string is a 400."""
+    url = urllib.parse.urlsplit(kubesim.url)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    try:
+        body = json.dumps(json.dumps({"propagationPolicy": "Background"}))
+        connection.request(
+            "DELETE",
+            "/api/v1/namespaces/default/configmaps/missing",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        status = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 400
+    assert status["reason"] == "BadRequest"
+    assert "cannot unmarshal string into Go value of type v1.DeleteOptions" in status["message"]

@@ -239,7 +239,12 @@ class ApiHandler:
 
     def _delete_options(self, request: Request) -> DeleteOptions:
         body = parse_json(request.body) if request.body.strip() else {}
-        body = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            # the real server decodes DeleteOptions from the body and refuses anything else
+            kind = type(body).__name__.replace("str", "string")
+            raise errors.bad_request(
+                f"json: cannot unmarshal {kind} into Go value of type v1.DeleteOptions"
+            )
         policy = request.query.get("propagationPolicy") or body.get("propagationPolicy")
         if body.get("orphanDependents") is True or request.flag("orphanDependents"):
             policy = policy or "Orphan"

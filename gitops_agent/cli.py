@@ -111,7 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(render)
     _sync_parsers(commands)
     _resource_parsers(commands)
+    _run_parser(commands)
     return parser
+
+
+def _run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = _add(
+        commands,
+        "run",
+        "agent:run",
+        "the agent: poll the source, apply each new revision, report statuses",
+    )
+    run.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="a local directory to follow instead of source.url",
+    )
+    run.add_argument(
+        "--once", action="store_true", help="run one cycle and exit (0 when it converged)"
+    )
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="webhooks, /healthz, /readyz, /metrics (default: server.listen)",
+    )
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.add_argument(
+        "--cache-dir", help="where git working copies are kept (default: ~/.cache/gitops-agent)"
+    )
+    _config_flags(run)
+    _target_flags(run)
 
 
 def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

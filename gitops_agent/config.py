@@ -135,6 +135,7 @@ CONFIG_SCHEMA: Mapping[str, Any] = _object(
                 "context": _STR,
                 "targetUrl": _STR,
                 "notesRef": _STR,
+                "username": _STR,
             }
         ),
         "previews": _object(
@@ -198,6 +199,7 @@ class ReporterConfig:
     context: str | None = None
     target_url: str | None = None
     notes_ref: str = "refs/notes/gitops-agent"
+    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +373,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
             context=reporter.get("context"),
             target_url=reporter.get("targetUrl"),
             notes_ref=reporter.get("notesRef", "refs/notes/gitops-agent"),
+            username=reporter.get("username"),
         ),
         previews=PreviewsConfig(
             enabled=previews.get("enabled", False),

@@ -50,14 +50,16 @@ def read(
     config_path: str | None = None,
     variables: dict[str, str] | None = None,
     subpath: str | None = None,
+    display: str | None = None,
 ) -> Desired:
     """Read, load and validate the manifests at ``path`` (a directory or a file).
 
     For a directory, only manifests under ``subpath`` (default: the configured
     ``source.path`` when that directory exists under ``path``) are loaded on their own;
-    bundle files may still reference the whole repository.
+    bundle files may still reference the whole repository. ``display`` is how file paths
+    are shown (``""``: relative to the repository root).
     """
-    selection = directory.select(path)
+    selection = directory.select(path, display=display)
     config = configuration(selection.root_dir, config_path, variables or {})
     roots = selection.roots
     chosen = subpath if subpath is not None else config.source.path

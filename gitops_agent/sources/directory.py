@@ -26,13 +26,19 @@ class Selection:
     root_dir: Path
 
 
-def select(path: str) -> Selection:
-    """The tree to read for a command-line PATH: a directory, or a file in its repository."""
+def select(path: str, *, display: str | None = None) -> Selection:
+    """The tree to read for a command-line PATH: a directory, or a file in its repository.
+
+    ``display`` is how paths are shown in messages (default: as ``path`` names them; ``""``
+    shows them relative to the repository root, as for a checkout in a cache).
+    """
     target = Path(path)
     if not target.exists():
         raise SourceError(f"{path}: no such file or directory")
     if target.is_dir():
-        return Selection(read_tree(target, display=path), ("",), target)
+        return Selection(
+            read_tree(target, display=path if display is None else display), ("",), target
+        )
     root = repository_root(target.parent)
     relative = target.resolve().relative_to(root).as_posix()
     return Selection(read_tree(root, display=os.path.relpath(root)), (relative,), root)

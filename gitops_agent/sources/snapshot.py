@@ -59,7 +59,7 @@ def take(
     path = Path(target)
     if not path.exists():
         raise SourceError(f"{target}: no such file, directory or repository URL")
-    revision, dirty = _working_tree_revision(path)
+    revision, dirty = working_tree_revision(path)
     return Snapshot(path, revision, target, dirty)
 
 
@@ -79,7 +79,7 @@ def _clone(url: str, ref: str, config: AgentConfig, cache_dir: Path) -> Snapshot
     return Snapshot(checkout.root, checkout.revision, f"{spec.safe_url}@{ref}")
 
 
-def _working_tree_revision(path: Path) -> tuple[str, bool]:
+def working_tree_revision(path: Path) -> tuple[str, bool]:
     """HEAD of the repository holding ``path`` and whether the working tree differs from it."""
     try:
         repo = git.Repo(path if path.is_dir() else path.parent, search_parent_directories=True)

@@ -1,0 +1,141 @@
+"""``run``: the agent. Follows its source, reconciles each new revision, reports statuses,
+serves webhooks, health and metrics; ``--once`` runs one cycle and exits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from gitops_agent.commands.common import parse_vars, target_choice
+from gitops_agent.commands.sync import report
+from gitops_agent.config import AgentConfig, load_config
+from gitops_agent.core.tree import CONFIG_FILE
+from gitops_agent.errors import ConfigError
+from gitops_agent.logs import setup
+from gitops_agent.redaction import SecretRegistry
+from gitops_agent.reporters import ReporterKind, ReporterSpec, SafeReporter, build_reporter
+from gitops_agent.reporters.base import Reporter
+from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
+from gitops_agent.service.metrics import AgentMetrics
+from gitops_agent.service.scheduler import AgentSchedule
+from gitops_agent.service.server import AgentServer, Health, ServerConfig
+from gitops_agent.service.webhooks import WebhookSecrets
+from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
+from gitops_agent.sources.revisions import DirectoryRevisions, GitRevisions
+from gitops_agent.sources.snapshot import default_cache_dir
+from gitops_agent.wiring import build_target
+
+log = logging.getLogger("gitops_agent.run")
+
+
+def run(args: argparse.Namespace) -> int:
+    config_path = args.config
+    if config_path is None and args.source and (Path(args.source) / CONFIG_FILE).is_file():
+        config_path = str(Path(args.source) / CONFIG_FILE)
+    config = (load_config(config_path) if config_path else AgentConfig()).with_vars(
+        parse_vars(args.var)
+    )
+    registry = _secrets(config)
+    setup(fmt=args.log_format, registry=registry)
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    parts = AgentParts(
+        config=config,
+        config_path=config_path,
+        source=_source(args, config, cache),
+        make_target=lambda cfg: build_target(cfg, target_choice(args)),
+        reporter=SafeReporter(
+            _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
+        ),
+        metrics=AgentMetrics(),
+        health=Health(),
+        display=args.source if args.source or not config.source.url else "",
+    )
+    loop = AgentLoop(parts)
+    if args.once:
+        result = loop.poll()
+        if result is None:
+            print(
+                "nothing to do: the source could not be read or holds no new revision",
+                file=sys.stderr,
+            )
+            return 1
+        return report(result, "table")
+    return _serve(args, config, loop, parts)
+
+
+def _secrets(config: AgentConfig) -> SecretRegistry:
+    registry = SecretRegistry()
+    for name in (
+        config.source.token_env,
+        config.reporter.token_env,
+        config.server.webhook_secret_env,
+    ):
+        if name and os.environ.get(name):
+            registry.add(os.environ[name])
+    return registry
+
+
+def _source(args: argparse.Namespace, config: AgentConfig, cache: Path) -> RevisionSource:
+    if args.source or not config.source.url:
+        return DirectoryRevisions(Path(args.source or "."))
+    spec = GitSourceSpec(
+        url=config.source.url,
+        ref=config.source.ref or "main",
+        token_env=config.source.token_env or "",
+        ssh_key_file=config.source.ssh_key_file or "",
+        fetch_mode=FetchMode(config.source.fetch),
+    )
+    return GitRevisions(GitSource(spec, cache / "sources"))
+
+
+def _reporter(config: AgentConfig, cache: Path) -> Reporter:
+    section = config.reporter
+    spec = ReporterSpec(
+        kind=ReporterKind(section.kind),
+        api_url=section.url or "",
+        repository=section.repository or "",
+        token_env=section.token_env or "",
+        context=section.context or f"gitops-agent/{config.name}",
+        username=section.username or "",
+        notes_ref=section.notes_ref,
+    )
+    return build_reporter(spec, source_url=config.source.url or "", cache_dir=cache / "notes")
+
+
+def _serve(
+    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, parts: AgentParts
+) -> int:
+    schedule = AgentSchedule(loop, interval=config.source.interval)
+    server = AgentServer(
+        _server_config(args.listen or config.server.listen, config),
+        on_push=lambda hint: schedule.poll_now(),
+        metrics=parts.metrics,
+        health=parts.health,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    log.info("listening on %s", server.url)
+    schedule.start()
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping")
+        schedule.stop()
+        server.stop()
+    return 0
+
+
+def _server_config(listen: str, config: AgentConfig) -> ServerConfig:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"listen address {listen!r} must look like 127.0.0.1:8080")
+    secret = os.environ.get(config.server.webhook_secret_env or "", "")
+    secrets = WebhookSecrets(github=secret, gitlab=secret, gitea=secret, generic=secret)
+    return ServerConfig(host=host, port=int(port), secrets=secrets)

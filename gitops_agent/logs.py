@@ -1,0 +1,45 @@
+"""Logging for the long-running agent: readable text on a terminal, JSON lines for machines.
+
+Set up once by the ``run`` command. Every handler carries a ``RedactingFilter`` that knows
+the tokens and webhook secrets of the configuration, so that no log line carries them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+from gitops_agent.redaction import RedactingFilter, SecretRegistry
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the error, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def setup(*, fmt: str, registry: SecretRegistry, level: int = logging.INFO) -> None:
+    """Send the agent's logs to standard error in ``fmt`` (``text`` or ``json``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+        )
+    handler.addFilter(RedactingFilter(registry))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,211 @@
+"""The agent loop: follow a source, reconcile each new revision once, report every outcome.
+
+Built by the ``run`` command; ``poll()`` is called by the scheduler at the source interval and,
+through ``trigger()``, by push webhooks. One cycle runs at a time; a trigger that arrives
+during a cycle makes the loop poll once more when it ends, so no push is lost. A poll with no
+new revision costs one ``ls-remote``. Each revision gets ``pending`` when its cycle starts and
+a final status after it; a revision overtaken by a newer one before it succeeded gets a
+final "superseded" status. A revision that failed to apply is retried with backoff (the last
+good revision stays applied meanwhile); one that does not validate is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from gitops_agent.config import AgentConfig
+from gitops_agent.core.results import SyncResult
+from gitops_agent.engine import desired, reconcile
+from gitops_agent.engine.ports import Target
+from gitops_agent.errors import GitOpsError, SourceError
+from gitops_agent.reporters.base import (
+    CommitStatus,
+    Reporter,
+    StatusState,
+    superseded_status,
+    truncate_description,
+)
+from gitops_agent.service.metrics import AgentMetrics
+from gitops_agent.service.server import Health
+from gitops_agent.sources.backoff import BackoffPolicy, retry_call
+
+log = logging.getLogger("gitops_agent.agent")
+
+# A poll retries a flaky remote a few times within a minute; a failed revision is retried
+# after 10 s, doubling up to 10 minutes, until a newer revision supersedes it.
+SOURCE_RETRY = BackoffPolicy(initial=1.0, max_delay=30.0, max_attempts=4, max_elapsed=60.0)
+FAILURE_BACKOFF = BackoffPolicy(initial=10.0, max_delay=600.0)
+
+
+class RevisionSource(Protocol):
+    """What the loop needs of a source: the current revision, and its files on disk."""
+
+    def remote_revision(self) -> str: ...
+
+    def directory_of(self, revision: str) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentParts:
+    """The edges the loop works with, built by the command line."""
+
+    config: AgentConfig
+    config_path: str | None
+    source: RevisionSource
+    make_target: Callable[[AgentConfig], Target]
+    reporter: Reporter
+    metrics: AgentMetrics = field(default_factory=AgentMetrics)
+    health: Health = field(default_factory=Health)
+    source_retry: BackoffPolicy = SOURCE_RETRY
+    failure_backoff: BackoffPolicy = FAILURE_BACKOFF
+    display: str | None = ""
+
+
+@dataclass(slots=True)
+class _Failure:
+    attempts: int
+    retry_at: float
+    permanent: bool
+
+
+class AgentLoop:
+    """The state of a running agent between polls."""
+
+    def __init__(self, parts: AgentParts, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.parts = parts
+        self.clock = clock
+        self.applied: str | None = None
+        self.last_result: SyncResult | None = None
+        self.pending: str | None = None
+        self.failures: dict[str, _Failure] = {}
+        self._cycle = threading.Lock()
+        self._again = threading.Event()
+        self.cycles = 0
+
+    def trigger(self) -> None:
+        """Ask for a poll now (or right after the running cycle)."""
+        self._again.set()
+
+    def poll(self) -> SyncResult | None:
+        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""
+        if not self._cycle.acquire(blocking=False):
+            self._again.set()
+            return None
+        try:
+            result = None
+            while True:
+                self._again.clear()
+                result = self._poll_once() or result
+                if not self._again.is_set():
+                    return result
+        finally:
+            self._cycle.release()
+
+    def _poll_once(self) -> SyncResult | None:
+        try:
+            revision = retry_call(
+                self.parts.source.remote_revision,
+                policy=self.parts.source_retry,
+                retry_on=(SourceError,),
+                describe="poll the source",
+            )
+        except SourceError as err:
+            log.warning("source unavailable, keeping %s applied: %s", _short(self.applied), err)
+            self.parts.metrics.record_error("source")
+            return None
+        if revision == self.applied:
+            self.parts.metrics.record_cycle(result="noop", duration=0.0)
+        if not self._due(revision):
+            return None
+        return self._cycle_on(revision)
+
+    def _due(self, revision: str) -> bool:
+        if revision == self.applied:
+            return False
+        failure = self.failures.get(revision)
+        return failure is None or (not failure.permanent and self.clock() >= failure.retry_at)
+
+    def _cycle_on(self, revision: str) -> SyncResult:
+        started = time.monotonic()
+        if self.pending and self.pending != revision:
+            self._report(self.pending, superseded_status(revision, context=self._context()))
+            self.failures.pop(self.pending, None)
+        self.pending = revision
+        self._report(revision, self._status(StatusState.PENDING, f"reconciling {_short(revision)}"))
+        log.info("reconciling revision %s", _short(revision))
+        result = self._reconcile(revision)
+        self._finish(revision, result, time.monotonic() - started)
+        return result
+
+    def _reconcile(self, revision: str) -> SyncResult:
+        config = self.parts.config
+        try:
+            directory = self.parts.source.directory_of(revision)
+            wanted = desired.read(
+                str(directory),
+                config_path=self.parts.config_path,
+                subpath=config.source.path or None,
+                display=self.parts.display,
+            )
+            if wanted.violations:
+                return SyncResult(revision, violations=wanted.violations)
+            target = self.parts.make_target(wanted.config)
+            try:
+                return reconcile.reconcile(
+                    wanted, target, revision=revision, progress=lambda line: log.info("%s", line)
+                )
+            finally:
+                target.close()
+        except GitOpsError as err:
+            return SyncResult(revision, error=str(err))
+
+    def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
+        self.cycles += 1
+        self.last_result = result
+        applied = sum(1 for r in result.resources if r.outcome in ("created", "configured"))
+        pruned = sum(1 for r in result.resources if r.outcome == "deleted")
+        if result.ok:
+            self.applied, self.pending = revision, None
+            self.failures.pop(revision, None)
+            self.parts.health.mark_ready()
+            self._report(revision, self._status(StatusState.SUCCESS, result.describe()))
+            self.parts.metrics.record_cycle(
+                result="success", duration=duration, applied=applied, pruned=pruned
+            )
+            log.info("revision %s applied: %s", _short(revision), result.describe())
+            return
+        permanent = bool(result.violations)
+        earlier = self.failures.get(revision)
+        attempts = (earlier.attempts if earlier else 0) + 1
+        wait = self.parts.failure_backoff.delay(attempts)
+        self.failures[revision] = _Failure(attempts, self.clock() + wait, permanent)
+        self.pending = None if permanent else revision
+        state = StatusState.ERROR if result.error else StatusState.FAILURE
+        self._report(revision, self._status(state, result.describe()))
+        self.parts.metrics.record_cycle(
+            result="failure", duration=duration, applied=applied, pruned=pruned
+        )
+        self.parts.metrics.record_error("validate" if permanent else "apply")
+        retry = "not retried (fix the manifests)" if permanent else f"retry in {wait:.0f}s"
+        log.warning("revision %s failed, %s: %s", _short(revision), retry, result.describe())
+
+    def _context(self) -> str:
+        return self.parts.config.reporter.context or f"gitops-agent/{self.parts.config.name}"
+
+    def _status(self, state: StatusState, description: str) -> CommitStatus:
+        target_url = self.parts.config.reporter.target_url or ""
+        return CommitStatus(state, truncate_description(description), self._context(), target_url)
+
+    def _report(self, revision: str, status: CommitStatus) -> None:
+        if revision:
+            self.parts.reporter.report(revision, status)
+
+
+def _short(revision: str | None) -> str:
+    return (revision or "nothing")[:12]

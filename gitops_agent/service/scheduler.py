@@ -1,0 +1,48 @@
+"""The schedule of the agent: an apscheduler job per source, at its interval with jitter.
+
+Built by the ``run`` command around an ``AgentLoop``. One poll runs at a time
+(``max_instances=1``, missed runs coalesced); ``poll_now()`` brings the next run forward, for
+push webhooks. The first poll runs at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from gitops_agent.service.agent import AgentLoop
+
+JOB = "poll-source"
+logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are expected
+
+
+class AgentSchedule:
+    """Runs ``loop.poll`` every ``interval`` seconds (plus up to ``jitter`` seconds)."""
+
+    def __init__(self, loop: AgentLoop, *, interval: float, jitter: float | None = None) -> None:
+        self.loop = loop
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            loop.poll,
+            "interval",
+            seconds=interval,
+            jitter=jitter if jitter is not None else min(interval * 0.1, 30.0),
+            id=JOB,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def poll_now(self) -> None:
+        """Poll as soon as possible (right after the running poll when there is one)."""
+        self.loop.trigger()
+        self.scheduler.modify_job(JOB, next_run_time=datetime.now(UTC))
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)

@@ -1,0 +1,50 @@
+"""Sources as the agent loop sees them: a current revision and its files on disk.
+
+``GitRevisions`` follows a git repository (one ``ls-remote`` per poll, a checkout only for a
+new revision); ``DirectoryRevisions`` follows a local directory, whose revision is the
+enclosing repository's HEAD plus a digest of the manifest files when the tree differs from
+it, so that an edit is a new revision. Built by the ``run`` command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_agent.sources import directory, snapshot
+from gitops_agent.sources.git import GitSource
+
+
+@dataclass(slots=True)
+class GitRevisions:
+    """A git repository: the revision its ref points at, checked out on demand."""
+
+    source: GitSource
+
+    def remote_revision(self) -> str:
+        return self.source.remote_revision()
+
+    def directory_of(self, revision: str) -> Path:
+        return self.source.checkout(revision).root
+
+
+@dataclass(slots=True)
+class DirectoryRevisions:
+    """A local directory, read in place."""
+
+    path: Path
+
+    def remote_revision(self) -> str:
+        head, dirty = snapshot.working_tree_revision(self.path)
+        if head and not dirty:
+            return head
+        tree = directory.read_tree(self.path)
+        digest = hashlib.sha256()
+        for name in sorted(tree.files):
+            digest.update(name.encode() + b"\0" + tree.files[name].encode() + b"\0")
+        base = head[:12] + "+" if head else "tree-"
+        return base + digest.hexdigest()[:12]
+
+    def directory_of(self, revision: str) -> Path:
+        return self.path

@@ -1,0 +1,147 @@
+"""A manifest repository served by ``git daemon``, and the agent running as a real process.
+
+Used by the agent loop tests: commits are made in a working clone and pushed to a bare
+repository that ``git daemon`` serves on 127.0.0.1; the agent (``python -m gitops_agent
+run``) follows it, applies to kubesim and reports to a forge emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import SAMPLE_REPO
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip()
+
+
+class ManifestRepo:
+    """A bare repository (served) and a working clone to commit from."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.bare = base / "served" / "manifests.git"
+        self.work = base / "work"
+        self.bare.parent.mkdir(parents=True)
+        git(base, "init", "--quiet", "--bare", "--initial-branch=main", str(self.bare))
+        shutil.copytree(SAMPLE_REPO, self.work)
+        git(self.work, "init", "--quiet", "--initial-branch=main")
+        git(self.work, "config", "user.email", "dev@example.com")
+        git(self.work, "config", "user.name", "Dev")
+        git(self.work, "remote", "add", "origin", str(self.bare))
+
+    def commit(self, message: str, change: Callable[[Path], None] | None = None) -> str:
+        if change is not None:
+            change(self.work)
+        git(self.work, "add", "-A")
+        git(self.work, "commit", "--quiet", "--allow-empty", "-m", message)
+        git(self.work, "push", "--quiet", "origin", "main")
+        return git(self.work, "rev-parse", "HEAD")
+
+
+def agent_config(path: Path, *, url: str, reporter: dict[str, Any], interval: str = "1s") -> Path:
+    """An agent configuration following ``url`` (the sample's variables included)."""
+    sample = yaml.safe_load((SAMPLE_REPO / "gitops-agent.yaml").read_text())
+    data = {
+        "name": "e2e",
+        "source": {"url": url, "ref": "main", "interval": interval},
+        "vars": sample["vars"],
+        "target": {"kind": "kubernetes"},
+        "reporter": reporter,
+        "sync": {"waitTimeout": "20s", "pollInterval": "0.1s", "maxPruneFraction": 0.5},
+        "server": {"webhookSecretEnv": "WEBHOOK_SECRET"},
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+class AgentProcess:
+    """``gitops-agent run`` in a subprocess; its stderr is collected line by line."""
+
+    def __init__(self, config: Path, kubeconfig: Path, cache: Path, env: dict[str, str]) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "gitops_agent",
+            "run",
+            "--config",
+            str(config),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--listen",
+            "127.0.0.1:0",
+            "--cache-dir",
+            str(cache),
+        ]
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        self.proc = subprocess.Popen(
+            command,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **env},
+        )
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
+        self.url = self.wait_for_line("listening on ").split("listening on ", 1)[1].strip()
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for_line(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.log.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"agent never logged {text!r}; log:\n" + "\n".join(self.log[-40:]))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.pump.join(timeout=10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        while not self.lines.empty():
+            self.log.append(self.lines.get())
+        return self.proc.returncode
+
+
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition"
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -4,8 +4,8 @@ Built by the ``run`` command; ``poll()`` is called by the scheduler at the sourc
 through ``trigger()``, by push webhooks. One cycle runs at a time; a trigger that arrives
 during a cycle makes the loop poll once more when it ends, so no push is lost. A poll with no
 new revision costs one ``ls-remote``. Each revision gets ``pending`` when its cycle starts and
-a final status after it; a revision overtaken by a newer one before it succeeded gets a
-final "superseded" status. A revision that failed to apply is retried with backoff (the last
+a final status after it; commits pushed together, of which only the newest was reconciled,
+get a final "superseded by" status once it is applied. A revision that failed to apply is retried with backoff (the last
 good revision stays applied meanwhile); one that does not validate is not retried.
 """
 
@@ -49,6 +49,8 @@ class RevisionSource(Protocol):
     def remote_revision(self) -> str: ...
 
     def directory_of(self, revision: str) -> Path: ...
+
+    def skipped(self, older: str, newer: str) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +135,6 @@ class AgentLoop:
 
     def _cycle_on(self, revision: str) -> SyncResult:
         started = time.monotonic()
-        if self.pending and self.pending != revision:
-            self._report(self.pending, superseded_status(revision, context=self._context()))
-            self.failures.pop(self.pending, None)
         self.pending = revision
         self._report(revision, self._status(StatusState.PENDING, f"reconciling {_short(revision)}"))
         log.info("reconciling revision %s", _short(revision))
@@ -171,6 +170,7 @@ class AgentLoop:
         applied = sum(1 for r in result.resources if r.outcome in ("created", "configured"))
         pruned = sum(1 for r in result.resources if r.outcome == "deleted")
         if result.ok:
+            self._supersede(revision)
             self.applied, self.pending = revision, None
             self.failures.pop(revision, None)
             self.parts.health.mark_ready()
@@ -185,7 +185,7 @@ class AgentLoop:
         attempts = (earlier.attempts if earlier else 0) + 1
         wait = self.parts.failure_backoff.delay(attempts)
         self.failures[revision] = _Failure(attempts, self.clock() + wait, permanent)
-        self.pending = None if permanent else revision
+        self.pending = None
         state = StatusState.ERROR if result.error else StatusState.FAILURE
         self._report(revision, self._status(state, result.describe()))
         self.parts.metrics.record_cycle(
@@ -194,6 +194,16 @@ class AgentLoop:
         self.parts.metrics.record_error("validate" if permanent else "apply")
         retry = "not retried (fix the manifests)" if permanent else f"retry in {wait:.0f}s"
         log.warning("revision %s failed, %s: %s", _short(revision), retry, result.describe())
+
+    def _supersede(self, revision: str) -> None:
+        """Final statuses for the commits this revision overtook: pushed after the last
+        applied revision, never reconciled on their own (a promotion gate would wait forever
+        on them), and those whose failure is now moot."""
+        overtaken = self.parts.source.skipped(self.applied, revision) if self.applied else []
+        for sha in overtaken:
+            if sha not in self.failures:
+                self._report(sha, superseded_status(revision, context=self._context()))
+        self.failures = {sha: f for sha, f in self.failures.items() if sha not in overtaken}
 
     def _context(self) -> str:
         return self.parts.config.reporter.context or f"gitops-agent/{self.parts.config.name}"

@@ -191,6 +191,20 @@ class GitSource:
         self._run(["clean", "-ffdxq"], verb="clean")
         return self._result(root, revision)
 
+    def commits_between(self, older: str, newer: str, *, limit: int = 20) -> list[str]:
+        """Commits after ``older`` up to ``newer`` (newest first, ``newer`` included), from the
+        working copy; empty when the history is not there (a shallow fetch) or unrelated."""
+        if not (is_sha(older) and is_sha(newer)):
+            return []
+        with self._lock:
+            try:
+                out = self._run(
+                    ["rev-list", f"--max-count={limit}", f"{older}..{newer}"], verb="rev-list"
+                )
+            except SourceError:
+                return []
+        return [line for line in out.splitlines() if is_sha(line.strip())]
+
     def read_file(self, revision: str, path: str) -> bytes:
         """The content of ``path`` (repository-relative) at ``revision``."""
         rel = relative_path(path, what="file path")

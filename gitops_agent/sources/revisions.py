@@ -28,6 +28,10 @@ class GitRevisions:
     def directory_of(self, revision: str) -> Path:
         return self.source.checkout(revision).root
 
+    def skipped(self, older: str, newer: str) -> list[str]:
+        """The commits between two applied revisions that were never reconciled on their own."""
+        return [sha for sha in self.source.commits_between(older, newer) if sha != newer]
+
 
 @dataclass(slots=True)
 class DirectoryRevisions:
@@ -48,3 +52,6 @@ class DirectoryRevisions:
 
     def directory_of(self, revision: str) -> Path:
         return self.path
+
+    def skipped(self, older: str, newer: str) -> list[str]:
+        return []

@@ -186,6 +186,20 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
         latency = time.monotonic() - sent
         assert latency < 1.0, f"push to cycle start took {latency:.2f}s"
         assert final(github, second) == "success"
+        # two commits pushed together: only the newest is reconciled, the other is superseded
+        third = repo.commit("first of two")
+        fourth = repo.commit("second of two")
+        body = json.dumps({"ref": "refs/heads/main", "after": fourth}).encode()
+        headers["X-Hub-Signature-256"] = "sha256=" + sign(SECRET, body)
+        assert post_webhook(agent.url, body, headers) in (200, 202)
+        assert final(github, fourth) == "success"
+        overtaken = wait_until(
+            lambda: github.statuses(REPO, third),
+            timeout=5,
+            what="a status for the overtaken commit",
+        )
+        assert [s.state for s in overtaken] == ["success"]
+        assert f"superseded by {fourth[:7]}" in overtaken[0].description
     finally:
         agent.stop()
 

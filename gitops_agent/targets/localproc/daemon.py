@@ -1,0 +1,306 @@
+"""The supervisor daemon: one per state directory, reconciling desired files into processes.
+
+``Supervisor.run`` takes the state directory's lock (a second daemon exits with
+``EXIT_ALREADY_RUNNING``), rebuilds its groups from the status records and adopts the
+processes that are still alive (same pid *and* same start time; a ``/proc`` scan also finds
+replicas a crashed daemon started but never recorded), writes ``daemon.pid``, reports ready,
+then loops: read ``desired/*.json`` (re-parsing only changed files), step every group, rotate
+big logs, write changed ``status/*.json`` records, and sleep until a child exits, a client
+writes to the ``wake`` FIFO, a signal arrives, or ``tick_seconds`` pass.
+
+Stopping: SIGTERM / SIGINT, or ``shutdown.json`` without ``stopProcesses``, make it exit and
+leave the processes running for the next daemon to adopt; ``shutdown.json`` with
+``stopProcesses`` (or ``--halt``) stops every process first. Started by ``__main__``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import fcntl
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from gitops_agent.errors import GitOpsError
+from gitops_agent.targets.localproc import logs
+from gitops_agent.targets.localproc.groups import GroupRuntime
+from gitops_agent.targets.localproc.layout import StateLayout, read_json, write_atomic, write_json
+from gitops_agent.targets.localproc.processes import ProcessHandle, proc_stat, scan_shims
+from gitops_agent.targets.localproc.records import parse_record
+from gitops_agent.targets.localproc.settings import SupervisorSettings
+from gitops_agent.targets.localproc.specs import ProcessGroupSpec
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ALREADY_RUNNING = 3
+
+
+class Shutdown(enum.Enum):
+    """How the daemon is leaving."""
+
+    DETACH = "detach"  # exit, processes keep running
+    HALT = "halt"  # stop every process, then exit
+
+
+class Waker:
+    """Sleeps until a signal, a byte on the wake FIFO, or a timeout."""
+
+    def __init__(self, fifo: Path) -> None:
+        self.fifo = fifo
+        self.terminate = False
+        self._fds: list[int] = []
+        self._previous: dict[signal.Signals, object] = {}
+
+    def __enter__(self) -> Waker:
+        read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        fifo_flags = os.O_NONBLOCK | os.O_CLOEXEC
+        fifo_read = os.open(self.fifo, os.O_RDONLY | fifo_flags)
+        fifo_keep = os.open(self.fifo, os.O_WRONLY | fifo_flags)  # no EOF when clients close
+        self._fds = [read_end, fifo_read, write_end, fifo_keep]
+        signal.set_wakeup_fd(write_end)
+        for sig, handler in (
+            (signal.SIGCHLD, self._wake),
+            (signal.SIGHUP, self._wake),
+            (signal.SIGTERM, self._stop),
+            (signal.SIGINT, self._stop),
+        ):
+            self._previous[sig] = signal.signal(sig, handler)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        signal.set_wakeup_fd(-1)
+        for fd in self._fds:
+            os.close(fd)
+
+    def _wake(self, signum: int, frame: FrameType | None) -> None:
+        """Nothing to do: the wake-up fd already interrupted the sleep."""
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.terminate = True
+
+    def wait(self, timeout: float) -> None:
+        readable, _, _ = select.select(self._fds[:2], [], [], max(0.0, timeout))
+        for fd in readable:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(fd, 4096):
+                    pass
+
+
+class Supervisor:
+    """The reconciliation loop over all groups of one state directory."""
+
+    def __init__(self, layout: StateLayout, settings: SupervisorSettings) -> None:
+        self.layout = layout
+        self.settings = settings
+        self.groups: dict[str, GroupRuntime] = {}
+        self.shutdown: Shutdown | None = None
+        self._desired_keys: dict[str, tuple[int, int, int]] = {}
+        self._written: dict[str, str] = {}
+        self._next_log_check = 0.0
+
+    def run(self, *, halt: bool = False, on_ready: Callable[[], None] | None = None) -> int:
+        """Serve until asked to stop; returns the process exit code."""
+        self.layout.ensure()
+        lock_fd = _lock(self.layout.lock_file)
+        if lock_fd is None:
+            log.info("a daemon already runs for %s", self.layout.root)
+            return EXIT_ALREADY_RUNNING
+        try:
+            with Waker(self.layout.wake_fifo) as waker:
+                self.restore()
+                _write_pid_file(self.layout.pid_file)
+                log.info("daemon %d serving %s", os.getpid(), self.layout.root)
+                if halt:
+                    self.begin_halt()
+                if on_ready:
+                    on_ready()
+                self._loop(waker)
+        finally:
+            _remove_pid_file(self.layout.pid_file)
+            os.close(lock_fd)
+        log.info("daemon %d stopped", os.getpid())
+        return EXIT_OK
+
+    def _loop(self, waker: Waker) -> None:
+        while True:
+            self.tick(time.monotonic())
+            if waker.terminate:
+                self.shutdown = Shutdown.DETACH
+            if self.shutdown is Shutdown.DETACH:
+                return
+            if self.shutdown is Shutdown.HALT and not self._any_processes():
+                return
+            waker.wait(self.settings.tick_seconds)
+            self._read_shutdown_request()
+
+    def restore(self) -> None:
+        """Groups from the records, their specs, and unrecorded replicas found in /proc."""
+        for path in sorted(self.layout.status_dir.glob("*.json")):
+            record = parse_record(read_json(path))
+            if record is not None and record.name == path.stem:
+                self.groups[record.name] = GroupRuntime.restore(
+                    record, layout=self.layout, settings=self.settings
+                )
+                self._written[record.name] = ""
+        self.load_desired()
+        known = {r.handle.pid for g in self.groups.values() for r in g.all_replicas() if r.handle}
+        for shim in scan_shims(self.layout.run_dir):
+            parsed = _parse_exit_path(self.layout, shim.exit_path)
+            if parsed is None or shim.pid in known:
+                continue
+            name, index, launch_id = parsed
+            handle = ProcessHandle(shim.pid, shim.start_ticks, launch_id, shim.exit_path)
+            adopted = self._group(name).adopt(index, handle)
+            log.info("%s/%d: unrecorded pid %d %s", name, index, shim.pid,
+                     "adopted" if adopted else "stopped")  # fmt: skip
+
+    def begin_halt(self) -> None:
+        self.shutdown = Shutdown.HALT
+        for group in self.groups.values():
+            group.halting = True
+
+    def _group(self, name: str) -> GroupRuntime:
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = GroupRuntime(
+                name, layout=self.layout, settings=self.settings
+            )
+            group.halting = self.shutdown is Shutdown.HALT
+        return group
+
+    def tick(self, now: float) -> None:
+        """One pass: desired files in, processes moved, records out."""
+        self.load_desired()
+        for name, group in list(self.groups.items()):
+            try:
+                group.step(now)
+            except Exception:
+                log.exception("%s: reconciling failed; retrying on the next tick", name)
+            if group.removed:
+                self._forget(name)
+        if now >= self._next_log_check:
+            self._rotate_logs()
+            self._next_log_check = now + self.settings.log_check_seconds
+        self._write_records()
+
+    def load_desired(self) -> None:
+        """Give each group its spec from ``desired/<name>.json`` (None when the file is gone)."""
+        seen: set[str] = set()
+        with os.scandir(self.layout.desired_dir) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".json") or entry.name.startswith("."):
+                    continue
+                name = entry.name[: -len(".json")]
+                seen.add(name)
+                info = entry.stat()
+                key = (info.st_mtime_ns, info.st_size, info.st_ino)
+                if self._desired_keys.get(name) != key:
+                    self._desired_keys[name] = key
+                    self._load_spec(name, Path(entry.path))
+        for name in set(self._desired_keys) - seen:
+            del self._desired_keys[name]
+        for name, group in self.groups.items():
+            if name not in seen:
+                group.set_spec(None)
+
+    def _load_spec(self, name: str, path: Path) -> None:
+        data = read_json(path)
+        try:
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            spec = ProcessGroupSpec.from_json(data)
+            if spec.name != name:
+                raise ValueError(f"the file names group {name!r} but holds {spec.name!r}")
+        except (GitOpsError, ValueError) as exc:
+            log.error("%s: ignoring desired file %s: %s", name, path, exc)
+            return
+        self._group(name).set_spec(spec)
+
+    def _forget(self, name: str) -> None:
+        del self.groups[name]
+        self._written.pop(name, None)
+        with contextlib.suppress(FileNotFoundError):
+            self.layout.status(name).unlink()
+        for directory in self.layout.group_dirs(name):
+            shutil.rmtree(directory, ignore_errors=True)
+        log.info("%s: removed", name)
+
+    def _rotate_logs(self) -> None:
+        for name in self.groups:
+            for index in logs.replica_indices(self.layout.group_logs(name)):
+                path = self.layout.replica_log(name, index)
+                limit, keep = self.settings.log_max_bytes, self.settings.log_keep
+                if logs.rotate_if_larger(path, max_bytes=limit, keep=keep):
+                    log.info("%s/%d: log rotated", name, index)
+
+    def _write_records(self) -> None:
+        for name, group in self.groups.items():
+            data = group.status().to_json()
+            comparable = json.dumps({k: v for k, v in data.items() if k != "updatedAt"})
+            if self._written.get(name) != comparable:
+                write_json(self.layout.status(name), data)
+                self._written[name] = comparable
+
+    def _any_processes(self) -> bool:
+        return any(group.has_processes for group in self.groups.values())
+
+    def _read_shutdown_request(self) -> None:
+        request = read_json(self.layout.shutdown_file)
+        if not isinstance(request, dict) or request.get("pid") != os.getpid():
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.layout.shutdown_file.unlink()
+        if request.get("stopProcesses"):
+            log.info("stopping every process, then exiting")
+            self.begin_halt()
+        else:
+            self.shutdown = Shutdown.DETACH
+
+
+def _parse_exit_path(layout: StateLayout, path: Path) -> tuple[str, int, str] | None:
+    """``run/<name>/<index>-<launch>.exit`` -> (name, index, launch id)."""
+    try:
+        relative = path.relative_to(layout.run_dir)
+    except ValueError:
+        return None
+    if len(relative.parts) != 2 or not relative.name.endswith(".exit"):
+        return None
+    index, _, launch_id = relative.name[: -len(".exit")].partition("-")
+    return (relative.parts[0], int(index), launch_id) if index.isdigit() else None
+
+
+def _lock(path: Path) -> int | None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _write_pid_file(path: Path) -> None:
+    stat = proc_stat(os.getpid())
+    write_atomic(path, f"{os.getpid()} {stat.start_ticks if stat else 0}\n", mode=0o644)
+
+
+def _remove_pid_file(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.read_text().split()[0] == str(os.getpid()):
+            path.unlink()

@@ -54,6 +54,7 @@ class GroupRuntime:
         self.strays: list[Replica] = []
         self.files_fingerprint: str | None = None
         self.halting = False
+        self.grace = DEFAULT_GRACE
 
     @classmethod
     def restore(
@@ -64,7 +65,7 @@ class GroupRuntime:
         group = cls(record.name, layout=layout, settings=settings)
         group.mode, group.metadata = record.mode, record.metadata
         group.fingerprint, group.spec_hash = record.fingerprint, record.spec_hash
-        group.run_id = record.run_id
+        group.run_id, group.grace = record.run_id, record.stop_grace_seconds
         for status in record.replicas:
             handle = None
             if status.pid and status.start_ticks is not None and status.launch_id:
@@ -73,7 +74,7 @@ class GroupRuntime:
             replica = Replica.from_status(status, handle)
             if replica.state is ReplicaState.STOPPING:
                 replica.after_stop = AfterStop.REPLACE
-                replica.stop_deadline = time.monotonic() + DEFAULT_GRACE
+                replica.stop_deadline = time.monotonic() + group.grace
             group.replicas[status.index] = replica
         return group
 
@@ -82,13 +83,10 @@ class GroupRuntime:
         if spec is not None and spec != self.spec:
             self.mode, self.metadata = spec.mode, spec.metadata
             self.fingerprint, self.spec_hash = launch_fingerprint(spec), spec.spec_hash
+            self.grace = spec.stop_grace_seconds
             if spec.mode is GroupMode.SERVICE:
                 self.run_id = ""
         self.spec = spec
-
-    @property
-    def grace(self) -> float:
-        return self.spec.stop_grace_seconds if self.spec else DEFAULT_GRACE
 
     def all_replicas(self) -> Iterator[Replica]:
         yield from list(self.replicas.values())
@@ -289,6 +287,7 @@ class GroupRuntime:
             metadata=dict(self.metadata),
             failure=failure,
             message=message,
+            stop_grace_seconds=self.grace,
             updated_at=time.time(),
         )
 

@@ -114,6 +114,7 @@ class GroupStatus:
     metadata: Mapping[str, str] = field(default_factory=dict)
     failure: str | None = None
     message: str = ""
+    stop_grace_seconds: float = 5.0
     updated_at: float = 0.0
 
     @property
@@ -144,6 +145,7 @@ class GroupStatus:
             "metadata": dict(self.metadata),
             "failure": self.failure,
             "message": self.message,
+            "stopGraceSeconds": self.stop_grace_seconds,
             "updatedAt": self.updated_at,
         }
 
@@ -163,6 +165,7 @@ class GroupStatus:
             metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
             failure=data.get("failure"),
             message=str(data.get("message", "")),
+            stop_grace_seconds=float(data.get("stopGraceSeconds", 5.0)),
             updated_at=float(data.get("updatedAt", 0.0)),
         )
 

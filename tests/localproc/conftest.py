@@ -84,4 +84,3 @@ def make_runtime(state_dir: Path) -> Iterator[Callable[..., LocalRuntime]]:
 @pytest.fixture
 def runtime(make_runtime: Callable[..., LocalRuntime]) -> LocalRuntime:
     return make_runtime()
-

@@ -169,7 +169,9 @@ def test_a_reused_pid_is_neither_adopted_nor_signalled(runtime: LocalRuntime) ->
             record["replicas"][0]["pid"] = stranger.pid  # as if the pid had been reused
             record_path.write_text(json.dumps(record))
             runtime.ensure_running()
-            after = runtime.wait(NAME, lambda s: ready(1)(s) and s.pids[0] != stranger.pid, timeout=5)
+            after = runtime.wait(
+                NAME, lambda s: ready(1)(s) and s.pids[0] != stranger.pid, timeout=5
+            )
             assert after is not None
             time.sleep(0.2)
             assert stranger.poll() is None

@@ -107,7 +107,9 @@ def test_a_killed_command_under_the_shim_is_restarted(runtime: LocalRuntime) -> 
     assert len(sleeps) == 1
     os.kill(sleeps[0], signal.SIGTERM)
     after = runtime.wait(
-        "pipeline", lambda s: s is not None and s.replicas[0].restarts == 1 and s.ready == 1, timeout=5
+        "pipeline",
+        lambda s: s is not None and s.replicas[0].restarts == 1 and s.ready == 1,
+        timeout=5,
     )
     assert after is not None and after.replicas[0].pid != before.replicas[0].pid
     # exactly one pipeline again: the old cat went with its process group
@@ -135,7 +137,9 @@ def test_a_crash_loop_is_failed_and_a_fixed_spec_recovers(runtime: LocalRuntime)
     assert (observed.status, observed.runtime) == ("active", "failed")
     # it keeps retrying with backoff
     restarts = failed.replicas[0].restarts
-    runtime.wait("crasher", lambda s: s is not None and s.replicas[0].restarts > restarts + 1, timeout=5)
+    runtime.wait(
+        "crasher", lambda s: s is not None and s.replicas[0].restarts > restarts + 1, timeout=5
+    )
     fixed = ProcessGroupSpec("crasher", ("sleep", "60"))
     runtime.apply(fixed)
     healed = runtime.wait("crasher", lambda s: running(1)(s) and s.failure is None, timeout=5)
@@ -194,7 +198,9 @@ def test_a_spec_change_rolls_replicas_one_at_a_time(runtime: LocalRuntime) -> No
     assert old is not None
     runtime.apply(sleeper(replicas=3, env={"VERSION": "1"}, metadata={"note": "relabel"}))
     relabelled = runtime.wait(
-        "worker.public.sleeper", lambda s: s is not None and s.metadata.get("note") == "relabel", timeout=5
+        "worker.public.sleeper",
+        lambda s: s is not None and s.metadata.get("note") == "relabel",
+        timeout=5,
     )
     assert relabelled is not None and relabelled.pids == old.pids
     runtime.apply(sleeper(replicas=3, env={"VERSION": "2"}))
@@ -226,7 +232,9 @@ def test_spec_hash_alone_forces_a_rolling_restart(runtime: LocalRuntime) -> None
 
 def test_zero_replicas_is_running_zero(runtime: LocalRuntime) -> None:
     runtime.apply(sleeper(replicas=0))
-    status = runtime.wait("worker.public.sleeper", lambda s: s is not None and s.updated_at > 0, timeout=5)
+    status = runtime.wait(
+        "worker.public.sleeper", lambda s: s is not None and s.updated_at > 0, timeout=5
+    )
     assert status is not None and status.phase is GroupPhase.RUNNING
     assert worker_status(worker_state(status)).runtime == "running:0"
 
@@ -255,4 +263,8 @@ def test_replica_states_are_recorded(runtime: LocalRuntime) -> None:
     assert status is not None
     replica = status.replicas[0]
     assert replica.state is ReplicaState.RUNNING
-    assert replica.start_ticks and replica.started_at and replica.launch_id.startswith(status.fingerprint)
+    assert (
+        replica.start_ticks
+        and replica.started_at
+        and replica.launch_id.startswith(status.fingerprint)
+    )

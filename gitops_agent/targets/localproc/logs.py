@@ -5,8 +5,9 @@ A replica's stdout and stderr go straight from the process to ``logs/<name>/<i>.
 file that grew past its size limit by *copy and truncate* (the writer keeps its descriptor):
 ``<i>.log`` is copied to ``<i>.log.1`` (older generations shift to ``.2`` .. ``.N``), then
 truncated. A rotation holds an exclusive ``flock`` on the log file and a reader a shared
-one, so a follower never sees a half-rotated file; it notices a rotation by ``.1`` being a
-new file and finishes the old content from there. Lines written between the last copy and
+one, so a follower never sees a half-rotated file; a counter file ``<i>.log.rotations``
+tells it how many rotations it missed, and it finishes the old content from the kept
+generations before reading on. Lines written between the last copy and
 the truncation (microseconds) can be lost, as with logrotate's ``copytruncate``.
 """
 
@@ -24,6 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from gitops_agent.targets.localproc.layout import write_atomic
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,20 @@ def rotate(path: Path, *, keep: int, wait: bool = False) -> bool:
             _shift_generations(path, keep)
             _copy_to_first_generation(handle, path)
         os.truncate(path, 0)
+        write_atomic(rotation_counter(path), f"{rotations(path) + 1}\n")
     return True
+
+
+def rotation_counter(path: Path) -> Path:
+    """``<i>.log.rotations``: how many times ``<i>.log`` was rotated (for followers)."""
+    return path.with_name(f"{path.name}.rotations")
+
+
+def rotations(path: Path) -> int:
+    try:
+        return int(rotation_counter(path).read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def _shift_generations(path: Path, keep: int) -> None:
@@ -93,23 +109,16 @@ def _copy_to_first_generation(handle: BinaryIO, path: Path) -> None:
     os.replace(temporary, generation(path, 1))
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
 class _Cursor:
     """Where a reader is in one replica's log, across rotations."""
 
-    def __init__(self, replica: int, path: Path) -> None:
+    def __init__(self, replica: int, path: Path, *, keep: int) -> None:
         self.replica = replica
         self.path = path
+        self.keep = keep
         self.offset = 0
         self.partial = b""
-        self.rotated_id = _identity(generation(path, 1))
+        self.rotations = rotations(path)
 
     def read_new(self) -> list[LogLine]:
         """Complete lines written since the last call (a rotation in between is followed)."""
@@ -124,17 +133,20 @@ class _Cursor:
         return [LogLine(self.replica, _decode(line)) for line in complete]
 
     def _rotated_rest(self) -> bytes:
-        current = _identity(generation(self.path, 1))
-        if current == self.rotated_id:
+        """What was rotated away since the last read: the rest of the generation that holds
+        our offset, then any younger generations in full (oldest first)."""
+        count = rotations(self.path)
+        missed, self.rotations = count - self.rotations, count
+        if missed <= 0:
             return b""
-        self.rotated_id = current
         offset, self.offset = self.offset, 0
-        try:
-            with open(generation(self.path, 1), "rb") as old:
-                old.seek(offset)
-                return old.read()
-        except OSError:
-            return b""
+        chunks = []
+        for number in range(min(missed, self.keep), 0, -1):
+            start = offset if number == missed else 0
+            with contextlib.suppress(OSError), open(generation(self.path, number), "rb") as old:
+                old.seek(start)
+                chunks.append(old.read())
+        return b"".join(chunks)
 
     def _read_from(self, handle: BinaryIO) -> bytes:
         size = os.fstat(handle.fileno()).st_size
@@ -180,7 +192,7 @@ def read_logs(
     by replica; with ``follow``, then new lines as they come, until ``stop`` is set,
     ``timeout`` seconds pass, or ``finished()`` turns true (checked after a last read)."""
     chosen = list(replicas) if replicas is not None else replica_indices(log_dir)
-    cursors = [_Cursor(i, log_dir / f"{i}.log") for i in chosen]
+    cursors = [_Cursor(i, log_dir / f"{i}.log", keep=keep) for i in chosen]
     for cursor in cursors:
         yield from _snapshot(cursor, tail=tail, keep=keep, follow=follow)
     if not follow:
@@ -188,7 +200,7 @@ def read_logs(
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         done = finished() if finished else False
-        cursors = _add_new_replicas(log_dir, cursors, replicas)
+        cursors = _add_new_replicas(log_dir, cursors, replicas, keep=keep)
         for cursor in cursors:
             yield from cursor.read_new()
         if done or (stop is not None and stop.is_set()):
@@ -218,11 +230,15 @@ def _snapshot(cursor: _Cursor, *, tail: int | None, keep: int, follow: bool) -> 
 
 
 def _add_new_replicas(
-    log_dir: Path, cursors: list[_Cursor], replicas: Sequence[int] | None
+    log_dir: Path, cursors: list[_Cursor], replicas: Sequence[int] | None, *, keep: int
 ) -> list[_Cursor]:
     """Follow replicas that started logging after the reader began (scale-ups)."""
     if replicas is not None:
         return cursors
     known = {cursor.replica for cursor in cursors}
-    new = [_Cursor(i, log_dir / f"{i}.log") for i in replica_indices(log_dir) if i not in known]
+    new = [
+        _Cursor(i, log_dir / f"{i}.log", keep=keep)
+        for i in replica_indices(log_dir)
+        if i not in known
+    ]
     return cursors + new

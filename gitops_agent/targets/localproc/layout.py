@@ -162,9 +162,10 @@ def read_json(path: Path) -> Any:
 def write_projected_files(base: Path, files: Mapping[str, str]) -> None:
     """Make ``base`` hold exactly ``files`` (relative path -> content), mode 0600.
 
-    Paths were validated by the spec; here each one is checked again after resolving
-    symlinks, so a link planted in the directory cannot send a write outside it. Files no
-    longer listed are removed. Raises ``OSError`` (or ``ValueError`` for an escaping path).
+    Paths were validated by the spec. Symlinks found in the directory are removed, and each
+    parent is checked again after resolving, so a planted link cannot send a write outside
+    it. Files no longer listed are removed. Raises ``OSError``, or ``ValueError`` for a
+    path that escapes.
     """
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     real_base = base.resolve()
@@ -172,7 +173,7 @@ def write_projected_files(base: Path, files: Mapping[str, str]) -> None:
     for directory, subdirs, names in os.walk(real_base, topdown=False, followlinks=False):
         here = Path(directory)
         for name in names:
-            if here / name not in wanted:
+            if here / name not in wanted or (here / name).is_symlink():
                 (here / name).unlink()
         for name in subdirs:
             with contextlib.suppress(OSError):  # not empty, or a symlink to a directory

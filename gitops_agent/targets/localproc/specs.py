@@ -179,10 +179,15 @@ def _env_problem(env: Mapping[str, str]) -> str | None:
 
 def _files_problem(files: Mapping[str, str]) -> str | None:
     total = 0
+    parents = {
+        "/".join(path.split("/")[:n]) for path in files for n in range(1, path.count("/") + 1)
+    }
     for path, content in files.items():
         problem = file_path_problem(path)
         if problem:
             return problem
+        if path in parents:
+            return f"file path {path!r} is both a file and a directory"
         total += len(content.encode())
     if total > MAX_FILES_BYTES:
         return f"files hold {total} bytes, more than the {MAX_FILES_BYTES} allowed"

@@ -81,13 +81,20 @@ class LocalRuntime:
         command = [sys.executable, "-m", DAEMON_MODULE, "--state-dir", str(self.state_dir)]
         command += ["--detach", "--ready-timeout", str(self.start_timeout)]
         code = self._run_daemon_command([*command, *self.settings.to_argv()])
-        pid = self.daemon_pid()
+        pid = self._wait_for_pid() if code in (0, EXIT_ALREADY_RUNNING) else None
         if code not in (0, EXIT_ALREADY_RUNNING) or pid is None:
             raise UnavailableError(
                 f"the local supervisor did not start (exit code {code}); "
                 f"see {self.layout.daemon_log}",
                 object_ref=f"state-dir/{self.state_dir}",
             )
+        return pid
+
+    def _wait_for_pid(self) -> int | None:
+        """The daemon's pid; a daemon started by someone else may still be adopting."""
+        deadline = time.monotonic() + self.start_timeout
+        while (pid := self.daemon_pid()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         return pid
 
     def _run_daemon_command(self, command: list[str], *, timeout: float | None = None) -> int:

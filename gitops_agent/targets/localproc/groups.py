@@ -317,12 +317,12 @@ class GroupRuntime:
         current = [r for r in self.replicas.values() if r.index < spec.replicas]
         if spec.run_id != self.run_id:
             return GroupPhase.PENDING, None, f"waiting for run {self.run_id} to stop"
+        done = [r for r in current if r.state is ReplicaState.SUCCEEDED]
+        if any(r.state in LIVE for r in current):
+            return GroupPhase.RUNNING, None, f"{len(done)}/{spec.replicas} replicas succeeded"
         failed = [r for r in current if r.state is ReplicaState.FAILED]
         if failed:
             return GroupPhase.FAILED, None, f"replica {failed[0].index} {failed[0].message}"
-        done = [r for r in current if r.state is ReplicaState.SUCCEEDED]
         if spec.replicas and len(done) == spec.replicas:
             return GroupPhase.SUCCEEDED, None, "exited with code 0"
-        if any(r.state is ReplicaState.RUNNING for r in current):
-            return GroupPhase.RUNNING, None, f"{len(done)}/{spec.replicas} replicas succeeded"
         return GroupPhase.PENDING, None, "not started"

@@ -227,7 +227,9 @@ def scan_shims(run_dir: Path) -> list[FoundShim]:
             continue
         exit_path = os.fsdecode(argv[4])
         stat = proc_stat(pid)
-        if exit_path.startswith(prefix) and stat is not None and stat.state not in "ZX":
+        # a shim leads its own session; a child it has forked but not yet exec'd does not
+        leader = stat is not None and stat.pgrp == pid and stat.state not in "ZX"
+        if exit_path.startswith(prefix) and leader and stat is not None:
             found.append(FoundShim(pid, stat.start_ticks, Path(exit_path)))
     return found
 

@@ -120,14 +120,10 @@ class StateLayout:
             raise ConfigError(f"state directory {self.root} is not usable: {exc}") from exc
 
     def _ensure_fifo(self) -> None:
-        try:
-            mode = self.wake_fifo.lstat().st_mode
-        except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):  # another client or daemon made it
             os.mkfifo(self.wake_fifo, 0o600)
-            return
-        if not stat.S_ISFIFO(mode):
-            self.wake_fifo.unlink()
-            os.mkfifo(self.wake_fifo, 0o600)
+        if not stat.S_ISFIFO(self.wake_fifo.lstat().st_mode):
+            raise OSError(f"{self.wake_fifo} exists and is not a FIFO")
 
 
 def write_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -241,3 +242,23 @@ def test_daemon_start_and_reaction_times(runtime: LocalRuntime) -> None:
         apply_time,
         restart_time,
     )
+
+
+def test_a_vanished_state_dir_stops_the_daemon_and_its_processes(runtime: LocalRuntime) -> None:
+    runtime.apply(sleeper())
+    runtime.wait(NAME, ready(2), timeout=5)
+    assert len(processes_of(runtime.state_dir)) == 5  # the daemon, 2 x (shim + sleep)
+    shutil.rmtree(runtime.state_dir)
+    deadline = time.monotonic() + 10
+    while processes_of(runtime.state_dir):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_applying_an_unchanged_spec_writes_nothing(runtime: LocalRuntime) -> None:
+    runtime.apply(sleeper())
+    desired = runtime.state_dir / "desired" / f"{NAME}.json"
+    before = desired.stat().st_mtime_ns, desired.stat().st_ino
+    time.sleep(0.01)
+    runtime.apply(sleeper())
+    assert (desired.stat().st_mtime_ns, desired.stat().st_ino) == before

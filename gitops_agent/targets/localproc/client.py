@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from gitops_agent.errors import NotFoundError, UnavailableError
+from gitops_agent.errors import InvalidError, NotFoundError, UnavailableError
 from gitops_agent.targets.localproc import logs
 from gitops_agent.targets.localproc.daemon import EXIT_ALREADY_RUNNING
 from gitops_agent.targets.localproc.layout import StateLayout, read_json, write_json
@@ -128,7 +128,8 @@ class LocalRuntime:
         """Make ``spec`` the desired state of its group (create, scale, update or rerun)."""
         validate(spec)
         self.layout.ensure()
-        write_json(self.layout.desired(spec.name), spec.to_json())
+        if self.desired(spec.name) != spec:  # an unchanged spec is not written again
+            write_json(self.layout.desired(spec.name), spec.to_json())
         self._after_write()
 
     def remove(self, name: str) -> bool:
@@ -146,9 +147,13 @@ class LocalRuntime:
         self.wake()
 
     def desired(self, name: str) -> ProcessGroupSpec | None:
-        """The spec last applied for ``name``, or None."""
+        """The spec last applied for ``name``; None when there is none (or it is unreadable)."""
         data = read_json(self.layout.desired(name))
-        return ProcessGroupSpec.from_json(data) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        with contextlib.suppress(InvalidError):
+            return ProcessGroupSpec.from_json(data)
+        return None
 
     def get(self, name: str) -> GroupStatus | None:
         """The group's status; None when it is neither desired nor has processes.

@@ -139,6 +139,9 @@ class Supervisor:
 
     def _loop(self, waker: Waker) -> None:
         while True:
+            if not self.layout.desired_dir.is_dir():
+                log.error("the state directory %s is gone; stopping everything", self.layout.root)
+                return self._halt_orphans()
             self.tick(time.monotonic())
             if waker.terminate:
                 self.shutdown = Shutdown.DETACH
@@ -169,6 +172,15 @@ class Supervisor:
             adopted = self._group(name).adopt(index, handle)
             log.info("%s/%d: unrecorded pid %d %s", name, index, shim.pid,
                      "adopted" if adopted else "stopped")  # fmt: skip
+
+    def _halt_orphans(self) -> None:
+        """Stop every process without touching the (vanished) state directory."""
+        self.begin_halt()
+        deadline = time.monotonic() + max((g.grace for g in self.groups.values()), default=0) + 1
+        while self._any_processes() and time.monotonic() < deadline:
+            for group in self.groups.values():
+                group.step(time.monotonic())
+            time.sleep(0.02)
 
     def begin_halt(self) -> None:
         self.shutdown = Shutdown.HALT

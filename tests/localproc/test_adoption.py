@@ -262,3 +262,13 @@ def test_applying_an_unchanged_spec_writes_nothing(runtime: LocalRuntime) -> Non
     time.sleep(0.01)
     runtime.apply(sleeper())
     assert (desired.stat().st_mtime_ns, desired.stat().st_ino) == before
+
+
+def test_waiting_replaces_a_daemon_that_died(runtime: LocalRuntime) -> None:
+    runtime.apply(sleeper(replicas=1))
+    before = runtime.wait(NAME, ready(1), timeout=5)
+    assert before is not None
+    kill_daemon(runtime)
+    os.kill(before.pids[0], signal.SIGKILL)
+    after = runtime.wait(NAME, lambda s: ready(1)(s) and s.pids != before.pids, timeout=5)
+    assert after is not None and runtime.daemon_pid() is not None

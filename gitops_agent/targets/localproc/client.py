@@ -65,12 +65,17 @@ class LocalRuntime:
 
     def daemon_pid(self) -> int | None:
         """The pid of the running daemon, or None."""
+        identity = self._daemon_identity()
+        return identity[0] if identity else None
+
+    def _daemon_identity(self) -> tuple[int, int] | None:
+        """(pid, start ticks) of the running daemon, from ``daemon.pid``."""
         try:
             pid_text, ticks_text = self.layout.pid_file.read_text().split()
             pid, ticks = int(pid_text), int(ticks_text)
         except (OSError, ValueError):
             return None
-        return pid if is_alive(pid, ticks) else None
+        return (pid, ticks) if is_alive(pid, ticks) else None
 
     def ensure_running(self) -> int:
         """Start the daemon unless it runs; returns its pid once it is ready."""
@@ -184,12 +189,17 @@ class LocalRuntime:
         timeout: float,
         interval: float = 0.02,
     ) -> GroupStatus | None:
-        """Poll ``get(name)`` until ``condition`` holds; ``UnavailableError`` on timeout."""
+        """Poll ``get(name)`` until ``condition`` holds; ``UnavailableError`` on timeout.
+        With ``autostart``, a daemon found dead while waiting is started again."""
         deadline = time.monotonic() + timeout
+        next_check = time.monotonic() + 0.5
         while True:
             status = self.get(name)
             if condition(status):
                 return status
+            if self.autostart and time.monotonic() >= next_check:
+                self.ensure_running()  # a daemon that died meanwhile is replaced
+                next_check = time.monotonic() + 0.5
             if time.monotonic() >= deadline:
                 phase = status.phase if status else "absent"
                 raise UnavailableError(
@@ -231,16 +241,17 @@ class LocalRuntime:
     def stop_daemon(self, *, stop_processes: bool = False, timeout: float = 30.0) -> bool:
         """Stop the daemon; with ``stop_processes`` every process is stopped first (their
         desired files stay, so the next daemon starts them again). True when it stopped."""
-        pid = self.daemon_pid()
-        if pid is None:
+        identity = self._daemon_identity()
+        if identity is None:
             if stop_processes and self.layout.root.is_dir():
                 command = [sys.executable, "-m", DAEMON_MODULE, "--state-dir", str(self.state_dir)]
                 return self._run_daemon_command([*command, "--halt"], timeout=timeout) == 0
             return True
+        pid, ticks = identity
         write_json(self.layout.shutdown_file, {"pid": pid, "stopProcesses": stop_processes})
         self.wake()
         deadline = time.monotonic() + timeout
-        while self.daemon_pid() == pid:
+        while is_alive(pid, ticks):  # until the process is gone and its lock released
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)

@@ -33,7 +33,7 @@ from gitops_agent.errors import GitOpsError
 from gitops_agent.targets.localproc import logs
 from gitops_agent.targets.localproc.groups import GroupRuntime
 from gitops_agent.targets.localproc.layout import StateLayout, read_json, write_atomic, write_json
-from gitops_agent.targets.localproc.processes import ProcessHandle, proc_stat, scan_shims
+from gitops_agent.targets.localproc.processes import ProcessHandle, is_alive, proc_stat, scan_shims
 from gitops_agent.targets.localproc.records import parse_record
 from gitops_agent.targets.localproc.settings import SupervisorSettings
 from gitops_agent.targets.localproc.specs import ProcessGroupSpec
@@ -117,7 +117,7 @@ class Supervisor:
     def run(self, *, halt: bool = False, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until asked to stop; returns the process exit code."""
         self.layout.ensure()
-        lock_fd = _lock(self.layout.lock_file)
+        lock_fd = _lock_unless_served(self.layout)
         if lock_fd is None:
             log.info("a daemon already runs for %s", self.layout.root)
             return EXIT_ALREADY_RUNNING
@@ -197,7 +197,15 @@ class Supervisor:
         return group
 
     def tick(self, now: float) -> None:
-        """One pass: desired files in, processes moved, records out."""
+        """One pass; an unexpected error is logged and the next pass retries."""
+        try:
+            self._tick(now)
+        except Exception:
+            log.exception("a reconciliation pass failed; retrying shortly")
+            time.sleep(min(1.0, 10 * self.settings.tick_seconds))
+
+    def _tick(self, now: float) -> None:
+        """Desired files in, processes moved, records out."""
         self.load_desired()
         for name, group in list(self.groups.items()):
             try:
@@ -219,8 +227,11 @@ class Supervisor:
                 if not entry.name.endswith(".json") or entry.name.startswith("."):
                     continue
                 name = entry.name[: -len(".json")]
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:  # removed while we looked
+                    continue
                 seen.add(name)
-                info = entry.stat()
                 key = (info.st_mtime_ns, info.st_size, info.st_ino)
                 if self._desired_keys.get(name) != key:
                     self._desired_keys[name] = key
@@ -295,6 +306,27 @@ def _parse_exit_path(layout: StateLayout, path: Path) -> tuple[str, int, str] | 
         return None
     index, _, launch_id = relative.name[: -len(".exit")].partition("-")
     return (relative.parts[0], int(index), launch_id) if index.isdigit() else None
+
+
+def _lock_unless_served(layout: StateLayout, *, timeout: float = 5.0) -> int | None:
+    """Take the state dir's lock; None when another daemon holds it and serves. A daemon
+    that is still exiting holds it a little longer, so the lock is tried again meanwhile."""
+    deadline = time.monotonic() + timeout
+    while (fd := _lock(layout.lock_file)) is None:
+        if _serving_pid(layout.pid_file) is not None or time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)
+    return fd
+
+
+def _serving_pid(path: Path) -> int | None:
+    """The pid in ``daemon.pid`` when that process is alive (same start time)."""
+    try:
+        pid_text, ticks_text = path.read_text().split()
+        pid, ticks = int(pid_text), int(ticks_text)
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and is_alive(pid, ticks) else None
 
 
 def _lock(path: Path) -> int | None:

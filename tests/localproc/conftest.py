@@ -22,7 +22,7 @@ from gitops_agent.targets.localproc import LocalRuntime, SupervisorSettings
 from gitops_agent.targets.localproc.processes import proc_stat
 
 FAST = SupervisorSettings(
-    tick_seconds=0.05,
+    tick_seconds=1.0,
     backoff_initial=0.05,
     backoff_max=0.2,
     stable_after=1.0,

@@ -21,13 +21,10 @@ import fcntl
 import json
 import logging
 import os
-import select
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
 
 from gitops_agent.errors import GitOpsError
 from gitops_agent.targets.localproc import logs
@@ -37,11 +34,13 @@ from gitops_agent.targets.localproc.processes import ProcessHandle, is_alive, pr
 from gitops_agent.targets.localproc.records import parse_record
 from gitops_agent.targets.localproc.settings import SupervisorSettings
 from gitops_agent.targets.localproc.specs import ProcessGroupSpec
+from gitops_agent.targets.localproc.waking import Waker
 
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_ALREADY_RUNNING = 3
+UNWATCHED_POLL_SECONDS = 0.1
 
 
 class Shutdown(enum.Enum):
@@ -49,57 +48,6 @@ class Shutdown(enum.Enum):
 
     DETACH = "detach"  # exit, processes keep running
     HALT = "halt"  # stop every process, then exit
-
-
-class Waker:
-    """Sleeps until a signal, a byte on the wake FIFO, or a timeout."""
-
-    def __init__(self, fifo: Path) -> None:
-        self.fifo = fifo
-        self.terminate = False
-        self._fds: list[int] = []
-        self._previous: dict[signal.Signals, object] = {}
-
-    def __enter__(self) -> Waker:
-        read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        fifo_flags = os.O_NONBLOCK | os.O_CLOEXEC
-        fifo_read = os.open(self.fifo, os.O_RDONLY | fifo_flags)
-        fifo_keep = os.open(self.fifo, os.O_WRONLY | fifo_flags)  # no EOF when clients close
-        self._fds = [read_end, fifo_read, write_end, fifo_keep]
-        signal.set_wakeup_fd(write_end)
-        for sig, handler in (
-            (signal.SIGCHLD, self._wake),
-            (signal.SIGHUP, self._wake),
-            (signal.SIGTERM, self._stop),
-            (signal.SIGINT, self._stop),
-        ):
-            self._previous[sig] = signal.signal(sig, handler)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
-        signal.set_wakeup_fd(-1)
-        for fd in self._fds:
-            os.close(fd)
-
-    def _wake(self, signum: int, frame: FrameType | None) -> None:
-        """Nothing to do: the wake-up fd already interrupted the sleep."""
-
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
-        self.terminate = True
-
-    def wait(self, timeout: float) -> None:
-        readable, _, _ = select.select(self._fds[:2], [], [], max(0.0, timeout))
-        for fd in readable:
-            with contextlib.suppress(BlockingIOError):
-                while os.read(fd, 4096):
-                    pass
 
 
 class Supervisor:
@@ -149,8 +97,18 @@ class Supervisor:
                 return
             if self.shutdown is Shutdown.HALT and not self._any_processes():
                 return
-            waker.wait(self.settings.tick_seconds)
+            watching = waker.watch_only(h for g in self.groups.values() for h in g.watched())
+            waker.wait(self._sleep_time(time.monotonic(), watching=watching))
             self._read_shutdown_request()
+
+    def _sleep_time(self, now: float, *, watching: bool) -> float:
+        """Until the next deadline, at most ``tick_seconds``; short when an exit may be
+        missed because a process could not be watched."""
+        candidates = [self.settings.tick_seconds, self._next_log_check - now]
+        candidates += [d - now for g in self.groups.values() if (d := g.next_deadline(now))]
+        if not watching:
+            candidates.append(UNWATCHED_POLL_SECONDS)
+        return max(0.0, min(candidates))
 
     def restore(self) -> None:
         """Groups from the records, their specs, and unrecorded replicas found in /proc."""

@@ -35,6 +35,7 @@ from gitops_agent.targets.localproc.specs import GroupMode, ProcessGroupSpec, la
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = 5.0
+STOP_POLL_SECONDS = 0.05  # how often a stopping replica's process group is checked
 
 
 class GroupRuntime:
@@ -105,6 +106,34 @@ class GroupRuntime:
         else:
             self._reconcile_service(self.spec, now)
         self._progress_stops(now)
+
+    def watched(self) -> Iterator[ProcessHandle]:
+        """The processes whose exit should wake the daemon: those of running replicas."""
+        for replica in self.all_replicas():
+            if replica.state is ReplicaState.RUNNING and replica.handle is not None:
+                yield replica.handle
+
+    def next_deadline(self, now: float) -> float | None:
+        """When this group next needs a pass even if nothing happens (monotonic), or None:
+        a backoff delay ending, a stop to check on, a replica becoming stable or ready."""
+        deadlines = [self._deadline_of(replica, now) for replica in self.all_replicas()]
+        return min((d for d in deadlines if d is not None), default=None)
+
+    def _deadline_of(self, replica: Replica, now: float) -> float | None:
+        if replica.state is ReplicaState.STOPPING:
+            return now + STOP_POLL_SECONDS
+        if replica.state is ReplicaState.BACKOFF:
+            return replica.next_start
+        if replica.state is not ReplicaState.RUNNING or self.mode is GroupMode.JOB:
+            return None
+        waits = []
+        if replica.fast_failures:
+            waits.append(self.settings.stable_after - replica.ran_for())
+        rolling = any(r.fingerprint != self.fingerprint for r in self.replicas.values())
+        if rolling and replica.fingerprint == self.fingerprint:
+            waits.append(self.settings.min_ready_seconds - replica.ran_for())
+        waits = [w for w in waits if w > -1.0]  # already past: the pass that saw it acted
+        return now + max(0.0, min(waits)) + 0.001 if waits else None
 
     @property
     def removed(self) -> bool:

@@ -25,7 +25,7 @@ class SupervisorSettings:
     replica once the new one has run ``min_ready_seconds``.
     """
 
-    tick_seconds: float = 0.1
+    tick_seconds: float = 1.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     crash_loop_after: int = 3

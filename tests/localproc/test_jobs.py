@@ -160,3 +160,15 @@ def test_parallel_job_replicas_all_have_to_succeed(runtime: LocalRuntime) -> Non
     assert status is not None and status.phase is GroupPhase.FAILED
     states = [r.state for r in status.replicas]
     assert states == [ReplicaState.SUCCEEDED, ReplicaState.SUCCEEDED, ReplicaState.FAILED]
+
+
+def test_a_job_interrupted_by_stopping_everything_runs_again(runtime: LocalRuntime) -> None:
+    runtime.apply(job("wf.long", "echo start; sleep 0.4; echo end"))
+    runtime.wait("wf.long", lambda s: s is not None and s.phase is GroupPhase.RUNNING, timeout=5)
+    assert runtime.stop_daemon(stop_processes=True, timeout=10)
+    interrupted = runtime.get("wf.long")
+    assert interrupted is not None and interrupted.replicas[0].state is ReplicaState.PENDING
+    runtime.ensure_running()
+    outcome = runtime.wait("wf.long", finished(), timeout=5)
+    assert outcome is not None and outcome.phase is GroupPhase.SUCCEEDED
+    assert [line.text for line in runtime.logs("wf.long")] == ["start", "start", "end"]

@@ -194,3 +194,15 @@ def test_projected_files_never_follow_a_planted_symlink(tmp_path: Path) -> None:
 def test_a_file_cannot_also_be_a_directory() -> None:
     with pytest.raises(InvalidError, match="both a file and a directory"):
         ProcessGroupSpec("grp", ("true",), files={"conf": "x", "conf/app.yaml": "y"})
+
+
+def test_the_daemon_command_refuses_an_unusable_state_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitops_agent.targets.localproc.__main__ import main
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    assert main(["--state-dir", str(not_a_dir), "--halt"]) == 1
+    assert "is not usable" in capsys.readouterr().err
+    assert main(["--state-dir", str(tmp_path / "s"), "--crash-loop-after", "0"]) == 1

@@ -86,6 +86,7 @@ def detach(layout: StateLayout, settings: SupervisorSettings, *, timeout: float)
 
 def _serve_detached(layout: StateLayout, settings: SupervisorSettings, ready_fd: int) -> int:
     os.setsid()
+    os.chdir("/")  # pin no directory of the caller
     _redirect_output(layout)
     _configure_logging()
 

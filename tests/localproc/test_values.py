@@ -206,3 +206,10 @@ def test_the_daemon_command_refuses_an_unusable_state_dir(
     assert main(["--state-dir", str(not_a_dir), "--halt"]) == 1
     assert "is not usable" in capsys.readouterr().err
     assert main(["--state-dir", str(tmp_path / "s"), "--crash-loop-after", "0"]) == 1
+
+
+def test_a_state_dir_reached_through_a_symlink_is_the_same(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    os.symlink(real, tmp_path / "link")
+    assert StateLayout.at(tmp_path / "link") == StateLayout.at(real)

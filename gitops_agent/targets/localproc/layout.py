@@ -47,9 +47,10 @@ class StateLayout:
 
     @classmethod
     def at(cls, path: str | Path | None) -> StateLayout:
-        """The layout of ``path`` (or the default), made absolute; nothing is created."""
+        """The layout of ``path`` (or the default), absolute with symlinks resolved, so that
+        every client and daemon names the same files alike; nothing is created."""
         chosen = Path(path).expanduser() if path else default_state_dir()
-        return cls(Path(os.path.abspath(chosen)))
+        return cls(Path(os.path.realpath(chosen)))
 
     @property
     def lock_file(self) -> Path:

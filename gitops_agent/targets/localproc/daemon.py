@@ -216,10 +216,10 @@ class Supervisor:
     def _forget(self, name: str) -> None:
         del self.groups[name]
         self._written.pop(name, None)
-        with contextlib.suppress(FileNotFoundError):
-            self.layout.status(name).unlink()
         for directory in self.layout.group_dirs(name):
             shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):  # last: a client then sees it all gone
+            self.layout.status(name).unlink()
         log.info("%s: removed", name)
 
     def _rotate_logs(self) -> None:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from gitops_agent.core.status import worker_status
-from gitops_agent.errors import InvalidError
+from gitops_agent.errors import InvalidError, TargetError
 from gitops_agent.targets.localproc import (
     GroupPhase,
     GroupStatus,
@@ -268,3 +268,10 @@ def test_replica_states_are_recorded(runtime: LocalRuntime) -> None:
         and replica.started_at
         and replica.launch_id.startswith(status.fingerprint)
     )
+
+
+def test_a_failed_write_is_a_target_error_naming_the_group(runtime: LocalRuntime) -> None:
+    (runtime.state_dir / "desired" / "blocked.json").mkdir(parents=True)
+    with pytest.raises(TargetError, match=r"^process-group/blocked: could not write"):
+        runtime.apply(sleeper("blocked"))
+    (runtime.state_dir / "desired" / "blocked.json").rmdir()

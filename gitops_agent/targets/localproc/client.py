@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from gitops_agent.errors import InvalidError, NotFoundError, UnavailableError
+from gitops_agent.errors import InvalidError, NotFoundError, TargetError, UnavailableError
 from gitops_agent.targets.localproc import logs
 from gitops_agent.targets.localproc.daemon import EXIT_ALREADY_RUNNING
 from gitops_agent.targets.localproc.layout import StateLayout, read_json, write_json
@@ -59,6 +59,10 @@ class LocalRuntime:
     def state_dir(self) -> Path:
         return self.layout.root
 
+    @property
+    def _ref(self) -> str:
+        return f"state-dir/{self.state_dir}"
+
     def files_dir(self, name: str) -> Path:
         """Where the group's projected files are written (also its working directory)."""
         return self.layout.group_files(name)
@@ -91,7 +95,7 @@ class LocalRuntime:
             raise UnavailableError(
                 f"the local supervisor did not start (exit code {code}); "
                 f"see {self.layout.daemon_log}",
-                object_ref=f"state-dir/{self.state_dir}",
+                object_ref=self._ref,
             )
         return pid
 
@@ -115,7 +119,7 @@ class LocalRuntime:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UnavailableError(
                 f"the local supervisor did not start: {exc}",
-                object_ref=f"state-dir/{self.state_dir}",
+                object_ref=self._ref,
             ) from exc
         return finished.returncode
 
@@ -134,14 +138,16 @@ class LocalRuntime:
         validate(spec)
         self.layout.ensure()
         if self.desired(spec.name) != spec:  # an unchanged spec is not written again
-            write_json(self.layout.desired(spec.name), spec.to_json())
+            with _as_target_error(spec.ref, "could not write the desired state"):
+                write_json(self.layout.desired(spec.name), spec.to_json())
         self._after_write()
 
     def remove(self, name: str) -> bool:
         """Stop and forget group ``name``; False when it was not desired."""
         try:
-            self.layout.desired(name).unlink()
-        except FileNotFoundError:
+            with _as_target_error(object_ref(name), "could not remove the desired state"):
+                self.layout.desired(name).unlink()
+        except NotFoundError:
             return False
         self._after_write()
         return True
@@ -248,7 +254,8 @@ class LocalRuntime:
                 return self._run_daemon_command([*command, "--halt"], timeout=timeout) == 0
             return True
         pid, ticks = identity
-        write_json(self.layout.shutdown_file, {"pid": pid, "stopProcesses": stop_processes})
+        with _as_target_error(self._ref, "could not ask the daemon to stop"):
+            write_json(self.layout.shutdown_file, {"pid": pid, "stopProcesses": stop_processes})
         self.wake()
         deadline = time.monotonic() + timeout
         while is_alive(pid, ticks):  # until the process is gone and its lock released
@@ -256,6 +263,17 @@ class LocalRuntime:
                 return False
             time.sleep(0.01)
         return True
+
+
+@contextlib.contextmanager
+def _as_target_error(ref: str, doing: str) -> Iterator[None]:
+    """Turn an ``OSError`` into the project's error naming the object (group or state dir)."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"{doing}: {exc.strerror}", object_ref=ref) from exc
+    except OSError as exc:
+        raise TargetError(f"{doing}: {exc.strerror or exc}", object_ref=ref) from exc
 
 
 def _pending(spec: ProcessGroupSpec) -> GroupStatus:

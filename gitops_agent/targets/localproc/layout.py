@@ -149,10 +149,10 @@ def write_json(path: Path, data: Any) -> str:
 
 
 def read_json(path: Path) -> Any:
-    """The JSON held by ``path``; None when the file is missing or not valid JSON."""
+    """The JSON held by ``path``; None when it cannot be read or is not valid JSON."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
 
 

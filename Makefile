@@ -13,8 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo: the agent applies sample-repo as local processes (the bundle's worker, then its
+# verify workflow once the worker runs), shows the worker's log, then a second cycle finds
+# nothing to change and stops the processes. The report writer's database password is a
+# demo-only value given the way the local target takes secrets.
 demo: $(STAMP)
-	$(BIN)/gitops-agent validate sample-repo
+	@export GITOPS_AGENT_SECRET_REPORT_DB_PASSWORD=demo-only; \
+	$(BIN)/gitops-agent run --once --keep-running sample-repo && \
+	$(BIN)/gitops-agent log -t worker -n sleep-worker --tail 3 --config sample-repo/gitops-agent.yaml && \
+	$(BIN)/gitops-agent run --once sample-repo
+
 
 lint: $(STAMP)
 	$(BIN)/ruff check gitops_agent tests bench

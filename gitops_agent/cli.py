@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -23,7 +24,8 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="agent configuration (default: gitops-agent.yaml of the source)",
+        default=os.environ.get("GITOPS_AGENT_CONFIG") or None,
+        help="agent configuration (default: $GITOPS_AGENT_CONFIG, else gitops-agent.yaml of the source)",
     )
     parser.add_argument(
         "--var",
@@ -38,8 +40,10 @@ def _target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         choices=("kubernetes", "local"),
-        help="where resources run (default: target.kind, else local)",
+        default=os.environ.get("GITOPS_AGENT_TARGET") or None,
+        help="where resources run (default: $GITOPS_AGENT_TARGET, else target.kind, else local)",
     )
+
     parser.add_argument(
         "--kubeconfig",
         metavar="FILE",
@@ -130,6 +134,11 @@ def _run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     run.add_argument(
         "--once", action="store_true", help="run one cycle and exit (0 when it converged)"
+    )
+    run.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="with --once on the local target: leave the processes running on exit",
     )
     run.add_argument(
         "--listen",

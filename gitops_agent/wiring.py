@@ -6,7 +6,10 @@ place, with them, that constructs concrete targets. ``--target`` wins over ``tar
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitops_agent.config import AgentConfig
 from gitops_agent.engine.ports import Target
@@ -50,4 +53,19 @@ def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
 
 
 def _local(config: AgentConfig) -> Target:
-    raise ConfigError("the local target is not available in this build; use --target kubernetes")
+    from gitops_agent.targets.local import LocalTarget
+    from gitops_agent.targets.localproc import LocalRuntime
+
+    state_dir = config.target.state_dir or os.environ.get("GITOPS_AGENT_STATE_DIR") or None
+    runtime = LocalRuntime(state_dir)
+    # what a process needs to call this agent back (a verify workflow runs `gitops-agent get`)
+    agent_env = {
+        "GITOPS_AGENT_CMD": f"{sys.executable} -m gitops_agent",
+        "GITOPS_AGENT_TARGET": "local",
+        "GITOPS_AGENT_STATE_DIR": str(runtime.state_dir),
+    }
+    if config.path:
+        agent_env["GITOPS_AGENT_CONFIG"] = str(Path(config.path).resolve())
+    return LocalTarget(
+        runtime, owner=config.name, settings=config.render_settings(), agent_env=agent_env
+    )

@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
@@ -28,6 +30,7 @@ from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
 from gitops_agent.sources.revisions import DirectoryRevisions, GitRevisions
 from gitops_agent.sources.snapshot import default_cache_dir
+from gitops_agent.targets.local import LocalTarget
 from gitops_agent.wiring import build_target
 
 log = logging.getLogger("gitops_agent.run")
@@ -57,15 +60,28 @@ def run(args: argparse.Namespace) -> int:
     )
     loop = AgentLoop(parts)
     if args.once:
-        result = loop.poll()
-        if result is None:
-            print(
-                "nothing to do: the source could not be read or holds no new revision",
-                file=sys.stderr,
-            )
-            return 1
-        return report(result, "table")
+        return _once(args, config, loop)
     return _serve(args, config, loop, parts)
+
+
+def _once(args: argparse.Namespace, config: AgentConfig, loop: AgentLoop) -> int:
+    """One cycle, its status table, then (local target) the processes stopped unless kept."""
+    result = loop.poll()
+    if result is None:
+        print(
+            "nothing to do: the source could not be read or holds no new revision", file=sys.stderr
+        )
+        return 1
+    code = report(result, "table")
+    target = build_target(config, target_choice(args))
+    if isinstance(target, LocalTarget) and not args.keep_running:
+        stopped = target.stop_owned()
+        print(
+            f"stopped {stopped} process group(s) on exit (--keep-running leaves them running)",
+            file=sys.stderr,
+        )
+    target.close()
+    return code
 
 
 def _secrets(config: AgentConfig) -> SecretRegistry:
@@ -111,6 +127,9 @@ def _serve(
     args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, parts: AgentParts
 ) -> int:
     schedule = AgentSchedule(loop, interval=config.source.interval)
+    target = build_target(config, target_choice(args))
+    if isinstance(target, LocalTarget):
+        schedule.every(15.0, _cron_runner(target))
     server = AgentServer(
         _server_config(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),
@@ -130,6 +149,19 @@ def _serve(
         schedule.stop()
         server.stop()
     return 0
+
+
+def _cron_runner(target: LocalTarget) -> Callable[[], None]:
+    """Starts the runs of scheduled workflows on the local target when their cron fires."""
+    last = [datetime.now(UTC)]
+
+    def run_due() -> None:
+        now = datetime.now(UTC)
+        for started in target.run_due(last[0], now):
+            log.info("scheduled run started: %s", started)
+        last[0] = now
+
+    return run_due
 
 
 def _server_config(listen: str, config: AgentConfig) -> ServerConfig:

@@ -18,7 +18,9 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gitops_agent.core.manifests import DependencyCondition, Match
+from gitops_agent.core.inventory import Inventory
+from gitops_agent.core.manifests import DependencyCondition, Match, ResourceId, ResourceType
+from gitops_agent.core.planning import DesiredResource
 
 
 class Status(enum.StrEnum):
@@ -145,9 +147,14 @@ def _settled(runtime: str) -> bool:
     return runtime.startswith(("running", "next:")) or runtime in (Phase.SUCCEEDED, "")
 
 
+UNSUPPORTED = "unsupported"
+
+
 def condition_unreachable(condition: DependencyCondition | None, observed: ResourceStatus) -> bool:
-    """True when the dependency failed and the condition does not ask for that failure."""
-    return observed.failed and not condition_holds(condition, observed)
+    """True when the dependency failed, or cannot run on this target, and the condition
+    does not ask for exactly that."""
+    stuck = observed.failed or observed.runtime == UNSUPPORTED
+    return stuck and not condition_holds(condition, observed)
 
 
 def describe_condition(resource_id: str, condition: DependencyCondition | None) -> str:
@@ -209,3 +216,33 @@ FAILURE_REASONS = frozenset(
         "RunContainerError",
     }
 )
+
+
+def bundle_statuses(
+    inventory: Inventory,
+    statuses: Mapping[ResourceId, ResourceStatus],
+    desired: Sequence[DesiredResource],
+) -> dict[ResourceId, ResourceStatus]:
+    """The status of each Bundle known from the inventory or the desired resources: a
+    Bundle holds no objects, its status is its members' (``bundle_status``)."""
+    members: dict[ResourceId, list[ResourceId]] = {}
+    conditions: dict[ResourceId, dict[str, list[DependencyCondition | None]]] = {}
+    for entry in inventory.entries.values():
+        if entry.id.type is ResourceType.BUNDLE:
+            members[entry.id] = list(entry.depends)
+    for item in desired:
+        if item.bundle is None:
+            continue
+        listed = members.setdefault(item.bundle, [])
+        if item.id not in listed:
+            listed.append(item.id)
+        for dependency in item.depends:
+            conditions.setdefault(item.bundle, {}).setdefault(str(dependency.id), []).append(
+                dependency.condition
+            )
+    return {
+        bundle: bundle_status(
+            {str(r): statuses.get(r, PENDING) for r in ids}, conditions.get(bundle, {})
+        )
+        for bundle, ids in members.items()
+    }

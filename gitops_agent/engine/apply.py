@@ -21,6 +21,7 @@ from gitops_agent.core.objects import ObjectKey, key_of
 from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
 from gitops_agent.core.results import Outcome, ResourceResult
 from gitops_agent.core.status import (
+    UNSUPPORTED,
     Phase,
     ResourceStatus,
     condition_holds,
@@ -208,6 +209,10 @@ class Applier:
     def _advance_workflow(self, track: _Track) -> None:
         desired = track.desired
         if desired is None or not desired.steps:
+            return
+        observed = self.observation.statuses.get(track.plan.id)
+        if observed is not None and observed.runtime == UNSUPPORTED:
+            self._finish(track, _State.DONE, observed.message)
             return
         phases = self.observation.steps.get(track.plan.id, {})
         failed = [name for name, phase in phases.items() if phase is Phase.FAILED]

@@ -8,6 +8,7 @@ push webhooks. The first poll runs at start.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,6 +36,10 @@ class AgentSchedule:
             next_run_time=datetime.now(UTC),
             misfire_grace_time=None,
         )
+
+    def every(self, seconds: float, job: Callable[[], None]) -> None:
+        """Also run ``job`` every ``seconds`` (one at a time)."""
+        self.scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True)
 
     def start(self) -> None:
         self.scheduler.start()

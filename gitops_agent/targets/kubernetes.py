@@ -32,7 +32,7 @@ from gitops_agent.core.rendering.objects import (
 from gitops_agent.core.status import (
     Phase,
     ResourceStatus,
-    bundle_status,
+    bundle_statuses,
     worker_status,
     workflow_status,
 )
@@ -110,7 +110,7 @@ class KubernetesTarget:
             statuses[rid], phases = self._status(rid, items, pods.get(rid, []), current.get(rid))
             if phases is not None:
                 steps[rid] = phases
-        statuses.update(_bundle_statuses(inventory, statuses, desired))
+        statuses.update(bundle_statuses(inventory, statuses, desired))
         live = {rid: tuple(items) for rid, items in grouped.items()}
         owners = {rid: labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()}
         return Observation(live, statuses, steps, inventory, self.api.requests - before, owners)
@@ -240,35 +240,6 @@ def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
         if suffix.isdigit():
             shards[int(suffix)] = cm.get("data") or {}
     return inventories.from_shards(shards)
-
-
-def _bundle_statuses(
-    inventory: Inventory,
-    statuses: Mapping[ResourceId, ResourceStatus],
-    desired: Sequence[DesiredResource],
-) -> dict[ResourceId, ResourceStatus]:
-    """Bundles hold no objects: their status is their members'."""
-    members: dict[ResourceId, list[ResourceId]] = {}
-    conditions: dict[ResourceId, dict[str, list[Any]]] = {}
-    for entry in inventory.entries.values():
-        if entry.id.type is ResourceType.BUNDLE:
-            members[entry.id] = list(entry.depends)
-    for item in desired:
-        if item.bundle is not None:
-            members.setdefault(item.bundle, [])
-            if item.id not in members[item.bundle]:
-                members[item.bundle].append(item.id)
-            for dependency in item.depends:
-                conditions.setdefault(item.bundle, {}).setdefault(str(dependency.id), []).append(
-                    dependency.condition
-                )
-    result = {}
-    for bundle, ids in members.items():
-        observed = {
-            str(rid): statuses.get(rid, ResourceStatus("pending", "pending")) for rid in ids
-        }
-        result[bundle] = bundle_status(observed, conditions.get(bundle, {}))
-    return result
 
 
 def _merged(streams: Sequence[Iterator[LogLine]]) -> Iterator[LogLine]:

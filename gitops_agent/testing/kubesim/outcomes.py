@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gitops_agent.core import expansion
+
 Obj = dict[str, Any]
 
 
@@ -82,27 +84,8 @@ def command_line(container: Obj) -> str:
 
 
 def expand_references(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' expansion of command and args: ``$$`` -> ``$``, ``$(NAME)`` -> the
-    variable when defined, anything else kept as written."""
-    out: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        following = text[index + 1] if index + 1 < len(text) else ""
-        if char == "$" and following == "$":
-            out.append("$")
-            index += 2
-            continue
-        if char == "$" and following == "(":
-            end = text.find(")", index + 2)
-            name = text[index + 2 : end] if end != -1 else ""
-            if end != -1 and name in env:
-                out.append(env[name])
-                index = end + 1
-                continue
-        out.append(char)
-        index += 1
-    return "".join(out)
+    """Kubernetes' expansion of command and args (``core.expansion``)."""
+    return expansion.expand(text, env)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def test_a_crash_looping_worker_fails_and_its_dependents_are_skipped(run: Run, r
 def test_scaling_adds_exactly_one_process_and_deleting_prunes(
     run: Run, repo: Path, state: Path
 ) -> None:
+    # a git checkout of the sample: its revision is the commit, each change a new one
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sample"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=30)
     assert run("apply", str(repo))[0] == 0
     (first,) = pids(state, "worker.public.report-writer")
     worker = repo / "workers" / "report-writer.yaml"

@@ -15,8 +15,6 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gitops_agent.core import expansion
-
 Obj = dict[str, Any]
 
 
@@ -84,8 +82,24 @@ def command_line(container: Obj) -> str:
 
 
 def expand_references(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' expansion of command and args (``core.expansion``)."""
-    return expansion.expand(text, env)
+    """Kubernetes' expansion of command and args: ``$$`` -> ``$``, ``$(NAME)`` -> the
+    variable when defined, anything else kept as written. Written here, not imported from
+    the agent: the emulator must not share the code it tests."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char, following = text[index], text[index + 1 : index + 2]
+        end = text.find(")", index + 2) if (char, following) == ("$", "(") else -1
+        if (char, following) == ("$", "$"):
+            out.append("$")
+            index += 2
+        elif end != -1 and text[index + 2 : end] in env:
+            out.append(env[text[index + 2 : end]])
+            index = end + 1
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -33,7 +34,6 @@ def parse_vars(items: Sequence[str]) -> dict[str, str]:
 
 def config_for(args: argparse.Namespace, root: str = ".") -> AgentConfig:
     """The configuration: ``--config``, else ``gitops-agent.yaml`` under ``root``; with ``--var``."""
-    from pathlib import Path
 
     return desired.configuration(Path(root), args.config, parse_vars(args.var))
 

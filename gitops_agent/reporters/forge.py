@@ -9,6 +9,7 @@ Subclassed by ``github``, ``gitlab``, ``gitea`` and ``bitbucket``.
 
 from __future__ import annotations
 
+import abc
 import os
 import re
 import time
@@ -34,7 +35,7 @@ class ForgeRequest:
     headers: Mapping[str, str]
 
 
-class ForgeReporter:
+class ForgeReporter(abc.ABC):
     """Base of the HTTP commit-status reporters."""
 
     host = "git host"
@@ -64,9 +65,9 @@ class ForgeReporter:
         self._policy = policy or HttpPolicy()
         self._sleep = sleep
 
+    @abc.abstractmethod
     def build_request(self, revision: str, status: CommitStatus, token: str) -> ForgeRequest:
-        """The API call that posts ``status`` for ``revision``."""
-        raise NotImplementedError
+        """The API call that posts ``status`` for ``revision`` (each forge's own)."""
 
     def tolerated(self, error: HttpStatusError) -> bool:
         """True when the forge's error means the status is already as asked."""

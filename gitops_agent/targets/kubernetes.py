@@ -64,7 +64,6 @@ class KubernetesTarget:
         self.settings = settings
         self.inventory_namespace = inventory_namespace
         self.clock = clock
-        self.known_namespaces: set[str] = set()
 
     def close(self) -> None:
         self.api.close()

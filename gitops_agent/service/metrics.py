@@ -60,43 +60,10 @@ class _Family:
 
 
 @dataclass
-class Counter(_Family):
-    """A monotonically increasing count per label set."""
+class _Scalar(_Family):
+    """One number per label set: what counters and gauges share."""
 
     values: dict[LabelValues, float] = field(default_factory=dict)
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        """Add ``amount`` (>= 0)."""
-        if amount < 0:
-            raise ValueError("a counter only goes up")
-        key = self.key(labels)
-        with self.lock:
-            self.values[key] = self.values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float:
-        """The current count."""
-        with self.lock:
-            return self.values.get(self.key(labels), 0.0)
-
-    def render(self) -> list[str]:
-        with self.lock:
-            items = sorted(self.values.items())
-        lines = self.header()
-        lines += [f"{self.name}{_labels(self.label_names, k)} {format_value(v)}" for k, v in items]
-        return lines
-
-
-@dataclass
-class Gauge(_Family):
-    """A value that goes up and down per label set."""
-
-    values: dict[LabelValues, float] = field(default_factory=dict)
-
-    def set(self, value: float, **labels: str) -> None:
-        """Set the current value."""
-        key = self.key(labels)
-        with self.lock:
-            self.values[key] = value
 
     def value(self, **labels: str) -> float:
         """The current value (0 when never set)."""
@@ -109,6 +76,31 @@ class Gauge(_Family):
         lines = self.header()
         lines += [f"{self.name}{_labels(self.label_names, k)} {format_value(v)}" for k, v in items]
         return lines
+
+
+@dataclass
+class Counter(_Scalar):
+    """A monotonically increasing count per label set."""
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        """Add ``amount`` (>= 0)."""
+        if amount < 0:
+            raise ValueError("a counter only goes up")
+        key = self.key(labels)
+        with self.lock:
+            self.values[key] = self.values.get(key, 0.0) + amount
+
+
+@dataclass
+class Gauge(_Scalar):
+    """A value that goes up and down per label set."""
+
+    def set(self, value: float, **labels: str) -> None:
+        """Set the current value."""
+        key = self.key(labels)
+        with self.lock:
+            self.values[key] = value
+
 
 
 @dataclass

@@ -102,7 +102,6 @@ class Gauge(_Scalar):
             self.values[key] = value
 
 
-
 @dataclass
 class Histogram(_Family):
     """Observations counted into cumulative buckets, with sum and count."""

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from gitops_agent.engine import desired, reconcile
-from gitops_agent.engine.desired import Desired
+from gitops_agent.engine import reconcile
+from gitops_agent.engine.desired import Desired, assemble
 from gitops_agent.testing.kubesim import KubeSim, SimConfig
-from gitops_agent.wiring import TargetChoice, build_target
+from gitops_agent.wiring import TargetChoice, build_target, read_desired
 
 WORKERS = 1000
 WORKER = """version: v2alpha
@@ -96,7 +96,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, KubeSim(config) as sim:
         root = Path(tmp) / "repo"
         generate(root)
-        wanted = desired.read(str(root))
+        wanted = read_desired(str(root))
         assert not wanted.violations
         first = cycle(wanted, sim, "rev1")
         noop = cycle(wanted, sim, "rev1")
@@ -109,7 +109,7 @@ def main() -> int:
         )
         objects = [
             dict(obj)
-            for item in peer.render(wanted.resources, revision="rev1")
+            for item in assemble(wanted.resources, peer.render(wanted.resources, revision="rev1"))
             for obj in item.objects
         ]
         peer.close()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from gitops_agent.config import AgentConfig
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.rendering import kubernetes, output
 from gitops_agent.core.tree import SourceTree
 from gitops_agent.engine import desired

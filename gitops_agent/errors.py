@@ -6,8 +6,6 @@ the edge module that called the library and are re-raised as one of these classe
 
     GitOpsError                 base; ``str(err)`` is a message fit for a person
     ├── ConfigError             bad agent configuration or command line; fatal, not retried
-    ├── ManifestError           the manifests of a revision do not load or validate;
-    │                           permanent for that revision; ``.violations`` lists them all
     ├── SourceError             clone / fetch / checkout / auth failed; retryable
     ├── TargetError             a target (Kubernetes, local) refused or failed an operation;
     │   │                       ``.object_ref`` names ``Kind/namespace/name``
@@ -17,17 +15,13 @@ the edge module that called the library and are re-raised as one of these classe
     │   └── UnavailableError    5xx, timeout, connection refused; retryable
     └── ReporterError           a git host API failed; logged, never fails a sync
 
-Callers catch ``GitOpsError`` at the command line and print ``str(err)``; there is no
-traceback for an error a user can fix.
+Manifests that do not load or validate are not an exception: they are ``Violation`` values
+in the result (``core.violations``), every one of them, and nothing is applied. Callers
+catch ``GitOpsError`` at the command line and print ``str(err)``; there is no traceback for
+an error a user can fix.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gitops_agent.core.violations import Violation
 
 
 class GitOpsError(Exception):
@@ -36,17 +30,6 @@ class GitOpsError(Exception):
 
 class ConfigError(GitOpsError):
     """The agent configuration or the command line is wrong; the message says how to fix it."""
-
-
-class ManifestError(GitOpsError):
-    """A revision's manifests do not load or validate. Holds every violation found."""
-
-    def __init__(self, violations: Sequence[Violation]) -> None:
-        self.violations: tuple[Violation, ...] = tuple(violations)
-        first = self.violations[0].format() if self.violations else "no violations recorded"
-        more = len(self.violations) - 1
-        suffix = f" (and {more} more)" if more > 0 else ""
-        super().__init__(first + suffix)
 
 
 class SourceError(GitOpsError):

@@ -1,7 +1,10 @@
-"""Building the edges from the configuration and the command line: targets, mostly.
+"""Building the edges from the configuration and the command line: targets, and the desired
+state of a directory.
 
 Called by the command modules (``gitops_agent.commands``) and the agent service; the only
 place, with them, that constructs concrete targets. ``--target`` wins over ``target.kind``.
+``read_desired`` reads a directory (a source) and its configuration file, then hands the
+files to the engine, which validates them as a whole.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_agent.config import AgentConfig
+from gitops_agent.config import configuration
+from gitops_agent.core.config import AgentConfig
+from gitops_agent.engine.desired import Desired, evaluate
 from gitops_agent.engine.ports import Target
 from gitops_agent.errors import ConfigError
+from gitops_agent.sources import directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +75,28 @@ def _local(config: AgentConfig) -> Target:
     return LocalTarget(
         runtime, owner=config.name, settings=config.render_settings(), agent_env=agent_env
     )
+
+
+def read_desired(
+    path: str,
+    *,
+    config_path: str | None = None,
+    variables: dict[str, str] | None = None,
+    subpath: str | None = None,
+    display: str | None = None,
+) -> Desired:
+    """Read, load and validate the manifests at ``path`` (a directory or a file).
+
+    For a directory, only manifests under ``subpath`` (default: the configured
+    ``source.path`` when that directory exists under ``path``) are loaded on their own;
+    bundle files may still reference the whole repository. ``display`` is how file paths
+    are shown (``""``: relative to the repository root).
+    """
+    selection = directory.select(path, display=display)
+    config = configuration(selection.root_dir, config_path, variables or {})
+    roots = selection.roots
+    chosen = subpath if subpath is not None else config.source.path
+    exists = subpath is not None or (selection.root_dir / chosen).is_dir()
+    if roots == ("",) and chosen and exists:
+        roots = (chosen.strip("/"),)
+    return evaluate(selection.tree, roots, config)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_agent.config import AgentConfig, load_config, parse_config, parse_duration
+from gitops_agent.config import load_config
+from gitops_agent.core.config import AgentConfig, parse_config, parse_duration
 from gitops_agent.errors import ConfigError
 
 
@@ -30,7 +31,7 @@ target:
   stacks:
     flink: {image: flink:1.19}
 reporter: {kind: github, repository: org/manifests, tokenEnv: GITHUB_TOKEN}
-sync: {timeout: 1h30m, waitTimeout: 45s}
+sync: {waitTimeout: 1h30m, pollInterval: 250ms}
 drift: {schedule: 10m, mode: heal}
 """
     config = parse_config(text, "agent.yaml")
@@ -38,8 +39,8 @@ drift: {schedule: 10m, mode: heal}
     assert config.source.path == "manifests"
     assert config.source.interval == 60.0
     assert config.vars == {"REPLICAS": "2", "DEBUG": "true"}
-    assert config.sync.timeout == 5400.0
-    assert config.sync.wait_timeout == 45.0
+    assert config.sync.wait_timeout == 5400.0
+    assert config.sync.poll_interval == 0.25
     context = config.validation_context()
     assert "gpu" in context.computes
     assert context.stacks.get("flink") is not None

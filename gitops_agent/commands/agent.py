@@ -10,13 +10,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
 from gitops_agent.commands.sync import report
-from gitops_agent.config import AgentConfig, load_config
+from gitops_agent.config import load_config
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
+from gitops_agent.engine.ports import Periodic
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import setup
 from gitops_agent.redaction import SecretRegistry
@@ -25,12 +26,11 @@ from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.scheduler import AgentSchedule
-from gitops_agent.service.server import AgentServer, Health, ServerConfig
+from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
 from gitops_agent.sources.revisions import DirectoryRevisions, GitRevisions
 from gitops_agent.sources.snapshot import default_cache_dir
-from gitops_agent.targets.local import LocalTarget
 from gitops_agent.wiring import build_target
 
 log = logging.getLogger("gitops_agent.run")
@@ -74,13 +74,15 @@ def _once(args: argparse.Namespace, config: AgentConfig, loop: AgentLoop) -> int
         return 1
     code = report(result, "table")
     target = build_target(config, target_choice(args))
-    if isinstance(target, LocalTarget) and not args.keep_running:
-        stopped = target.stop_owned()
-        print(
-            f"stopped {stopped} process group(s) on exit (--keep-running leaves them running)",
-            file=sys.stderr,
-        )
-    target.close()
+    try:
+        release = target.hooks().release
+        if release is not None and not args.keep_running:
+            stopped = release()
+            print(
+                f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr
+            )
+    finally:
+        target.close()
     return code
 
 
@@ -101,7 +103,7 @@ def _source(args: argparse.Namespace, config: AgentConfig, cache: Path) -> Revis
         return DirectoryRevisions(Path(args.source or "."))
     spec = GitSourceSpec(
         url=config.source.url,
-        ref=config.source.ref or "main",
+        ref=config.source.ref,
         token_env=config.source.token_env or "",
         ssh_key_file=config.source.ssh_key_file or "",
         fetch_mode=FetchMode(config.source.fetch),
@@ -116,7 +118,7 @@ def _reporter(config: AgentConfig, cache: Path) -> Reporter:
         api_url=section.url or "",
         repository=section.repository or "",
         token_env=section.token_env or "",
-        context=section.context or f"gitops-agent/{config.name}",
+        context=config.reporter_context(),
         username=section.username or "",
         notes_ref=section.notes_ref,
     )
@@ -128,10 +130,10 @@ def _serve(
 ) -> int:
     schedule = AgentSchedule(loop, interval=config.source.interval)
     target = build_target(config, target_choice(args))
-    if isinstance(target, LocalTarget):
-        schedule.every(15.0, _cron_runner(target))
+    for job in target.hooks().periodic:
+        schedule.every(job.every, _logging(job))
     server = AgentServer(
-        _server_config(args.listen or config.server.listen, config),
+        _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),
         metrics=parts.metrics,
         health=parts.health,
@@ -151,23 +153,20 @@ def _serve(
     return 0
 
 
-def _cron_runner(target: LocalTarget) -> Callable[[], None]:
-    """Starts the runs of scheduled workflows on the local target when their cron fires."""
-    last = [datetime.now(UTC)]
+def _logging(job: Periodic) -> Callable[[], None]:
+    """A target's periodic job whose report lines go to the log."""
 
-    def run_due() -> None:
-        now = datetime.now(UTC)
-        for started in target.run_due(last[0], now):
-            log.info("scheduled run started: %s", started)
-        last[0] = now
+    def run() -> None:
+        for line in job.run():
+            log.info("%s", line)
 
-    return run_due
+    return run
 
 
-def _server_config(listen: str, config: AgentConfig) -> ServerConfig:
+def _server_options(listen: str, config: AgentConfig) -> ServerOptions:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"listen address {listen!r} must look like 127.0.0.1:8080")
     secret = os.environ.get(config.server.webhook_secret_env or "", "")
     secrets = WebhookSecrets(github=secret, gitlab=secret, gitea=secret, generic=secret)
-    return ServerConfig(host=host, port=int(port), secrets=secrets)
+    return ServerOptions(host=host, port=int(port), secrets=secrets)

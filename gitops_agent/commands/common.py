@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from gitops_agent.config import AgentConfig
+from gitops_agent.config import configuration
 from gitops_agent.core import variables
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.violations import Violation
-from gitops_agent.engine import desired
 from gitops_agent.errors import ConfigError
 from gitops_agent.wiring import TargetChoice
 
@@ -35,7 +35,7 @@ def parse_vars(items: Sequence[str]) -> dict[str, str]:
 def config_for(args: argparse.Namespace, root: str = ".") -> AgentConfig:
     """The configuration: ``--config``, else ``gitops-agent.yaml`` under ``root``; with ``--var``."""
 
-    return desired.configuration(Path(root), args.config, parse_vars(args.var))
+    return configuration(Path(root), args.config, parse_vars(args.var))
 
 
 def target_choice(args: argparse.Namespace) -> TargetChoice:

@@ -12,14 +12,14 @@ from gitops_agent.commands.common import parse_vars, print_violations
 from gitops_agent.core.manifests import flatten
 from gitops_agent.core.rendering import kubernetes, output
 from gitops_agent.core.rendering.objects import RenderError
-from gitops_agent.engine import desired
 from gitops_agent.errors import ConfigError
+from gitops_agent.wiring import read_desired
 
 
 def validate(args: argparse.Namespace) -> int:
     env = parse_vars(args.var)
     results = [
-        desired.read(path, config_path=args.config, variables=env) for path in args.paths or ["."]
+        read_desired(path, config_path=args.config, variables=env) for path in args.paths or ["."]
     ]
     violations = [v for result in results for v in result.violations]
     if args.output == "json":
@@ -38,7 +38,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def render(args: argparse.Namespace) -> int:
-    result = desired.read(args.path, config_path=args.config, variables=parse_vars(args.var))
+    result = read_desired(args.path, config_path=args.config, variables=parse_vars(args.var))
     violations = result.violations
     if not violations:
         try:

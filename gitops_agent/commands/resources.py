@@ -15,8 +15,7 @@ from gitops_agent.commands.common import (
     table,
     target_choice,
 )
-from gitops_agent.core import graph, labels
-from gitops_agent.core.inventory import Inventory
+from gitops_agent.core import labels
 from gitops_agent.core.manifests import (
     API_VERSION,
     DEFAULT_WORKSPACE,
@@ -24,13 +23,14 @@ from gitops_agent.core.manifests import (
     ResourceType,
     flatten,
 )
-from gitops_agent.core.objects import annotations_of
+from gitops_agent.core.recorded import manifest_of
+from gitops_agent.core.results import Outcome
 from gitops_agent.core.status import ResourceStatus
-from gitops_agent.engine import desired
+from gitops_agent.engine import reconcile
+from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
-from gitops_agent.errors import ConfigError, NotFoundError
-from gitops_agent.targets.manifests import manifest_of
-from gitops_agent.wiring import build_target
+from gitops_agent.errors import ConfigError
+from gitops_agent.wiring import build_target, read_desired
 
 HEADERS = ["NAME", "VERSION", "TYPE", "WORKSPACE", "STATUS", "RUNTIME", "OWNER"]
 
@@ -50,7 +50,7 @@ def get(args: argparse.Namespace) -> int:
     kind = resource_type(args.type)
     target = _open(args)
     try:
-        observation = target.observe(all_owners=args.all)
+        observation = observe(target, all_owners=args.all)
     finally:
         target.close()
     found = [rid for rid in _known(observation) if _selected(rid, kind, args.name, args.workspace)]
@@ -126,7 +126,7 @@ def _details(rid: ResourceId, observation: Observation, owner: str) -> dict[str,
 
 
 def _revision(objects: Iterable[Mapping[str, Any]]) -> str:
-    found = [annotations_of(obj).get(labels.REVISION, "") for obj in objects]
+    found = [labels.annotations_of(obj).get(labels.REVISION, "") for obj in objects]
     return max(found, default="", key=len)
 
 
@@ -145,31 +145,25 @@ def log(args: argparse.Namespace) -> int:
 
 
 def delete(args: argparse.Namespace) -> int:
-    target = _open(args)
+    """Delete through the same plan and prune path as ``apply``; exit 1 when one failed."""
+    config = config_for(args)
+    target = build_target(config, target_choice(args))
     try:
-        observation = target.observe()
-        wanted = _delete_targets(args)
-        order = deletion_order(wanted, observation.inventory)
-        known = set(_known(observation))
-        missing = [rid for rid in wanted if rid not in known]
-        if missing:
-            raise NotFoundError(f"not found: {', '.join(map(str, missing))}")
-        inventory = observation.inventory
-        for rid in order:
-            objects = observation.live.get(rid, ())
-            for obj in objects:
-                target.delete(obj)
-            inventory = inventory.without([rid])
-            print(f"deleted {rid} ({len(objects)} object(s))")
-        target.save_inventory(inventory, previous=observation.inventory)
+        the_plan, result = reconcile.delete(_delete_targets(args), target, config)
     finally:
         target.close()
-    return 0
+    planned = {resource.id: len(resource.steps) for resource in the_plan.resources}
+    for item in result.resources:
+        if item.outcome is Outcome.DELETED:
+            print(f"deleted {item.id} ({planned[item.id]} object(s))")
+        else:
+            print(f"{item.outcome} {item.id}: {item.message}", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _delete_targets(args: argparse.Namespace) -> list[ResourceId]:
     if args.file:
-        result = desired.read(args.file, config_path=args.config, variables=parse_vars(args.var))
+        result = read_desired(args.file, config_path=args.config, variables=parse_vars(args.var))
         if result.violations:
             print_violations(result.violations)
             raise ConfigError(f"{args.file} does not validate; nothing was deleted")
@@ -202,24 +196,3 @@ def parse_identifier(text: str) -> ResourceId:
         else (parts[3] if len(parts) == 4 and parts[3] else DEFAULT_WORKSPACE)
     )
     return ResourceId(kind, workspace, parts[0])
-
-
-def _depends(inventory: Inventory, rid: ResourceId) -> tuple[ResourceId, ...]:
-    entry = inventory.entry(rid)
-    return entry.depends if entry else ()
-
-
-def deletion_order(wanted: Iterable[ResourceId], inventory: Inventory) -> list[ResourceId]:
-    """Bundles expand to their members; dependents go before what they depend on."""
-    chosen: list[ResourceId] = []
-    for rid in wanted:
-        entry = inventory.entry(rid)
-        members = list(entry.depends) if rid.type is ResourceType.BUNDLE and entry else []
-        for member in [rid, *members]:
-            if member not in chosen:
-                chosen.append(member)
-    depends: Mapping[str, list[str]] = {
-        str(rid): [str(d) for d in _depends(inventory, rid) if d in chosen] for rid in chosen
-    }
-    names = {str(rid): rid for rid in chosen}
-    return [names[name] for name in reversed(graph.topological_order(depends))]

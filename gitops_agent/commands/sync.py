@@ -13,21 +13,22 @@ from gitops_agent.commands.common import (
     table,
     target_choice,
 )
-from gitops_agent.config import AgentConfig, load_config
+from gitops_agent.config import load_config
 from gitops_agent.core import reporting
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.core.results import SyncResult
-from gitops_agent.engine import desired, reconcile
+from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired
 from gitops_agent.sources import snapshot
-from gitops_agent.wiring import build_target
+from gitops_agent.wiring import build_target, read_desired
 
 
 def read_source(args: argparse.Namespace) -> tuple[Desired, snapshot.Snapshot]:
     """The validated desired state of SOURCE at ``--ref``, and the snapshot it came from."""
     bootstrap = load_config(args.config) if args.config else AgentConfig()
     taken = snapshot.take(args.source, config=bootstrap, ref=args.ref)
-    result = desired.read(
+    result = read_desired(
         str(taken.directory),
         config_path=args.config,
         variables=parse_vars(args.var),
@@ -89,7 +90,7 @@ def report(result: SyncResult, output: str) -> int:
             "revision": result.revision,
             "ok": result.ok,
             "summary": result.describe(),
-            "blockedPrune": result.blocked_prune,
+            "blockedPrune": result.blocked_prune.message() if result.blocked_prune else None,
             "writes": result.writes,
             "resources": [
                 {
@@ -115,7 +116,7 @@ def report(result: SyncResult, output: str) -> int:
             for r in result.resources
         ]
         print(table(rows, ["RESOURCE", "OUTCOME", "STATUS", "RUNTIME", "MESSAGE"]))
-    if result.blocked_prune:
-        print(f"prune refused: {result.blocked_prune}", file=sys.stderr)
+    if result.blocked_prune is not None:
+        print(f"prune refused: {result.blocked_prune.message()}", file=sys.stderr)
     print(("ok: " if result.ok else "failed: ") + result.describe(), file=sys.stderr)
     return 0 if result.ok else 1

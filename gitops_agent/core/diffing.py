@@ -19,9 +19,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from gitops_agent.core import quantities
+from gitops_agent.core import kinds, labels, quantities
 
-FIELD_MANAGER = "gitops-agent"
 SERVER_METADATA = (
     "uid",
     "resourceVersion",
@@ -81,7 +80,7 @@ def diff(
     live: Mapping[str, Any],
     *,
     ignore: Sequence[IgnoreRule] = (),
-    manager: str = FIELD_MANAGER,
+    manager: str = labels.FIELD_MANAGER,
 ) -> tuple[FieldChange, ...]:
     """The changes that applying ``desired`` would make to ``live``; empty when none."""
     want = normalize(desired, ignore)
@@ -89,7 +88,7 @@ def diff(
     have = project(normalize(live, ignore), want, owned)
     if want == have:
         return ()
-    secret = desired.get("kind") == "Secret"
+    secret = desired.get("kind") == kinds.SECRET.name
     return tuple(sorted(_changes(have, want, secret=secret), key=lambda c: c.path))
 
 
@@ -145,7 +144,7 @@ def _index(node: Any, part: str) -> Any:
     return None
 
 
-def owned_paths(live: Mapping[str, Any], manager: str = FIELD_MANAGER) -> dict[str, Any]:
+def owned_paths(live: Mapping[str, Any], manager: str = labels.FIELD_MANAGER) -> dict[str, Any]:
     """The ``fieldsV1`` tree of ``manager``'s Apply entries, merged (empty when none)."""
     merged: dict[str, Any] = {}
     for entry in (live.get("metadata") or {}).get("managedFields") or []:

@@ -6,18 +6,21 @@ the state directory) as the string maps ``to_shards`` returns, and read it back 
 ``from_shards``. Entries are spread over shards of at most ``MAX_SHARD_BYTES`` each (a
 ConfigMap holds 1 MiB), so that no stored object grows without bound; an entry keeps its
 shard while it fits there, so a change rewrites one shard.
-Called by the planner (what to prune) and the engine (what was applied, what failed).
+Called by the planner (what to prune) and the engine, which records what a plan did with
+``next_inventory`` (what was applied, pruned, or failed to be pruned).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_agent.core.manifests import ResourceId
-from gitops_agent.core.objects import ObjectKey
+from gitops_agent.core.kinds import ObjectKey
+from gitops_agent.core.manifests import ResourceId, ResourceType
+from gitops_agent.core.planning import Action, Plan
+from gitops_agent.core.results import Outcome, ResourceResult
 
 MAX_SHARD_BYTES = 512 * 1024
 FORMAT = 1
@@ -153,3 +156,46 @@ def changed_shards(old: Inventory, new: Inventory) -> set[int]:
     """The shards whose stored content differs between two inventories."""
     before, after = to_shards(old), to_shards(new)
     return {shard for shard in set(before) | set(after) if before.get(shard) != after.get(shard)}
+
+
+def next_inventory(
+    previous: Inventory,
+    plan: Plan,
+    results: Sequence[ResourceResult],
+    *,
+    revision: str,
+    manifests: Mapping[ResourceId, Mapping[str, Any]] | None = None,
+) -> Inventory:
+    """The inventory after a plan ran: what each resource holds recorded, pruned ones
+    forgotten. An entry (and the revision in it) changes only when the resource's objects,
+    file, dependencies or, for a Bundle, manifest change: a changed field of an object is
+    recorded on the object itself (its revision and manifest annotations), so an update
+    costs one write, not two. A resource whose delete failed stays, so it is retried."""
+    manifests = manifests or {}
+    outcomes = {result.id: result for result in results}
+    updated: list[InventoryEntry] = []
+    forgotten = []
+    for resource in plan.resources:
+        result = outcomes[resource.id]
+        old = previous.entry(resource.id)
+        if resource.action is Action.DELETE:
+            if result.outcome is Outcome.DELETED:
+                forgotten.append(resource.id)
+            continue
+        failed = result.outcome is Outcome.FAILED
+        keys = {s.key for s in resource.steps if s.action is not Action.DELETE or failed}
+        if old is not None and failed:
+            keys |= set(old.objects)
+        entry = InventoryEntry(
+            id=resource.id,
+            revision=old.revision if old else revision,
+            objects=tuple(sorted(keys)),
+            file=resource.file,
+            depends=tuple(sorted({d.id for d in resource.depends})),
+            manifest=manifests.get(resource.id)
+            if resource.id.type is ResourceType.BUNDLE
+            else None,
+        )
+        if entry != old:
+            updated.append(replace(entry, revision=revision))
+    return previous.with_entries(updated).without(forgotten)

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from gitops_agent.core import cron, labels
+from gitops_agent.core import cron, kinds, labels
+from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import ResourceId, ResourceType
-from gitops_agent.core.objects import ObjectKey, key_of, labels_of
 from gitops_agent.core.status import (
     Phase,
     StepState,
@@ -23,20 +23,11 @@ from gitops_agent.core.status import (
 )
 
 Obj = Mapping[str, Any]
-MANAGED_KINDS = (
-    "ConfigMap",
-    "PersistentVolumeClaim",
-    "Service",
-    "StatefulSet",
-    "Deployment",
-    "Job",
-    "CronJob",
-)
 
 
 def resource_of(obj: Obj) -> ResourceId | None:
     """The resource an object belongs to, from its labels (None for other objects)."""
-    found = labels_of(obj)
+    found = labels.labels_of(obj)
     kind, name = found.get(labels.RESOURCE_TYPE), found.get(labels.RESOURCE_NAME)
     try:
         rtype = ResourceType(kind or "")
@@ -63,7 +54,7 @@ def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
 
 def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
     """A Worker from its Deployment or StatefulSet and its pods."""
-    workload = next((o for o in objects if o.get("kind") in ("Deployment", "StatefulSet")), None)
+    workload = next((o for o in objects if o.get("kind") in kinds.WORKLOADS), None)
     if workload is None:
         return WorkerState(present=False)
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
@@ -118,8 +109,8 @@ def step_phases(
     """The phase of each step's current Job: ``current`` names them, else the newest per step."""
     wanted = set(current) if current is not None else None
     chosen: dict[str, Obj] = {}
-    for job in (o for o in objects if o.get("kind") == "Job"):
-        step = labels_of(job).get(labels.STEP, "")
+    for job in (o for o in objects if o.get("kind") == kinds.JOB.name):
+        step = labels.labels_of(job).get(labels.STEP, "")
         if wanted is not None and key_of(job) not in wanted:
             continue
         earlier = chosen.get(step)
@@ -140,11 +131,11 @@ def workflow_state(
     now: datetime | None = None,
 ) -> WorkflowState:
     """A Workflow from its Jobs (one-off) or its CronJob (scheduled)."""
-    cronjob = next((o for o in objects if o.get("kind") == "CronJob"), None)
+    cronjob = next((o for o in objects if o.get("kind") == kinds.CRON_JOB.name), None)
     if cronjob is not None:
         return WorkflowState(True, scheduled=True, next_run=_next_run(cronjob, now))
     phases = step_phases(objects, current)
-    if not phases and not any(o.get("kind") == "Job" for o in objects):
+    if not phases and not any(o.get("kind") == kinds.JOB.name for o in objects):
         return WorkflowState(present=bool(objects))
     names = list(steps) or sorted(phases)
     states = tuple(StepState(name, *phases.get(name, (Phase.PENDING, ""))) for name in names)

@@ -1,11 +1,15 @@
 """The label and annotation names the agent writes on target objects (DESIGN §4.3).
 
-Written by ``core.rendering``; read by the planner, the status model and the Kubernetes
-target (which lists objects by ``owner`` and deletes only what names its owner). One
-project-owned prefix, ``gitops-agent.dataos.info/``, for every name.
+Written by ``core.rendering``; read by the planner, the status model and the targets
+(which list objects by ``owner`` and delete only what names their owner). One project-owned
+prefix, ``gitops-agent.dataos.info/``, for every name. Also the label selectors built from
+them, and the agent's field manager name on the API server.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 PREFIX = "gitops-agent.dataos.info/"
 
@@ -20,6 +24,12 @@ STEP = f"{PREFIX}step"
 
 #: The value of ``MANAGED_BY`` on every object this project writes.
 MANAGER = "gitops-agent"
+#: The field manager of the agent's server-side applies.
+FIELD_MANAGER = "gitops-agent"
+
+# Label of the inventory's own ConfigMaps (``"true"``): they are the agent's records, not
+# objects of a resource.
+INVENTORY = f"{PREFIX}inventory"
 
 # Annotations on every object.
 REVISION = f"{PREFIX}revision"
@@ -41,6 +51,31 @@ END_ON = f"{PREFIX}end-on"
 UNHASHED_ANNOTATIONS = frozenset({REVISION, CONTENT_HASH})
 
 
+def managed_selector() -> str:
+    """The label selector of every object any agent of this project manages."""
+    return f"{MANAGED_BY}={MANAGER}"
+
+
 def owner_selector(owner: str) -> str:
     """The label selector of every object an agent named ``owner`` manages."""
-    return f"{MANAGED_BY}={MANAGER},{OWNER}={owner}"
+    return f"{managed_selector()},{OWNER}={owner}"
+
+
+def resource_selector(owner: str, resource_type: str, name: str) -> str:
+    """The label selector of the objects (and pods) of one resource of ``owner``."""
+    return f"{owner_selector(owner)},{RESOURCE_TYPE}={resource_type},{RESOURCE_NAME}={name}"
+
+
+def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    """An object's labels (empty when it has none)."""
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def annotations_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    """An object's annotations (empty when it has none)."""
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def is_inventory(obj: Mapping[str, Any]) -> bool:
+    """True for the inventory's own ConfigMaps."""
+    return labels_of(obj).get(INVENTORY) == "true"

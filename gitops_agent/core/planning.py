@@ -14,13 +14,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_agent.core import graph
 from gitops_agent.core.diffing import FieldChange, IgnoreRule, diff
-from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.manifests import Bundle, DependencyCondition, Resource, ResourceId
-from gitops_agent.core.objects import ObjectKey, key_of
+from gitops_agent.core.kinds import ObjectKey, key_of
+from gitops_agent.core.manifests import DependencyCondition, ResourceId, ResourceType
+from gitops_agent.core.rendering.objects import StepKeys
+
+if TYPE_CHECKING:  # the inventory module builds on plans (next_inventory)
+    from gitops_agent.core.inventory import Inventory
 
 
 class Action(enum.StrEnum):
@@ -41,15 +44,6 @@ class Dependency:
 
 
 @dataclass(frozen=True, slots=True)
-class DesiredStep:
-    """A workflow step: the objects that run it, created once ``depends`` steps succeeded."""
-
-    name: str
-    depends: tuple[str, ...]
-    keys: tuple[ObjectKey, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class DesiredResource:
     """What the planner needs of one desired resource: its objects and its dependencies.
 
@@ -61,7 +55,7 @@ class DesiredResource:
     depends: tuple[Dependency, ...] = ()
     file: str = ""
     bundle: ResourceId | None = None
-    steps: tuple[DesiredStep, ...] = ()
+    steps: tuple[StepKeys, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +208,21 @@ def _guard(deleting: int, owned: int, options: PlanOptions) -> PruneGuard | None
     return None
 
 
+def deletion_plan(
+    wanted: Iterable[ResourceId],
+    live: Mapping[ResourceId, Sequence[Mapping[str, Any]]],
+    inventory: Inventory,
+) -> Plan:
+    """The plan that deletes ``wanted`` (a Bundle with its members) as a prune would: every
+    live object of each, dependents before what they depend on."""
+    chosen: list[ResourceId] = []
+    for rid in wanted:
+        entry = inventory.entry(rid)
+        members = entry.depends if rid.type is ResourceType.BUNDLE and entry else ()
+        chosen.extend(member for member in (rid, *members) if member not in chosen)
+    return Plan("", tuple(_plan_prunes(chosen, live, inventory, first_wave=0)))
+
+
 def _plan_prunes(
     gone: Iterable[ResourceId],
     live: Mapping[ResourceId, Sequence[Mapping[str, Any]]],
@@ -243,30 +252,3 @@ def _plan_prunes(
                 )
             )
     return result
-
-
-def dependencies(
-    resources: Iterable[Resource],
-) -> tuple[dict[ResourceId, tuple[Dependency, ...]], dict[ResourceId, ResourceId]]:
-    """The resource graph of the Bundles: what each member waits for, and its bundle.
-
-    A member that lists a dependency without a condition for it waits for status ``active``;
-    several conditions on one dependency must all hold. A Bundle itself waits for its
-    members to be active (and so is pruned before them).
-    """
-    depends: dict[ResourceId, tuple[Dependency, ...]] = {}
-    bundle_of: dict[ResourceId, ResourceId] = {}
-    for bundle in (r for r in resources if isinstance(r, Bundle)):
-        ids = {member.id: member.resource.id for member in bundle.members}
-        depends[bundle.id] = tuple(Dependency(rid) for rid in ids.values())
-        for member in bundle.members:
-            bundle_of[member.resource.id] = bundle.id
-            edges: list[Dependency] = []
-            for name in member.dependencies:
-                if name not in ids:
-                    continue
-                found = [c for c in member.conditions if c.resource_id == name]
-                conditions: list[DependencyCondition | None] = list(found) or [None]
-                edges.extend(Dependency(ids[name], condition) for condition in conditions)
-            depends[member.resource.id] = tuple(edges)
-    return depends, bundle_of

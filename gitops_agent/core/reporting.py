@@ -1,17 +1,51 @@
-"""Plans as people and scripts read them: text, JSON (stable keys) and Markdown.
+"""Plans and results as people, scripts and git hosts read them.
 
-Called by the ``plan`` command, by ``apply`` before it acts, and by previews (Markdown for a
-pull-request comment). Field values come from ``core.diffing``, which already masks Secret
-data; nothing here reads a secret.
+Plans as text, JSON (stable keys) and Markdown: called by the ``plan`` command and by
+previews (Markdown for a pull-request comment). Results as a commit status: the one mapping
+of a ``SyncResult`` to a ``StatusState`` and its description, used by the agent loop for
+every revision. Field values come from ``core.diffing``, which already masks Secret data;
+nothing here reads a secret.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from typing import Any
 
 from gitops_agent.core.planning import Action, ObjectStep, Plan, ResourcePlan
+from gitops_agent.core.results import FailureReason, SyncResult
 from gitops_agent.core.status import describe_condition
+
+
+class StatusState(enum.Enum):
+    """The outcome of a revision: in progress, applied, failed, or the agent broke."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+
+
+#: Failures of the agent or its surroundings rather than of the commit: status ``error``.
+AGENT_FAILURES = frozenset(
+    {
+        FailureReason.CONFIG,
+        FailureReason.SOURCE,
+        FailureReason.OBSERVE,
+        FailureReason.UNAVAILABLE,
+    }
+)
+
+
+def commit_state(result: SyncResult) -> tuple[StatusState, str]:
+    """The final commit status of a reconciled revision, and its description."""
+    if result.ok:
+        return StatusState.SUCCESS, result.describe()
+    if result.failure in AGENT_FAILURES:
+        return StatusState.ERROR, result.describe()
+    return StatusState.FAILURE, result.describe()
+
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.UNCHANGED: "="}
 

@@ -1,6 +1,7 @@
 """JSON Schema checks of manifests (draft 2020-12), with messages written for people.
 
-Called by ``core.loading`` for every manifest document and by ``core.validation`` for
+Called by ``core.loading`` for every manifest document, by ``core.config`` for the agent
+configuration, and by ``core.validation`` for
 ``stackSpec`` against a stack's schema. The schemas ship as package data in
 ``core/schemas/``; every error is collected, not only the first. Unknown fields become one
 problem per field with a suggestion for near misses (``replica`` -> ``replicas``).
@@ -21,7 +22,7 @@ import referencing
 from referencing.jsonschema import DRAFT202012
 
 JsonPath = tuple[str | int, ...]
-SCHEMA_NAMES = ("common", "worker", "workflow", "bundle")
+SCHEMA_NAMES = ("common", "worker", "workflow", "bundle", "config")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def _registry() -> referencing.Registry[Any]:
 
 @functools.cache
 def validator_for(kind: str) -> jsonschema.Draft202012Validator:
-    """The validator of one manifest type (``worker``, ``workflow`` or ``bundle``)."""
+    """The validator of one schema (``worker``, ``workflow``, ``bundle`` or ``config``)."""
     schema = _registry().get_or_retrieve(f"urn:gitops-agent:{kind}").value.contents
     return jsonschema.Draft202012Validator(schema, registry=_registry())
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.manifests import DependencyCondition, Match, ResourceId, ResourceType
-from gitops_agent.core.planning import DesiredResource
+
+if TYPE_CHECKING:  # both build on results, which carry statuses
+    from gitops_agent.core.inventory import Inventory
+    from gitops_agent.core.planning import DesiredResource
 
 
 class Status(enum.StrEnum):

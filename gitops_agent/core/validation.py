@@ -28,6 +28,7 @@ from gitops_agent.core.manifests import (
     flatten,
 )
 from gitops_agent.core.rendering import checks as rendering_checks
+from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Finding, Violation, sort_violations
 from gitops_agent.core.yamldoc import JsonPath
@@ -41,10 +42,12 @@ _TEMPLATE_PATH = ("use", "projection", "projections")
 
 @dataclass(frozen=True, slots=True)
 class ValidationContext:
-    """What the agent configuration tells the rules: the stacks and computes that exist."""
+    """What the agent configuration tells the rules: the stacks and computes that exist, and
+    the workspaces resources may use (``target.allowedWorkspaces``; None: any)."""
 
     stacks: StackRegistry = field(default_factory=StackRegistry)
-    computes: frozenset[str] = frozenset({"runnable-default"})
+    computes: frozenset[str] = frozenset({DEFAULT_COMPUTE})
+    allowed_workspaces: frozenset[str] | None = None
 
 
 def validate(loaded: Loaded, context: ValidationContext | None = None) -> tuple[Violation, ...]:
@@ -70,6 +73,7 @@ def _place(resource: Resource, findings: Sequence[Finding]) -> Iterator[Violatio
 def resource_findings(resource: Resource, context: ValidationContext) -> list[Finding]:
     """The semantic findings of one resource (members of a bundle are checked on their own)."""
     found = list(_name_findings(resource))
+    found.extend(_allowed_workspace_findings(resource, context))
     found.extend(_placeholder_findings(resource.manifest))
     if isinstance(resource, Worker):
         found.extend(_worker_findings(resource, context))
@@ -96,6 +100,21 @@ def _name_findings(resource: Resource) -> Iterator[Finding]:
     ):
         message = f"workspace {workspace!r} must be lowercase letters, digits and '-', at most 32"
         yield Finding(("workspace",), message, "name")
+
+
+def _allowed_workspace_findings(
+    resource: Resource, context: ValidationContext
+) -> Iterator[Finding]:
+    allowed = context.allowed_workspaces
+    workspace = resource.id.workspace
+    if allowed is None or resource.id.type is ResourceType.BUNDLE or workspace in allowed:
+        return
+    listed = ", ".join(sorted(allowed)) or "none"
+    message = (
+        f"workspace {workspace!r} is not one this agent may deploy to (target.allowedWorkspaces: "
+        f"{listed}); move the resource to an allowed workspace or add {workspace!r} to the list"
+    )
+    yield Finding(("workspace",), message, "workspace")
 
 
 def _placeholder_findings(data: Any, at: JsonPath = ()) -> Iterator[Finding]:

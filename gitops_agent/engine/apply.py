@@ -6,20 +6,21 @@ Called by ``engine.reconcile``. Each resource starts once every dependency meets
 failed, or whose condition can no longer hold, is skipped at once; a wait longer than the
 timeout fails the waiting resource. Workflow steps are created once their upstream steps
 succeeded. Unchanged objects are not written. Every long wait prints progress: which
-resource, waiting on what, for how long. Per-resource failures are data in the results.
+resource, waiting on what, for how long. Per-resource failures are data in the results,
+with their ``FailureReason``. The clock and the sleep are injected, so that tests on a fake
+target run waits and timeouts without waiting.
 """
 
 from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from gitops_agent.core.objects import ObjectKey, key_of
+from gitops_agent.core.kinds import ObjectKey, apply_order
 from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
-from gitops_agent.core.results import Outcome, ResourceResult
+from gitops_agent.core.results import FailureReason, Outcome, ResourceResult
 from gitops_agent.core.status import (
     UNSUPPORTED,
     Phase,
@@ -28,10 +29,13 @@ from gitops_agent.core.status import (
     condition_unreachable,
     describe_condition,
 )
+from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
-from gitops_agent.errors import TargetError
+from gitops_agent.errors import TargetError, UnavailableError
 
 Progress = Callable[[str], None]
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class _Track:
     desired: DesiredResource | None
     state: _State = _State.WAITING
     message: str = ""
+    reason: FailureReason | None = None
     writes: int = 0
     started_steps: set[str] = field(default_factory=set)
     waiting_since: float = 0.0
@@ -78,6 +83,8 @@ class Applier:
         options: ApplyOptions = ApplyOptions(),
         progress: Progress = lambda line: None,
         observation: Observation | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
     ) -> None:
         by_id = {d.id: d for d in desired}
         self.plan = plan
@@ -88,22 +95,24 @@ class Applier:
         self.tracks = {r.id: _Track(r, by_id.get(r.id)) for r in plan.resources}
         self.observation = observation or Observation()
         self.epoch = 0
-        self.started = time.monotonic()
+        self.clock = clock
+        self.sleep = sleep
+        self.started = clock()
 
     def run(self) -> tuple[ResourceResult, ...]:
         """Apply, wait, prune; return one result per planned resource."""
         applying = [t for t in self.tracks.values() if t.plan.action is not Action.DELETE]
         deadline = self.started + self.options.timeout
         for track in applying:
-            track.waiting_since = time.monotonic()
+            track.waiting_since = self.clock()
         while True:
             self._advance(applying)
             if all(t.state in _FINAL for t in applying):
                 break
-            if time.monotonic() >= deadline:
+            if self.clock() >= deadline:
                 self._time_out(applying)
                 break
-            time.sleep(self.options.poll_interval)
+            self.sleep(self.options.poll_interval)
             self._observe()
         self._prune([t for t in self.tracks.values() if t.plan.action is Action.DELETE])
         if any(t.writes for t in self.tracks.values()):
@@ -111,7 +120,7 @@ class Applier:
         return tuple(self._result(t) for t in self.tracks.values())
 
     def _observe(self) -> None:
-        self.observation = self.target.observe(self.desired)
+        self.observation = observe(self.target, self.desired)
         self.epoch += 1
 
     def _advance(self, tracks: Sequence[_Track]) -> None:
@@ -139,6 +148,7 @@ class Applier:
                     track,
                     _State.SKIPPED,
                     f"dependency {dependency.id} {other.state.value}: {other.message}",
+                    FailureReason.DEPENDENCY,
                 )
                 return ""
             observed = self.observation.statuses.get(dependency.id)
@@ -156,7 +166,12 @@ class Applier:
                 reason = f"{observed.status}/{observed.runtime}" + (
                     f" ({observed.message})" if observed.message else ""
                 )
-                self._finish(track, _State.SKIPPED, f"dependency {dependency.id} is {reason}")
+                self._finish(
+                    track,
+                    _State.SKIPPED,
+                    f"dependency {dependency.id} is {reason}",
+                    FailureReason.DEPENDENCY,
+                )
                 return ""
             if (
                 observed is None
@@ -171,7 +186,7 @@ class Applier:
 
     def _report_wait(self, track: _Track, waiting_on: str) -> None:
         """A progress line when what the resource waits on changes, and every few seconds."""
-        now = time.monotonic()
+        now = self.clock()
         message = f"waiting for {waiting_on}"
         if message != track.message or now - track.last_progress >= self.options.progress_every:
             waited = now - track.waiting_since
@@ -195,12 +210,12 @@ class Applier:
             if track.state is _State.RUNNING:
                 self._finish(track, _State.DONE, "")
 
-    def _write(self, track: _Track, steps: Sequence[Any]) -> bool:
-        for step in sorted(steps, key=lambda s: _rank(s.key)):
+    def _write(self, track: _Track, steps: Sequence[ObjectStep]) -> bool:
+        for step in sorted(steps, key=lambda s: apply_order(s.key)):
             try:
-                self.target.apply(step.desired)
+                self.target.apply(step.desired or {})
             except TargetError as err:
-                self._finish(track, _State.FAILED, str(err))
+                self._finish(track, _State.FAILED, str(err), _failure_of(err, FailureReason.APPLY))
                 return False
             track.writes += 1
             track.written_epoch = self.epoch
@@ -217,7 +232,12 @@ class Applier:
         phases = self.observation.steps.get(track.plan.id, {})
         failed = [name for name, phase in phases.items() if phase is Phase.FAILED]
         if failed:
-            self._finish(track, _State.FAILED, f"step {', '.join(sorted(failed))} failed")
+            self._finish(
+                track,
+                _State.FAILED,
+                f"step {', '.join(sorted(failed))} failed",
+                FailureReason.UNHEALTHY,
+            )
             return
         for step in desired.steps:
             if step.name in track.started_steps:
@@ -245,7 +265,8 @@ class Applier:
         try:
             self.target.delete(step.live or {})
         except TargetError as err:
-            self._finish(track, _State.FAILED, f"delete {step.key}: {err}")
+            reason = _failure_of(err, FailureReason.PRUNE)
+            self._finish(track, _State.FAILED, f"delete {step.key}: {err}", reason)
             return False
         track.writes += 1
         return True
@@ -264,12 +285,18 @@ class Applier:
             if track.state not in _FINAL:
                 what = track.message or "its workflow steps"
                 self._finish(
-                    track, _State.FAILED, f"timed out after {self.options.timeout:.0f}s {what}"
+                    track,
+                    _State.FAILED,
+                    f"timed out after {self.options.timeout:.0f}s {what}",
+                    FailureReason.TIMEOUT,
                 )
 
-    def _finish(self, track: _Track, state: _State, message: str) -> None:
+    def _finish(
+        self, track: _Track, state: _State, message: str, reason: FailureReason | None = None
+    ) -> None:
         track.state = state
         track.message = message
+        track.reason = reason
         if state in (_State.FAILED, _State.SKIPPED):
             self.progress(f"{state.value} {track.plan.id}: {message}")
 
@@ -281,19 +308,19 @@ class Applier:
             and status
             and status.failed
         ):
-            outcome, track.message = (
-                Outcome.FAILED,
-                f"{status.status}/{status.runtime}: {status.message}",
-            )
-        return ResourceResult(track.plan.id, outcome, track.message, status, track.writes)
+            outcome, track.reason = Outcome.FAILED, FailureReason.UNHEALTHY
+            track.message = f"{status.status}/{status.runtime}: {status.message}"
+        return ResourceResult(
+            track.plan.id, outcome, track.message, status, track.writes, track.reason
+        )
 
 
 _FINAL = frozenset({_State.DONE, _State.FAILED, _State.SKIPPED})
 _WRITES = frozenset({Action.CREATE, Action.UPDATE})
 
 
-def _rank(key: ObjectKey) -> tuple[int, str]:
-    return key.rank, key.name
+def _failure_of(err: TargetError, otherwise: FailureReason) -> FailureReason:
+    return FailureReason.UNAVAILABLE if isinstance(err, UnavailableError) else otherwise
 
 
 def _outcome(track: _Track) -> Outcome:
@@ -313,12 +340,3 @@ def _show(observed: ResourceStatus | None) -> str:
     if observed is None:
         return "not applied yet"
     return f"status {observed.status}, runtime {observed.runtime or '-'}"
-
-
-def written_keys(plan: ResourcePlan) -> tuple[ObjectKey, ...]:
-    """The keys a resource holds after its plan ran (creates, updates, unchanged)."""
-    return tuple(step.key for step in plan.steps if step.action is not Action.DELETE)
-
-
-def live_keys(objects: Sequence[Mapping[str, Any]]) -> tuple[ObjectKey, ...]:
-    return tuple(sorted(key_of(obj) for obj in objects))

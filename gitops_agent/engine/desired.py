@@ -1,23 +1,34 @@
-"""Desired state of one source: read, load and validate, as a whole, before anything else.
+"""Desired state of one revision: validated as a whole, then assembled once for a target.
 
-Called by the command line (``validate`` and every command that reads manifests) and by the
-reconcile cycle. Finds the configuration (``--config``, else ``gitops-agent.yaml`` at the
-root of the source), applies ``--var`` on top of its variables, and returns the resources
-with every violation of the run. Nothing may be applied from a result with violations.
+``evaluate(tree, roots, config)`` loads and validates the manifests of a source tree (files
+already read by a source) under a configuration value; nothing may be applied from a result
+with violations. ``assemble(resources, rendered)`` turns the validated resources and a
+target's rendering of them into the ``DesiredResource``s the planner and applier work on:
+each resource's objects (its primary objects stamped with the manifest as applied), what it
+waits for in its Bundle, its file and bundle, and a one-off Workflow's steps. Called by
+``engine.reconcile`` and, for ``evaluate``, by ``wiring.read_desired``.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from gitops_agent.config import AgentConfig, load_config
-from gitops_agent.core import loading, validation
-from gitops_agent.core.manifests import Resource
-from gitops_agent.core.tree import CONFIG_FILE, SourceTree
+from gitops_agent.core import loading, recorded, validation
+from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.kinds import key_of
+from gitops_agent.core.manifests import (
+    Bundle,
+    DependencyCondition,
+    Resource,
+    ResourceId,
+    flatten,
+)
+from gitops_agent.core.planning import Dependency, DesiredResource
+from gitops_agent.core.rendering.objects import TargetObjects
+from gitops_agent.core.tree import SourceTree
 from gitops_agent.core.violations import Violation
-from gitops_agent.sources import directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,44 +44,9 @@ class Desired:
         return not self.violations
 
 
-def configuration(root: Path, config_path: str | None, variables: dict[str, str]) -> AgentConfig:
-    """The agent configuration for a source rooted at ``root``."""
-    if config_path is not None:
-        config = load_config(config_path)
-    elif (root / CONFIG_FILE).is_file():
-        config = load_config(root / CONFIG_FILE)
-    else:
-        config = AgentConfig()
-    return config.with_vars(variables)
-
-
-def read(
-    path: str,
-    *,
-    config_path: str | None = None,
-    variables: dict[str, str] | None = None,
-    subpath: str | None = None,
-    display: str | None = None,
-) -> Desired:
-    """Read, load and validate the manifests at ``path`` (a directory or a file).
-
-    For a directory, only manifests under ``subpath`` (default: the configured
-    ``source.path`` when that directory exists under ``path``) are loaded on their own;
-    bundle files may still reference the whole repository. ``display`` is how file paths
-    are shown (``""``: relative to the repository root).
-    """
-    selection = directory.select(path, display=display)
-    config = configuration(selection.root_dir, config_path, variables or {})
-    roots = selection.roots
-    chosen = subpath if subpath is not None else config.source.path
-    exists = subpath is not None or (selection.root_dir / chosen).is_dir()
-    if roots == ("",) and chosen and exists:
-        roots = (chosen.strip("/"),)
-    return evaluate(selection.tree, roots, config)
-
-
 def evaluate(tree: SourceTree, roots: tuple[str, ...], config: AgentConfig) -> Desired:
-    """Load and validate an in-memory tree under ``config``."""
+    """Load and validate an in-memory tree under ``config``; ``roots`` are the paths whose
+    manifests are loaded on their own (``""``: everything)."""
     tree = _excluding(tree, config.source.exclude)
     loaded = loading.load(tree, env=config.vars, roots=roots)
     violations = validation.validate(loaded, config.validation_context())
@@ -86,3 +62,56 @@ def _excluding(tree: SourceTree, patterns: tuple[str, ...]) -> SourceTree:
         if not any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
     }
     return replace(tree, files=kept)
+
+
+def assemble(
+    resources: Sequence[Resource], rendered: Iterable[TargetObjects]
+) -> tuple[DesiredResource, ...]:
+    """The desired resources of a revision: a target's objects, wired into the Bundle graph."""
+    depends, bundle_of = dependencies(resources)
+    flat = {r.id: r for r in flatten(resources)}
+    result = []
+    for item in rendered:
+        resource = flat[item.id]
+        objects = tuple(
+            recorded.with_manifest(obj, resource.manifest) if key_of(obj) in item.primary else obj
+            for obj in item.objects
+        )
+        result.append(
+            DesiredResource(
+                item.id,
+                objects,
+                depends.get(item.id, ()),
+                resource.origin.path,
+                bundle_of.get(item.id),
+                item.steps,
+            )
+        )
+    return tuple(result)
+
+
+def dependencies(
+    resources: Iterable[Resource],
+) -> tuple[dict[ResourceId, tuple[Dependency, ...]], dict[ResourceId, ResourceId]]:
+    """The resource graph of the Bundles: what each member waits for, and its bundle.
+
+    A member that lists a dependency without a condition for it waits for status ``active``;
+    several conditions on one dependency must all hold. A Bundle itself waits for its
+    members to be active (and so is pruned before them).
+    """
+    depends: dict[ResourceId, tuple[Dependency, ...]] = {}
+    bundle_of: dict[ResourceId, ResourceId] = {}
+    for bundle in (r for r in resources if isinstance(r, Bundle)):
+        ids = {member.id: member.resource.id for member in bundle.members}
+        depends[bundle.id] = tuple(Dependency(rid) for rid in ids.values())
+        for member in bundle.members:
+            bundle_of[member.resource.id] = bundle.id
+            edges: list[Dependency] = []
+            for name in member.dependencies:
+                if name not in ids:
+                    continue
+                found = [c for c in member.conditions if c.resource_id == name]
+                conditions: list[DependencyCondition | None] = list(found) or [None]
+                edges.extend(Dependency(ids[name], condition) for condition in conditions)
+            depends[member.resource.id] = tuple(edges)
+    return depends, bundle_of

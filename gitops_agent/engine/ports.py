@@ -1,23 +1,28 @@
 """The Target port: what the engine needs of a place where resources run.
 
-Implemented by ``targets.kubernetes`` and ``targets.local``; the engine (``engine.apply``,
-``engine.reconcile``) and the command line (``get``, ``log``, ``delete``) use nothing else.
-A target renders resources into its own objects (pure core code), observes what its owner
-holds (objects grouped by resource, their statuses, the inventory), applies and deletes one
-object at a time, stores the inventory and reads logs. Its library errors stop inside it and
-surface as ``TargetError``s naming the object.
+Implemented by ``targets.kubernetes``, ``targets.local`` and, for tests, ``testing.fake``;
+the engine (``engine.apply``, ``engine.reconcile``) and the command line (``get``, ``log``,
+``delete``) use nothing else. A target renders resources into its own objects (pure core
+code), observes what its owner holds (objects grouped by resource, their statuses, the
+inventory), applies and deletes one object at a time, stores the inventory and reads logs.
+What only some targets need (stopping local processes, starting scheduled runs) is an
+optional hook (``TargetHooks``), never a check of the target's class. Library errors stop
+inside a target and surface as ``TargetError``s naming the object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.manifests import Resource, ResourceId
-from gitops_agent.core.planning import DesiredResource
+from gitops_agent.core.rendering.objects import StepKeys, TargetObjects
 from gitops_agent.core.status import Phase, ResourceStatus
+
+#: Which run of each one-off Workflow is current: its steps and their objects.
+CurrentRuns = Mapping[ResourceId, Sequence[StepKeys]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +30,10 @@ class Observation:
     """What a target holds for its owner, at one moment.
 
     ``live``: managed objects by resource (not the pods or replica sets they spawn);
-    ``statuses``: DataOS status and runtime of each resource seen; ``steps``: the phase of
-    each current workflow step by step name; ``inventory``: what the owner recorded.
+    ``statuses``: DataOS status and runtime of each resource seen (Bundles included once the
+    engine added them); ``steps``: the phase of each current workflow step by step name;
+    ``inventory``: what the owner recorded; ``requests``: API requests it took; ``owners``:
+    the owner label of each resource seen (``get -a``).
     """
 
     live: Mapping[ResourceId, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
@@ -45,23 +52,38 @@ class LogLine:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """Work a target needs done regularly while the agent runs; ``run`` returns lines to log."""
+
+    name: str
+    every: float
+    run: Callable[[], Sequence[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHooks:
+    """A target's optional lifecycle. ``release`` stops what runs for this owner when a
+    one-shot ``run --once`` exits (unless asked to keep it) and says what it stopped;
+    ``periodic`` is scheduled while ``run`` serves."""
+
+    release: Callable[[], str] | None = None
+    periodic: tuple[Periodic, ...] = ()
+
+
 class Target(Protocol):
     """A place where resources run."""
 
     kind: str
     owner: str
 
-    def render(
-        self, resources: Sequence[Resource], *, revision: str
-    ) -> tuple[DesiredResource, ...]:
+    def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
         """The objects each resource becomes on this target (Bundles have none)."""
         ...
 
-    def observe(
-        self, desired: Sequence[DesiredResource] = (), *, all_owners: bool = False
-    ) -> Observation:
-        """Everything this owner (or, with ``all_owners``, any owner) holds; ``desired``
-        tells which workflow runs are current."""
+    def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
+        """Everything this owner (or, with ``all_owners``, any owner) holds; ``runs`` says
+        which workflow runs are current (default: the newest of each step)."""
         ...
 
     def apply(self, obj: Mapping[str, Any]) -> None:
@@ -80,6 +102,10 @@ class Target(Protocol):
         self, rid: ResourceId, *, follow: bool = False, tail: int | None = None
     ) -> Iterator[LogLine]:
         """The logs of a resource's runs, every replica, each line with its source."""
+        ...
+
+    def hooks(self) -> TargetHooks:
+        """The target's optional lifecycle hooks."""
         ...
 
     def close(self) -> None:

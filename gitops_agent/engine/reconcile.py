@@ -1,28 +1,32 @@
 """One reconcile cycle: validated desired state -> plan -> apply -> prune -> inventory.
 
-Called by the ``plan`` and ``apply`` commands and by the agent loop for every new revision.
-Nothing is rendered, planned or applied from a source with violations. The inventory is
-written after the apply, with only what changed: a second cycle on the same revision makes
-no writes. Resources whose delete failed stay in the inventory so the next cycle retries.
+Called by the ``plan``, ``apply`` and ``delete`` commands and by the agent loop for every new
+revision. Nothing is rendered, planned or applied from a source with violations. The desired
+state is assembled once (``engine.desired.assemble``) from the target's rendering. The
+inventory is written after the apply, with only what changed: a second cycle on the same
+revision makes no writes. Resources whose delete failed stay in the inventory so the next
+cycle retries. ``delete`` runs the same prune path for resources named on the command line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from gitops_agent.config import AgentConfig
 from gitops_agent.core import labels, planning
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.diffing import IgnoreRule
-from gitops_agent.core.inventory import Inventory, InventoryEntry
-from gitops_agent.core.manifests import ResourceId, ResourceType, flatten
-from gitops_agent.core.planning import Action, DesiredResource, Plan, PlanOptions
+from gitops_agent.core.inventory import Inventory, next_inventory
+from gitops_agent.core.manifests import ResourceId, flatten
+from gitops_agent.core.planning import DesiredResource, Plan, PlanOptions
 from gitops_agent.core.rendering.objects import RenderError
-from gitops_agent.core.results import Outcome, ResourceResult, SyncResult
-from gitops_agent.engine.apply import Applier, ApplyOptions, Progress
-from gitops_agent.engine.desired import Desired
+from gitops_agent.core.results import FailureReason, SyncResult
+from gitops_agent.engine.apply import Applier, ApplyOptions, Clock, Progress, Sleep
+from gitops_agent.engine.desired import Desired, assemble
+from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.errors import NotFoundError
 
 
 def _annotation_pointer(name: str) -> str:
@@ -35,9 +39,11 @@ DERIVED_POINTERS = (_annotation_pointer(labels.REVISION), _annotation_pointer(la
 
 @dataclass(frozen=True, slots=True)
 class CycleOptions:
-    """Per-run choices the command line or the agent loop makes."""
+    """Per-run choices the command line or the agent loop makes, and the applier's clock."""
 
     allow_mass_prune: bool = False
+    clock: Clock = time.monotonic
+    sleep: Sleep = time.sleep
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +71,18 @@ def plan_options(config: AgentConfig, options: CycleOptions) -> PlanOptions:
 def make_plan(
     desired: Desired, target: Target, *, revision: str, options: CycleOptions = CycleOptions()
 ) -> Planned:
-    """Render and observe, then plan. Raises RenderError for resources that cannot coexist."""
-    rendered = target.render(desired.resources, revision=revision)
-    observation = target.observe(rendered)
+    """Render, assemble and observe, then plan. Raises RenderError for resources that
+    cannot coexist."""
+    wanted = assemble(desired.resources, target.render(desired.resources, revision=revision))
+    observation = observe(target, wanted)
     the_plan = planning.plan(
-        rendered,
+        wanted,
         observation.live,
         observation.inventory,
         revision=revision,
         options=plan_options(desired.config, options),
     )
-    return Planned(the_plan, rendered, observation)
+    return Planned(the_plan, wanted, observation)
 
 
 def reconcile(
@@ -88,16 +95,61 @@ def reconcile(
 ) -> SyncResult:
     """Bring the target to the desired state of one revision."""
     if desired.violations:
-        return SyncResult(revision, violations=desired.violations)
+        return SyncResult.invalid(revision, desired.violations)
     try:
         planned = make_plan(desired, target, revision=revision, options=options)
     except RenderError as err:
-        return SyncResult(revision, violations=err.violations)
+        return SyncResult.invalid(revision, err.violations, reason=FailureReason.RENDER)
     blocked = planned.plan.blocked_prune
     if blocked is not None:
         progress(f"prune refused: {blocked.message()}")
+    manifests = {r.id: r.manifest for r in flatten(desired.resources)}
+    result = _execute(planned, target, desired.config, options, progress)
+    inventory = next_inventory(
+        planned.observation.inventory,
+        planned.plan,
+        result.resources,
+        revision=revision,
+        manifests=manifests,
+    )
+    _save(target, inventory, planned.observation, progress)
+    return SyncResult(revision, result.resources, blocked_prune=blocked)
+
+
+def delete(
+    wanted: Iterable[ResourceId],
+    target: Target,
+    config: AgentConfig,
+    *,
+    options: CycleOptions = CycleOptions(),
+    progress: Progress = lambda line: None,
+) -> tuple[Plan, SyncResult]:
+    """Delete resources the owner holds (a Bundle with its members, dependents first), as a
+    prune would; the inventory forgets what was deleted even when another delete failed.
+    Raises NotFoundError when one of them is not held."""
+    observation = observe(target)
+    known = set(observation.inventory.entries) | set(observation.live)
+    wanted = list(wanted)
+    missing = [rid for rid in wanted if rid not in known]
+    if missing:
+        raise NotFoundError(f"not found: {', '.join(map(str, missing))}")
+    the_plan = planning.deletion_plan(wanted, observation.live, observation.inventory)
+    planned = Planned(the_plan, (), observation)
+    result = _execute(planned, target, config, options, progress)
+    inventory = next_inventory(observation.inventory, the_plan, result.resources, revision="")
+    _save(target, inventory, observation, progress)
+    return the_plan, result
+
+
+def _execute(
+    planned: Planned,
+    target: Target,
+    config: AgentConfig,
+    options: CycleOptions,
+    progress: Progress,
+) -> SyncResult:
     apply_options = ApplyOptions(
-        timeout=desired.config.sync.wait_timeout, poll_interval=desired.config.sync.poll_interval
+        timeout=config.sync.wait_timeout, poll_interval=config.sync.poll_interval
     )
     applier = Applier(
         planned.plan,
@@ -106,57 +158,15 @@ def reconcile(
         options=apply_options,
         progress=progress,
         observation=planned.observation,
+        clock=options.clock,
+        sleep=options.sleep,
     )
-    results = applier.run()
-    previous = planned.observation.inventory
-    manifests = {r.id: r.manifest for r in flatten(desired.resources)}
-    inventory = next_inventory(
-        previous, planned.plan, results, revision=revision, manifests=manifests
-    )
-    writes = target.save_inventory(inventory, previous=previous)
+    return SyncResult(planned.plan.revision, applier.run())
+
+
+def _save(
+    target: Target, inventory: Inventory, observation: Observation, progress: Progress
+) -> None:
+    writes = target.save_inventory(inventory, previous=observation.inventory)
     if writes:
         progress(f"inventory: {writes} shard(s) written")
-    return SyncResult(revision, results, blocked_prune=blocked.message() if blocked else None)
-
-
-def next_inventory(
-    previous: Inventory,
-    plan: Plan,
-    results: Sequence[ResourceResult],
-    *,
-    revision: str,
-    manifests: Mapping[ResourceId, Mapping[str, Any]] | None = None,
-) -> Inventory:
-    """The inventory after a plan ran: what each resource holds recorded, pruned ones
-    forgotten. An entry (and the revision in it) changes only when the resource's objects,
-    file, dependencies or, for a Bundle, manifest change: a changed field of an object is
-    recorded on the object itself (its revision and manifest annotations), so an update
-    costs one write, not two."""
-    manifests = manifests or {}
-    outcomes = {result.id: result for result in results}
-    updated: list[InventoryEntry] = []
-    forgotten = []
-    for resource in plan.resources:
-        result = outcomes[resource.id]
-        old = previous.entry(resource.id)
-        if resource.action is Action.DELETE:
-            if result.outcome is Outcome.DELETED:
-                forgotten.append(resource.id)
-            continue
-        failed = result.outcome is Outcome.FAILED
-        keys = {s.key for s in resource.steps if s.action is not Action.DELETE or failed}
-        if old is not None and failed:
-            keys |= set(old.objects)
-        entry = InventoryEntry(
-            id=resource.id,
-            revision=old.revision if old else revision,
-            objects=tuple(sorted(keys)),
-            file=resource.file,
-            depends=tuple(sorted({d.id for d in resource.depends})),
-            manifest=manifests.get(resource.id)
-            if resource.id.type is ResourceType.BUNDLE
-            else None,
-        )
-        if entry != old:
-            updated.append(replace(entry, revision=revision))
-    return previous.with_entries(updated).without(forgotten)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_agent.core.reporting import StatusState
 from gitops_agent.errors import ConfigError
 from gitops_agent.reporters.base import (
     DEFAULT_CONTEXT,
@@ -20,7 +21,6 @@ from gitops_agent.reporters.base import (
     FanOutReporter,
     Reporter,
     SafeReporter,
-    StatusState,
     superseded_status,
     truncate_description,
 )
@@ -93,7 +93,7 @@ def build_reporter(
         )
     if spec.kind is ReporterKind.GITEA:
         if not spec.api_url:
-            raise ConfigError("gitea reporter: reporter.apiUrl is required (https://HOST/api/v1)")
+            raise ConfigError("gitea reporter: reporter.url is required (https://HOST/api/v1)")
         return GiteaReporter(
             spec.repository, token_env=token_env, api_url=api_url, environ=env, policy=policy
         )

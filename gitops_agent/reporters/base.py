@@ -4,17 +4,18 @@
 revision; each reporter maps it to its git host's words. ``SafeReporter`` logs and swallows a
 reporter's failure (a status is never worth failing a sync for); ``FanOutReporter`` posts to
 several. ``superseded_status`` is the final status of a revision a newer one overtook before
-it was applied. Called by the engine and the CLI; pure apart from the wrappers' logging.
+it was applied (``StatusState`` and the mapping of a result to it live in ``core.reporting``).
+Called by the agent loop and the CLI; pure apart from the wrappers' logging.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gitops_agent.core.reporting import StatusState
 from gitops_agent.errors import ReporterError
 from gitops_agent.redaction import redact
 
@@ -23,15 +24,6 @@ ELLIPSIS = "…"
 DEFAULT_CONTEXT = "gitops-agent"
 
 log = logging.getLogger(__name__)
-
-
-class StatusState(enum.Enum):
-    """The outcome of a revision: in progress, applied, failed, or the agent broke."""
-
-    PENDING = "pending"
-    SUCCESS = "success"
-    FAILURE = "failure"
-    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ import base64
 import time
 from collections.abc import Callable, Mapping
 
-from gitops_agent.reporters.base import CommitStatus, StatusState, truncate_description
+from gitops_agent.core.reporting import StatusState
+from gitops_agent.reporters.base import CommitStatus, truncate_description
 from gitops_agent.reporters.forge import ForgeReporter, ForgeRequest
 from gitops_agent.reporters.http import HttpPolicy
 

@@ -57,7 +57,7 @@ class ForgeReporter(abc.ABC):
             raise ConfigError(f"{self.host} reporter: reporter.tokenEnv is empty")
         api_url = api_url or self.default_api_url
         if not api_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{self.host} reporter: reporter.apiUrl {api_url!r} is not a URL")
+            raise ConfigError(f"{self.host} reporter: reporter.url {api_url!r} is not a URL")
         self.repository = repository.strip("/")
         self.token_env = token_env
         self.api_url = api_url.rstrip("/")

@@ -7,7 +7,8 @@ to one (pending, success, failure, error); Gitea's ``warning`` is not produced.
 
 from __future__ import annotations
 
-from gitops_agent.reporters.base import CommitStatus, StatusState, truncate_description
+from gitops_agent.core.reporting import StatusState
+from gitops_agent.reporters.base import CommitStatus, truncate_description
 from gitops_agent.reporters.forge import ForgeReporter, ForgeRequest
 
 STATES = {

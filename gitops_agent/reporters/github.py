@@ -8,7 +8,8 @@ GitHub Enterprise Server set ``api_url`` to ``https://HOST/api/v3``.
 
 from __future__ import annotations
 
-from gitops_agent.reporters.base import CommitStatus, StatusState, truncate_description
+from gitops_agent.core.reporting import StatusState
+from gitops_agent.reporters.base import CommitStatus, truncate_description
 from gitops_agent.reporters.forge import ForgeReporter, ForgeRequest
 
 API_VERSION = "2022-11-28"

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_agent import __version__
+from gitops_agent.backoff import BackoffPolicy
 from gitops_agent.errors import ConfigError, ReporterError
 from gitops_agent.redaction import redact, strip_userinfo
-from gitops_agent.sources.backoff import BackoffPolicy
 
 USER_AGENT = f"gitops-agent/{__version__}"
 MAX_RESPONSE = 1 << 20

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from gitops_agent.core.reporting import StatusState
 from gitops_agent.redaction import redact
-from gitops_agent.reporters.base import CommitStatus, StatusState, short_sha
+from gitops_agent.reporters.base import CommitStatus, short_sha
 
 LEVELS = {
     StatusState.PENDING: logging.INFO,

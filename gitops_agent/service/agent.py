@@ -19,21 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from gitops_agent.config import AgentConfig
-from gitops_agent.core.results import SyncResult
-from gitops_agent.engine import desired, reconcile
+from gitops_agent.backoff import BackoffPolicy, retry_call
+from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.reporting import StatusState, commit_state
+from gitops_agent.core.results import FailureReason, Outcome, SyncResult
+from gitops_agent.engine import reconcile
 from gitops_agent.engine.ports import Target
-from gitops_agent.errors import GitOpsError, SourceError
+from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.reporters.base import (
     CommitStatus,
     Reporter,
-    StatusState,
     superseded_status,
     truncate_description,
 )
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.server import Health
-from gitops_agent.sources.backoff import BackoffPolicy, retry_call
+from gitops_agent.wiring import read_desired
 
 log = logging.getLogger("gitops_agent.agent")
 
@@ -146,14 +147,14 @@ class AgentLoop:
         config = self.parts.config
         try:
             directory = self.parts.source.directory_of(revision)
-            wanted = desired.read(
+            wanted = read_desired(
                 str(directory),
                 config_path=self.parts.config_path,
                 subpath=config.source.path or None,
                 display=self.parts.display,
             )
             if wanted.violations:
-                return SyncResult(revision, violations=wanted.violations)
+                return SyncResult.invalid(revision, wanted.violations)
             target = self.parts.make_target(wanted.config)
             try:
                 return reconcile.reconcile(
@@ -162,32 +163,32 @@ class AgentLoop:
             finally:
                 target.close()
         except GitOpsError as err:
-            return SyncResult(revision, error=str(err))
+            return SyncResult.failed(revision, _failure_of(err), str(err))
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
         self.last_result = result
-        applied = sum(1 for r in result.resources if r.outcome in ("created", "configured"))
-        pruned = sum(1 for r in result.resources if r.outcome == "deleted")
+        applied = result.count(Outcome.CREATED, Outcome.CONFIGURED)
+        pruned = result.count(Outcome.DELETED)
+        state, description = commit_state(result)
         if result.ok:
             self._supersede(revision)
             self.applied, self.pending = revision, None
             self.failures.pop(revision, None)
             self.parts.health.mark_ready()
-            self._report(revision, self._status(StatusState.SUCCESS, result.describe()))
+            self._report(revision, self._status(state, description))
             self.parts.metrics.record_cycle(
                 result="success", duration=duration, applied=applied, pruned=pruned
             )
             log.info("revision %s applied: %s", _short(revision), result.describe())
             return
-        permanent = bool(result.violations)
+        permanent = result.permanent
         earlier = self.failures.get(revision)
         attempts = (earlier.attempts if earlier else 0) + 1
         wait = self.parts.failure_backoff.delay(attempts)
         self.failures[revision] = _Failure(attempts, self.clock() + wait, permanent)
         self.pending = None
-        state = StatusState.ERROR if result.error else StatusState.FAILURE
-        self._report(revision, self._status(state, result.describe()))
+        self._report(revision, self._status(state, description))
         self.parts.metrics.record_cycle(
             result="failure", duration=duration, applied=applied, pruned=pruned
         )
@@ -206,7 +207,7 @@ class AgentLoop:
         self.failures = {sha: f for sha, f in self.failures.items() if sha not in overtaken}
 
     def _context(self) -> str:
-        return self.parts.config.reporter.context or f"gitops-agent/{self.parts.config.name}"
+        return self.parts.config.reporter_context()
 
     def _status(self, state: StatusState, description: str) -> CommitStatus:
         target_url = self.parts.config.reporter.target_url or ""
@@ -215,6 +216,17 @@ class AgentLoop:
     def _report(self, revision: str, status: CommitStatus) -> None:
         if revision:
             self.parts.reporter.report(revision, status)
+
+
+def _failure_of(err: GitOpsError) -> FailureReason:
+    """Why a cycle that raised could not run."""
+    if isinstance(err, SourceError):
+        return FailureReason.SOURCE
+    if isinstance(err, UnavailableError):
+        return FailureReason.UNAVAILABLE
+    if isinstance(err, TargetError):
+        return FailureReason.OBSERVE
+    return FailureReason.CONFIG
 
 
 def _short(revision: str | None) -> str:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class ServerConfig:
+class ServerOptions:
     """Where to listen and what to accept."""
 
     host: str = "127.0.0.1"
@@ -82,7 +82,7 @@ class AgentServer:
 
     def __init__(
         self,
-        config: ServerConfig,
+        config: ServerOptions,
         *,
         on_push: Callable[[PushHint], None],
         on_pull_request: Callable[[PullRequestHint], None] = _ignore_pull_request,

@@ -2,6 +2,8 @@
 
 ``directory`` reads a plain directory (or a checkout) into a ``core.tree.SourceTree``;
 ``git`` clones and fetches git repositories with gitpython (``auth`` builds credentials for
-one command, ``backoff`` retries network failures). The engine and the command line call
-them; nothing here parses manifests.
+one command); ``snapshot`` turns a command-line SOURCE into a directory and its revision;
+``revisions`` gives the agent loop the current revision of its source. The command line,
+``wiring`` and the agent service call them (the engine takes the files they read); nothing
+here parses manifests.
 """

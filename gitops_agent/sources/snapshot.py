@@ -16,7 +16,7 @@ from pathlib import Path
 
 import git
 
-from gitops_agent.config import AgentConfig
+from gitops_agent.core.config import AgentConfig
 from gitops_agent.errors import SourceError
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
 
@@ -54,7 +54,7 @@ def take(
     """The snapshot SOURCE names (default: the configured source URL, else ``.``)."""
     target = source or config.source.url or "."
     if is_url(target) or (ref and _is_repository(Path(target))):
-        chosen = ref or config.source.ref or "main"
+        chosen = ref or config.source.ref
         return _clone(target, chosen, config, cache_dir or default_cache_dir())
     path = Path(target)
     if not path.exists():

@@ -2,7 +2,7 @@
 
 Called by ``targets.kubernetes`` only. Uses the client's ``ApiClient`` for configuration,
 authentication and connection pooling, but builds paths from a fixed kind table instead of
-running discovery, so that observing the cluster costs one LIST per kind and nothing more.
+running discovery (the table of ``core.kinds``), so that observing the cluster costs one LIST per kind and nothing more.
 Objects stay plain JSON data (no model classes). Every failure becomes a ``TargetError``
 naming ``Kind/namespace/name`` with the API server's own message.
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client as kube
 from kubernetes import config as kube_config
 from urllib3.exceptions import HTTPError
 
-from gitops_agent.core.objects import ObjectKey
+from gitops_agent.core import kinds, labels
+from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import (
     ConfigError,
     ConflictError,
@@ -28,41 +28,7 @@ from gitops_agent.errors import (
     UnavailableError,
 )
 
-FIELD_MANAGER = "gitops-agent"
 TIMEOUT = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """Where the API serves a kind."""
-
-    api_version: str
-    plural: str
-    namespaced: bool = True
-
-    def collection(self, namespace: str = "") -> str:
-        base = (
-            f"/api/{self.api_version}"
-            if "/" not in self.api_version
-            else f"/apis/{self.api_version}"
-        )
-        if self.namespaced and namespace:
-            return f"{base}/namespaces/{namespace}/{self.plural}"
-        return f"{base}/{self.plural}"
-
-
-KINDS: Mapping[str, Kind] = {
-    "Namespace": Kind("v1", "namespaces", namespaced=False),
-    "ConfigMap": Kind("v1", "configmaps"),
-    "Secret": Kind("v1", "secrets"),
-    "PersistentVolumeClaim": Kind("v1", "persistentvolumeclaims"),
-    "Service": Kind("v1", "services"),
-    "Pod": Kind("v1", "pods"),
-    "Deployment": Kind("apps/v1", "deployments"),
-    "StatefulSet": Kind("apps/v1", "statefulsets"),
-    "Job": Kind("batch/v1", "jobs"),
-    "CronJob": Kind("batch/v1", "cronjobs"),
-}
 
 
 def connect(*, kubeconfig: str | None, context: str | None, in_cluster: bool) -> kube.ApiClient:
@@ -125,24 +91,27 @@ class KubeApi:
             raise _error(response.status, data, what)
         return json.loads(data) if data else {}
 
-    def list(self, kind: str, *, selector: str = "", namespace: str = "") -> list[dict[str, Any]]:
+    def list(self, kind: Kind, *, selector: str = "", namespace: str = "") -> list[dict[str, Any]]:
         """Every object of a kind (in every namespace unless one is given) matching a selector."""
         query = [("labelSelector", selector)] if selector else []
-        data = self._call("GET", KINDS[kind].collection(namespace), query=query, what=kind)
+        data = self._call("GET", kind.collection(namespace), query=query, what=kind.name)
         items = data.get("items") or []
-        api_version = KINDS[kind].api_version
         for item in items:
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.name)
         return list(items)
 
     def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as the agent's field manager, taking ownership of its fields."""
-        key = _key(obj)
-        query = [("fieldManager", FIELD_MANAGER), ("force", "true"), ("fieldValidation", "Strict")]
+        key = key_of(obj)
+        query = [
+            ("fieldManager", labels.FIELD_MANAGER),
+            ("force", "true"),
+            ("fieldValidation", "Strict"),
+        ]
         if dry_run:
             query.append(("dryRun", "All"))
-        path = f"{KINDS[key.kind].collection(key.namespace)}/{key.name}"
+        path = kinds.kind_named(key.kind).path(key.namespace, key.name)
         result: dict[str, Any] = self._call(
             "PATCH",
             path,
@@ -162,7 +131,7 @@ class KubeApi:
         }
         if uid:
             body["preconditions"] = {"uid": uid}
-        path = f"{KINDS[key.kind].collection(key.namespace)}/{key.name}"
+        path = kinds.kind_named(key.kind).path(key.namespace, key.name)
         try:
             self._call("DELETE", path, body=body, what=str(key))
         except NotFoundError:
@@ -171,12 +140,12 @@ class KubeApi:
     def ensure_namespace(self, name: str, labels: Mapping[str, str]) -> None:
         """Create a namespace when it does not exist (it is never deleted by the agent)."""
         body = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
+            "apiVersion": kinds.NAMESPACE.api_version,
+            "kind": kinds.NAMESPACE.name,
             "metadata": {"name": name, "labels": dict(labels)},
         }
         try:
-            self._call("POST", KINDS["Namespace"].collection(), body=body, what=f"Namespace/{name}")
+            self._call("POST", kinds.NAMESPACE.collection(), body=body, what=f"Namespace/{name}")
         except ConflictError:
             return
 
@@ -185,7 +154,7 @@ class KubeApi:
         query = [("follow", "true" if follow else "false")]
         if tail is not None:
             query.append(("tailLines", str(tail)))
-        path = f"{KINDS['Pod'].collection(namespace)}/{pod}/log"
+        path = f"{kinds.POD.path(namespace, pod)}/log"
         what = f"Pod/{namespace}/{pod}"
         response = self._call(
             "GET", path, query=query, what=what, stream=True, timeout=None if follow else TIMEOUT
@@ -211,16 +180,6 @@ def _lines(response: Any) -> Iterator[str]:
             yield pending.decode("utf-8", "replace")
     finally:
         response.response.release_conn()
-
-
-def _key(obj: Mapping[str, Any]) -> ObjectKey:
-    metadata = obj.get("metadata") or {}
-    return ObjectKey(
-        str(obj.get("apiVersion")),
-        str(obj.get("kind")),
-        str(metadata.get("namespace", "")),
-        str(metadata.get("name")),
-    )
 
 
 def _error(status: int, data: bytes, what: str) -> TargetError:

@@ -17,31 +17,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_agent.core import inventory as inventories
-from gitops_agent.core import kubestate, labels
+from gitops_agent.core import kinds, kubestate, labels
 from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.manifests import Resource, ResourceId, ResourceType, flatten
-from gitops_agent.core.objects import ObjectKey, key_of, labels_of
-from gitops_agent.core.planning import Dependency, DesiredResource, DesiredStep, dependencies
+from gitops_agent.core.kinds import ObjectKey, key_of
+from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
 from gitops_agent.core.rendering import kubernetes as rendering
-from gitops_agent.core.rendering.objects import (
-    Rendered,
-    RenderedWorker,
-    RenderedWorkflow,
-    RenderSettings,
-)
-from gitops_agent.core.status import (
-    Phase,
-    ResourceStatus,
-    bundle_statuses,
-    worker_status,
-    workflow_status,
-)
-from gitops_agent.engine.ports import LogLine, Observation
+from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, TargetObjects
+from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
+from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
 from gitops_agent.errors import NotFoundError
 from gitops_agent.targets.kubeapi import KubeApi
-from gitops_agent.targets.manifests import with_manifest
 
-INVENTORY = f"{labels.PREFIX}inventory"
 Clock = Callable[[], datetime]
 
 
@@ -68,50 +54,36 @@ class KubernetesTarget:
     def close(self) -> None:
         self.api.close()
 
-    def render(
-        self, resources: Sequence[Resource], *, revision: str
-    ) -> tuple[DesiredResource, ...]:
-        rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
-        depends, bundle_of = dependencies(resources)
-        flat = {r.id: r for r in flatten(resources)}
-        return tuple(
-            _desired(item, flat[item.id], depends.get(item.id, ()), bundle_of.get(item.id))
-            for item in rendered.resources
-        )
+    def hooks(self) -> TargetHooks:
+        return TargetHooks()
 
-    def observe(
-        self, desired: Sequence[DesiredResource] = (), *, all_owners: bool = False
-    ) -> Observation:
+    def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
+        rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
+        return rendering.target_objects(rendered)
+
+    def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
         before = self.api.requests
-        selector = (
-            f"{labels.MANAGED_BY}={labels.MANAGER}"
-            if all_owners
-            else labels.owner_selector(self.owner)
-        )
-        objects = [
-            obj
-            for kind in kubestate.MANAGED_KINDS
-            for obj in self.api.list(kind, selector=selector)
-        ]
-        pods = kubestate.group(self.api.list("Pod", selector=selector))
+        selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
+        objects = [obj for kind in kinds.MANAGED for obj in self.api.list(kind, selector=selector)]
+        pods = kubestate.group(self.api.list(kinds.POD, selector=selector))
         stored = [
             o
             for o in objects
-            if labels_of(o).get(INVENTORY) == "true"
-            and labels_of(o).get(labels.OWNER) == self.owner
+            if labels.is_inventory(o) and labels.labels_of(o).get(labels.OWNER) == self.owner
         ]
-        grouped = kubestate.group(o for o in objects if labels_of(o).get(INVENTORY) != "true")
+        grouped = kubestate.group(o for o in objects if not labels.is_inventory(o))
         inventory = _read_inventory(stored)
-        current = {d.id: d for d in desired}
+        current = runs or {}
         statuses: dict[ResourceId, ResourceStatus] = {}
         steps: dict[ResourceId, dict[str, Phase]] = {}
         for rid, items in grouped.items():
             statuses[rid], phases = self._status(rid, items, pods.get(rid, []), current.get(rid))
             if phases is not None:
                 steps[rid] = phases
-        statuses.update(bundle_statuses(inventory, statuses, desired))
         live = {rid: tuple(items) for rid, items in grouped.items()}
-        owners = {rid: labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()}
+        owners = {
+            rid: labels.labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()
+        }
         return Observation(live, statuses, steps, inventory, self.api.requests - before, owners)
 
     def _status(
@@ -119,12 +91,12 @@ class KubernetesTarget:
         rid: ResourceId,
         objects: Sequence[Mapping[str, Any]],
         pods: Sequence[Mapping[str, Any]],
-        want: DesiredResource | None,
+        run: Sequence[StepKeys] | None,
     ) -> tuple[ResourceStatus, dict[str, Phase] | None]:
         if rid.type is ResourceType.WORKER:
             return worker_status(kubestate.worker_state(objects, pods)), None
-        current = [k for s in want.steps for k in s.keys] if want and want.steps else None
-        names = [s.name for s in want.steps] if want and want.steps else []
+        current = [k for s in run for k in s.keys] if run else None
+        names = [s.name for s in run] if run else []
         state = kubestate.workflow_state(objects, steps=names, current=current, now=self.clock())
         return workflow_status(state), {s.name: s.phase for s in state.steps}
 
@@ -147,7 +119,9 @@ class KubernetesTarget:
         writes = 0
         for shard in sorted(inventories.changed_shards(previous, inventory)):
             name = f"gitops-agent-inventory-{self.owner}-{shard}"
-            key = ObjectKey("v1", "ConfigMap", self.inventory_namespace, name)
+            key = ObjectKey(
+                kinds.CONFIG_MAP.api_version, kinds.CONFIG_MAP.name, self.inventory_namespace, name
+            )
             if shard in shards:
                 self.apply(self._inventory_object(name, shards[shard]))
             else:
@@ -157,15 +131,15 @@ class KubernetesTarget:
 
     def _inventory_object(self, name: str, data: Mapping[str, str]) -> dict[str, Any]:
         return {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
+            "apiVersion": kinds.CONFIG_MAP.api_version,
+            "kind": kinds.CONFIG_MAP.name,
             "metadata": {
                 "name": name,
                 "namespace": self.inventory_namespace,
                 "labels": {
                     labels.MANAGED_BY: labels.MANAGER,
                     labels.OWNER: self.owner,
-                    INVENTORY: "true",
+                    labels.INVENTORY: "true",
                 },
             },
             "data": dict(data),
@@ -174,18 +148,12 @@ class KubernetesTarget:
     def logs(
         self, rid: ResourceId, *, follow: bool = False, tail: int | None = None
     ) -> Iterator[LogLine]:
-        selector = ",".join(
-            [
-                labels.owner_selector(self.owner),
-                f"{labels.RESOURCE_TYPE}={rid.type}",
-                f"{labels.RESOURCE_NAME}={rid.name}",
-            ]
-        )
+        selector = labels.resource_selector(self.owner, rid.type.value, rid.name)
         pods = sorted(
             (
                 p
-                for p in self.api.list("Pod", selector=selector)
-                if labels_of(p).get(labels.WORKSPACE) == rid.workspace
+                for p in self.api.list(kinds.POD, selector=selector)
+                if labels.labels_of(p).get(labels.WORKSPACE) == rid.workspace
             ),
             key=lambda p: str((p.get("metadata") or {}).get("name")),
         )
@@ -204,31 +172,6 @@ class KubernetesTarget:
         name, namespace = str(metadata.get("name")), str(metadata.get("namespace"))
         for line in self.api.pod_log(namespace, name, follow=follow, tail=tail):
             yield LogLine(name, line)
-
-
-def _desired(
-    item: Rendered, resource: Resource, depends: tuple[Dependency, ...], bundle: ResourceId | None
-) -> DesiredResource:
-    """The planner's view of one rendered resource; its primary objects carry the manifest."""
-    primary = _primary_keys(item)
-    ordered = sorted(item.objects, key=lambda o: (o.key.rank, o.key.name))
-    objects = tuple(
-        with_manifest(o.body, resource.manifest) if o.key in primary else o.body for o in ordered
-    )
-    steps: tuple[DesiredStep, ...] = ()
-    if isinstance(item, RenderedWorkflow) and not item.scheduled:
-        steps = tuple(
-            DesiredStep(s.name, s.depends, tuple(o.key for o in s.objects)) for s in item.steps
-        )
-    return DesiredResource(item.id, objects, depends, resource.origin.path, bundle, steps)
-
-
-def _primary_keys(item: Rendered) -> set[ObjectKey]:
-    if isinstance(item, RenderedWorker):
-        return {item.workload}
-    if isinstance(item, RenderedWorkflow):
-        return {step.job for step in item.steps}
-    return set()
 
 
 def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:

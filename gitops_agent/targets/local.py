@@ -25,11 +25,10 @@ from typing import Any
 from gitops_agent.core import cron, kubestate, labels, quantities
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.manifests import Resource, ResourceId, ResourceType, flatten
-from gitops_agent.core.objects import key_of, labels_of
-from gitops_agent.core.planning import DesiredResource, DesiredStep, dependencies
+from gitops_agent.core.kinds import key_of
+from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
 from gitops_agent.core.rendering import local as rendering
-from gitops_agent.core.rendering.objects import RenderSettings
+from gitops_agent.core.rendering.objects import RenderSettings, TargetObjects
 from gitops_agent.core.status import (
     UNSUPPORTED,
     Phase,
@@ -37,15 +36,16 @@ from gitops_agent.core.status import (
     Status,
     StepState,
     WorkflowState,
-    bundle_statuses,
     worker_status,
     workflow_status,
 )
-from gitops_agent.engine.ports import LogLine, Observation
+from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
 from gitops_agent.errors import NotFoundError, TargetError
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
 from gitops_agent.targets.localproc.states import step_state, worker_state
-from gitops_agent.targets.manifests import with_manifest
+
+#: How often ``run`` looks for scheduled workflows whose cron fired.
+SCHEDULE_CHECK_SECONDS = 15.0
 
 Obj = Mapping[str, Any]
 Clock = Callable[[], datetime]
@@ -80,45 +80,45 @@ class LocalTarget:
     def _objects_dir(self, owner: str | None = None) -> Path:
         return self.state / "objects" / (owner or self.owner)
 
-    def render(
-        self, resources: Sequence[Resource], *, revision: str
-    ) -> tuple[DesiredResource, ...]:
-        depends, bundle_of = dependencies(resources)
-        flat = {r.id: r for r in flatten(resources)}
-        result = []
-        for item, objects, steps in rendering.render(
-            resources, self.settings, revision=revision, now=self.clock()
-        ):
-            resource = flat[item.id]
-            stamped = tuple(with_manifest(obj, resource.manifest) for obj in objects)
-            desired_steps = tuple(DesiredStep(name, after, (key,)) for name, after, key in steps)
-            result.append(
-                DesiredResource(
-                    item.id,
-                    stamped,
-                    depends.get(item.id, ()),
-                    resource.origin.path,
-                    bundle_of.get(item.id),
-                    desired_steps,
-                )
-            )
-        return tuple(result)
+    def hooks(self) -> TargetHooks:
+        """On exit of ``run --once``, stop this owner's processes; while ``run`` serves,
+        start the runs of scheduled workflows when their cron fires."""
+        return TargetHooks(
+            release=lambda: f"{self.stop_owned()} process group(s)",
+            periodic=(
+                Periodic("scheduled workflows", SCHEDULE_CHECK_SECONDS, self._schedule_runner()),
+            ),
+        )
 
-    def observe(
-        self, desired: Sequence[DesiredResource] = (), *, all_owners: bool = False
-    ) -> Observation:
+    def _schedule_runner(self) -> Callable[[], list[str]]:
+        last = [self.clock()]
+
+        def run_due() -> list[str]:
+            now = self.clock()
+            started = self.run_due(last[0], now)
+            last[0] = now
+            return [f"scheduled run started: {name}" for name in started]
+
+        return run_due
+
+    def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
+        return rendering.render(resources, self.settings, revision=revision, now=self.clock())
+
+    def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
+        """What the owner's process groups are doing; a group is its own current run (its
+        ``runId`` is the step's hash), so ``runs`` is not needed here."""
         objects = self._read_objects(all_owners)
         grouped = {rid: tuple(items) for rid, items in kubestate.group(objects).items()}
-        statuses = {rid: self._status(rid, items)[0] for rid, items in grouped.items()}
-        steps = {
-            rid: self._status(rid, items)[1]
-            for rid, items in grouped.items()
-            if rid.type is ResourceType.WORKFLOW
+        statuses: dict[ResourceId, ResourceStatus] = {}
+        steps: dict[ResourceId, dict[str, Phase]] = {}
+        for rid, items in grouped.items():
+            statuses[rid], phases = self._status(rid, items)
+            if rid.type is ResourceType.WORKFLOW:
+                steps[rid] = phases
+        owners = {
+            rid: labels.labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()
         }
-        inventory = self._read_inventory()
-        statuses.update(bundle_statuses(inventory, statuses, desired))
-        owners = {rid: labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()}
-        return Observation(grouped, statuses, steps, inventory, 0, owners)
+        return Observation(grouped, statuses, steps, self._read_inventory(), 0, owners)
 
     def _read_objects(self, all_owners: bool) -> list[dict[str, Any]]:
         roots = sorted((self.state / "objects").glob("*")) if all_owners else [self._objects_dir()]
@@ -163,7 +163,7 @@ class LocalTarget:
 
     def _step(self, group: Obj) -> StepState:
         name = group["metadata"]["name"]
-        step = labels_of(group).get(labels.STEP, name)
+        step = labels.labels_of(group).get(labels.STEP, name)
         return step_state(step, self.runtime.get(name), run_id=group["spec"].get("runId"))
 
     def _next_run(self, group: Obj) -> str | None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from gitops_agent.core import reporting
 from gitops_agent.core.inventory import Inventory, InventoryEntry
+from gitops_agent.core.kinds import key_of
 from gitops_agent.core.manifests import DependencyCondition, Match, ResourceId, ResourceType
-from gitops_agent.core.objects import key_of
 from gitops_agent.core.planning import Action, Dependency, DesiredResource, PlanOptions, plan
 
 WORKER = ResourceType.WORKER

@@ -10,11 +10,11 @@ import pytest
 
 from gitops_agent.cli import main
 from gitops_agent.core.manifests import Bundle, Worker, Workflow, flatten
-from gitops_agent.engine import desired
+from gitops_agent.wiring import read_desired
 
 
 def test_sample_repo_is_valid(sample_repo: Path) -> None:
-    result = desired.read(str(sample_repo))
+    result = read_desired(str(sample_repo))
     assert result.violations == ()
     ids = sorted(str(r.id) for r in flatten(result.resources))
     assert ids == [
@@ -27,7 +27,7 @@ def test_sample_repo_is_valid(sample_repo: Path) -> None:
 
 
 def test_bundle_members_and_conditions(sample_repo: Path) -> None:
-    result = desired.read(str(sample_repo))
+    result = read_desired(str(sample_repo))
     bundle = next(r for r in result.resources if isinstance(r, Bundle))
     worker, verify = (m.resource for m in bundle.members)
     assert isinstance(worker, Worker) and isinstance(verify, Workflow)
@@ -45,7 +45,7 @@ def test_bundle_members_and_conditions(sample_repo: Path) -> None:
 def test_var_on_the_command_line_wins(
     sample_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = desired.read(str(sample_repo), variables={"WORKER_NAME": "other-worker"})
+    result = read_desired(str(sample_repo), variables={"WORKER_NAME": "other-worker"})
     assert "worker/public/other-worker" in {str(r.id) for r in flatten(result.resources)}
     assert main(["validate", str(sample_repo), "--var", "bad"]) == 1
     assert "--var expects KEY=VALUE" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import pytest
 
 from gitops_agent.errors import NotFoundError
 from gitops_agent.targets.localproc import LocalRuntime, ProcessGroupSpec
-from gitops_agent.targets.localproc.logs import LogLine, read_logs, rotate, rotate_if_larger
+from gitops_agent.targets.localproc.logs import ReplicaLogLine, read_logs, rotate, rotate_if_larger
 
 
 def append(path: Path, text: str) -> None:
@@ -22,7 +22,7 @@ def append(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def texts(lines: list[LogLine]) -> list[str]:
+def texts(lines: list[ReplicaLogLine]) -> list[str]:
     return [line.text for line in lines]
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitops_agent.config import AgentConfig, parse_config
+from gitops_agent.core.config import AgentConfig, parse_config
 from gitops_agent.core.rendering import kubernetes
 from gitops_agent.core.rendering.objects import RenderedSet
 from gitops_agent.core.tree import SourceTree
 from gitops_agent.engine import desired
+from gitops_agent.wiring import read_desired
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "render"
@@ -26,7 +27,7 @@ def read_case(case: str) -> desired.Desired:
     """A fixture's manifests, read and validated with its configuration (if any)."""
     directory = FIXTURES / case
     config = directory / "gitops-agent.yaml"
-    return desired.read(
+    return read_desired(
         str(directory / "manifests"), config_path=str(config) if config.is_file() else None
     )
 
@@ -43,7 +44,7 @@ def render_case(case: str) -> RenderedSet:
 
 
 def render_sample() -> RenderedSet:
-    return render_valid(desired.read(str(SAMPLE_REPO)))
+    return render_valid(read_desired(str(SAMPLE_REPO)))
 
 
 def evaluate(files: Mapping[str, str], config: str = "") -> desired.Desired:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_agent.config import parse_config
 from gitops_agent.core import validation
+from gitops_agent.core.config import parse_config
 from gitops_agent.core.rendering import kubernetes, workers
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.errors import ConfigError

@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from gitops_agent.backoff import BackoffPolicy
 from gitops_agent.reporters.http import HttpPolicy
-from gitops_agent.sources.backoff import BackoffPolicy
 
 FAST = HttpPolicy(
     backoff=BackoffPolicy(initial=0.001, max_delay=0.01, max_attempts=4, max_elapsed=10),

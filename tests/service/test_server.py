@@ -13,7 +13,7 @@ import pytest
 
 from gitops_agent.errors import ConfigError
 from gitops_agent.service.metrics import AgentMetrics
-from gitops_agent.service.server import AgentServer, Health, ServerConfig
+from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import PullRequestHint, PushHint, WebhookSecrets, sign
 
 SECRET = "webhook-secret-value"
@@ -44,7 +44,7 @@ def calls() -> Calls:
 @pytest.fixture
 def server(calls: Calls) -> Iterator[AgentServer]:
     secrets = WebhookSecrets(github=SECRET, gitlab=SECRET, gitea=SECRET, generic=SECRET)
-    config = ServerConfig(port=0, secrets=secrets, max_body_bytes=64 * 1024, read_timeout=5)
+    config = ServerOptions(port=0, secrets=secrets, max_body_bytes=64 * 1024, read_timeout=5)
     with AgentServer(config, on_push=calls.push, on_pull_request=calls.pull) as running:
         yield running
 
@@ -232,7 +232,7 @@ def test_metrics_exposition(server: AgentServer) -> None:
 
 
 def test_endpoint_without_secret_accepts_nothing(calls: Calls) -> None:
-    config = ServerConfig(port=0, secrets=WebhookSecrets(github=SECRET))
+    config = ServerOptions(port=0, secrets=WebhookSecrets(github=SECRET))
     with AgentServer(config, on_push=calls.push) as server:
         headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": ""}
         assert post(server, "gitlab", PUSH, headers)[0] == 401
@@ -243,10 +243,10 @@ def test_failing_callback_answers_500_and_port_conflict_is_config_error() -> Non
     def broken(hint: PushHint) -> None:
         raise RuntimeError("queue full")
 
-    config = ServerConfig(port=0, secrets=WebhookSecrets(github=SECRET))
+    config = ServerOptions(port=0, secrets=WebhookSecrets(github=SECRET))
     with AgentServer(config, on_push=broken) as server:
         assert post(server, "github", PUSH, github_headers())[0] == 500
-        taken = ServerConfig(port=server.port, secrets=WebhookSecrets())
+        taken = ServerOptions(port=server.port, secrets=WebhookSecrets())
         with pytest.raises(ConfigError, match="cannot listen"):
             AgentServer(taken, on_push=broken).start()
 
@@ -254,7 +254,7 @@ def test_failing_callback_answers_500_and_port_conflict_is_config_error() -> Non
 def test_health_object_is_shared() -> None:
     health, metrics = Health(), AgentMetrics()
     server = AgentServer(
-        ServerConfig(port=0), on_push=lambda h: None, health=health, metrics=metrics
+        ServerOptions(port=0), on_push=lambda h: None, health=health, metrics=metrics
     )
     assert server.health is health and server.metrics is metrics
     assert not health.ready

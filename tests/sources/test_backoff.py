@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.errors import ConfigError, SourceError
-from gitops_agent.sources.backoff import BackoffPolicy, retry_call
 
 
 class FakeClock:

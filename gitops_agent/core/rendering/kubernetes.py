@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from gitops_agent.core.kinds import ObjectKey, apply_order
 from gitops_agent.core.manifests import Bundle, Resource, Worker, flatten
-from gitops_agent.core.objects import ObjectKey
 from gitops_agent.core.rendering.objects import (
     Rendered,
     RenderedBundle,
     RenderedSet,
+    RenderedWorker,
+    RenderedWorkflow,
     RenderError,
     RenderSettings,
+    StepKeys,
+    TargetObjects,
 )
 from gitops_agent.core.rendering.workers import render_worker
 from gitops_agent.core.rendering.workflows import render_workflow
@@ -44,6 +48,27 @@ def render(
     if collisions:
         raise RenderError(collisions[0].format(), collisions)
     return RenderedSet(tuple(sorted(rendered, key=lambda r: r.id)), revision)
+
+
+def target_objects(rendered: RenderedSet) -> tuple[TargetObjects, ...]:
+    """What the Kubernetes target hands the engine: each resource's objects in apply order,
+    its primary objects, and a one-off Workflow's steps."""
+    return tuple(_target_objects(item) for item in rendered.resources)
+
+
+def _target_objects(item: Rendered) -> TargetObjects:
+    ordered = sorted(item.objects, key=lambda o: apply_order(o.key))
+    steps: tuple[StepKeys, ...] = ()
+    primary: frozenset[ObjectKey] = frozenset()
+    if isinstance(item, RenderedWorker):
+        primary = frozenset({item.workload})
+    elif isinstance(item, RenderedWorkflow):
+        primary = frozenset(step.job for step in item.steps)
+        if not item.scheduled:
+            steps = tuple(
+                StepKeys(s.name, s.depends, tuple(o.key for o in s.objects)) for s in item.steps
+            )
+    return TargetObjects(item.id, tuple(o.body for o in ordered), primary, steps)
 
 
 def render_resource(

@@ -1,6 +1,7 @@
 """Rendering for the local target: resources -> process groups (one object per group).
 
-Called by ``targets.local``. Built on the Kubernetes rendering, so both targets read a
+Called by ``targets.local``, which hands the result (``TargetObjects``, every group a primary
+object) to the engine. Built on the Kubernetes rendering, so both targets read a
 manifest the same way (projections, context keys, stacks, Job hashes): each pod template
 becomes a ``ProcessGroup`` object holding the container's command, environment (secret
 references stay references; the target resolves them when it starts a process), projected
@@ -17,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from gitops_agent.core import expansion, labels
+from gitops_agent.core.kinds import CONFIG_MAP, PROCESS_GROUP, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, Worker, Workflow, flatten
-from gitops_agent.core.objects import ObjectKey
 from gitops_agent.core.rendering import kubernetes
 from gitops_agent.core.rendering.objects import (
     KubeObject,
@@ -27,10 +28,10 @@ from gitops_agent.core.rendering.objects import (
     RenderedWorker,
     RenderedWorkflow,
     RenderSettings,
+    StepKeys,
+    TargetObjects,
 )
 
-API_VERSION = "local.gitops-agent.dataos.info/v1"
-KIND = "ProcessGroup"
 Obj = Mapping[str, Any]
 
 
@@ -45,30 +46,22 @@ def render(
     *,
     revision: str = "",
     now: datetime | None = None,
-) -> list[
-    tuple[Rendered, tuple[dict[str, Any], ...], tuple[tuple[str, tuple[str, ...], ObjectKey], ...]]
-]:
-    """Each resource's rendering, its process-group objects, and for a one-off Workflow
-    its steps as (name, depends, group key)."""
+) -> tuple[TargetObjects, ...]:
+    """Each resource's process groups (all of them primary objects) and, for a one-off
+    Workflow, its steps."""
     rendered = kubernetes.render(resources, settings, revision=revision, now=now)
     by_id = {r.id: r for r in flatten(resources)}
-    result = []
-    for item in rendered.resources:
-        objects, steps = _groups(item, by_id[item.id])
-        result.append((item, objects, steps))
-    return result
+    return tuple(_groups(item, by_id[item.id]) for item in rendered.resources)
 
 
-def _groups(
-    item: Rendered, resource: Resource
-) -> tuple[tuple[dict[str, Any], ...], tuple[tuple[str, tuple[str, ...], ObjectKey], ...]]:
+def _groups(item: Rendered, resource: Resource) -> TargetObjects:
     if isinstance(item, RenderedBundle):
-        return (), ()
-    config_maps = {o.key.name: o.body for o in item.objects if o.key.kind == "ConfigMap"}
+        return TargetObjects(item.id)
+    config_maps = {o.key.name: o.body for o in item.objects if o.key.kind == CONFIG_MAP.name}
     if isinstance(item, RenderedWorker):
         workload = next(o for o in item.objects if o.key == item.workload)
         group = _group(workload, config_maps, group_name(item.id), "service", resource)
-        return (group,), ()
+        return TargetObjects(item.id, (group,), frozenset({key_of(group)}))
     assert isinstance(item, RenderedWorkflow)
     groups, steps = [], []
     for step in item.steps:
@@ -77,13 +70,8 @@ def _groups(
         group = _group(job, config_maps, name, "schedule" if item.scheduled else "job", resource)
         groups.append(group)
         if not item.scheduled:
-            steps.append((step.name, step.depends, _key(group)))
-    return tuple(groups), tuple(steps)
-
-
-def _key(obj: Obj) -> ObjectKey:
-    metadata = obj["metadata"]
-    return ObjectKey(API_VERSION, KIND, metadata["namespace"], metadata["name"])
+            steps.append(StepKeys(step.name, step.depends, (key_of(group),)))
+    return TargetObjects(item.id, tuple(groups), frozenset(key_of(g) for g in groups), tuple(steps))
 
 
 def _group(
@@ -123,8 +111,8 @@ def _group(
         group["unsupported"] = reason
     metadata = body["metadata"]
     return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
+        "apiVersion": PROCESS_GROUP.api_version,
+        "kind": PROCESS_GROUP.name,
         "metadata": {
             "name": name,
             "namespace": metadata["namespace"],

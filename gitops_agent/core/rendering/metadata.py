@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gitops_agent.core import labels
+from gitops_agent.core.kinds import Kind, ObjectKey
 from gitops_agent.core.manifests import ResourceId, Worker, Workflow
-from gitops_agent.core.objects import ObjectKey
-from gitops_agent.core.rendering.objects import KubeObject, ObjectKind
+from gitops_agent.core.rendering.objects import KubeObject
 
 
 def canonical_json(data: Any) -> str:
@@ -59,7 +59,7 @@ class Stamp:
 
     def object(
         self,
-        kind: ObjectKind,
+        kind: Kind,
         name: str,
         fields: Mapping[str, Any],
         *,
@@ -74,7 +74,7 @@ class Stamp:
         }
         body: dict[str, Any] = {
             "apiVersion": kind.api_version,
-            "kind": kind.kind,
+            "kind": kind.name,
             "metadata": metadata,
             **fields,
         }
@@ -84,7 +84,7 @@ class Stamp:
             labels.REVISION: self.revision,
             labels.CONTENT_HASH: content_hash,
         }
-        key = ObjectKey(kind.api_version, kind.kind, self.namespace, name)
+        key = ObjectKey(kind.api_version, kind.name, self.namespace, name)
         return KubeObject(key, body, content_hash)
 
 

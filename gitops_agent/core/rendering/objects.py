@@ -2,8 +2,10 @@
 
 ``RenderSettings`` is built from the agent configuration (``AgentConfig.render_settings``)
 and handed to ``core.rendering.kubernetes.render``, which returns a ``RenderedSet``: one
-``Rendered*`` value per resource, each holding ``KubeObject``s. The engine plans and applies
-those objects; for a Workflow it reads the step graph (``RenderedWorkflow.steps``).
+``Rendered*`` value per resource, each holding ``KubeObject``s. What a target hands the
+engine is a ``TargetObjects`` per resource (its objects as plain data, which of them carry
+the manifest, and a one-off Workflow's steps as ``StepKeys``); the engine assembles the
+desired state from those (``engine.desired.assemble``).
 """
 
 from __future__ import annotations
@@ -12,40 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitops_agent.core.kinds import ObjectKey, apply_order
 from gitops_agent.core.manifests import ResourceId
-from gitops_agent.core.objects import ObjectKey
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Violation
 
 DEFAULT_COMPUTE = "runnable-default"
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectKind:
-    """A Kubernetes kind the agent writes."""
-
-    api_version: str
-    kind: str
-
-
-CONFIG_MAP = ObjectKind("v1", "ConfigMap")
-PERSISTENT_VOLUME_CLAIM = ObjectKind("v1", "PersistentVolumeClaim")
-SERVICE = ObjectKind("v1", "Service")
-STATEFUL_SET = ObjectKind("apps/v1", "StatefulSet")
-DEPLOYMENT = ObjectKind("apps/v1", "Deployment")
-JOB = ObjectKind("batch/v1", "Job")
-CRON_JOB = ObjectKind("batch/v1", "CronJob")
-
-#: Every kind rendering produces, in apply order (what an object mounts comes first).
-KINDS: tuple[ObjectKind, ...] = (
-    CONFIG_MAP,
-    PERSISTENT_VOLUME_CLAIM,
-    SERVICE,
-    STATEFUL_SET,
-    DEPLOYMENT,
-    JOB,
-    CRON_JOB,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +127,32 @@ class RenderedSet:
     def objects(self) -> Iterator[KubeObject]:
         """Every object: by resource id, then in apply order of kinds, then by name."""
         for rendered in self.resources:
-            yield from sorted(rendered.objects, key=lambda obj: (obj.key.rank, obj.key.name))
+            yield from sorted(rendered.objects, key=lambda obj: apply_order(obj.key))
 
     def get(self, rid: ResourceId) -> Rendered | None:
         return next((r for r in self.resources if r.id == rid), None)
+
+
+@dataclass(frozen=True, slots=True)
+class StepKeys:
+    """A one-off Workflow step as the engine runs it: the objects created once the
+    ``depends`` steps succeeded."""
+
+    name: str
+    depends: tuple[str, ...]
+    keys: tuple[ObjectKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetObjects:
+    """One resource as a target renders it: its objects in apply order, the keys of its
+    primary objects (those that carry the manifest annotation: a Worker's workload, a
+    Workflow's Jobs), and for a one-off Workflow its steps. A Bundle has no objects."""
+
+    id: ResourceId
+    objects: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    primary: frozenset[ObjectKey] = frozenset()
+    steps: tuple[StepKeys, ...] = ()
 
 
 class RenderError(ValueError):

@@ -13,15 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gitops_agent.core import quantities
-from gitops_agent.core.manifests import Disk, Worker
-from gitops_agent.core.rendering import context, metadata, names, pods, volumes
-from gitops_agent.core.rendering.metadata import Stamp
-from gitops_agent.core.rendering.objects import (
+from gitops_agent.core.kinds import (
     CONFIG_MAP,
     DEPLOYMENT,
     PERSISTENT_VOLUME_CLAIM,
     SERVICE,
     STATEFUL_SET,
+)
+from gitops_agent.core.manifests import Disk, Worker
+from gitops_agent.core.rendering import context, metadata, names, pods, volumes
+from gitops_agent.core.rendering.metadata import Stamp
+from gitops_agent.core.rendering.objects import (
     KubeObject,
     RenderedWorker,
     RenderError,
@@ -119,8 +121,8 @@ def _stateful_set(
 ) -> KubeObject:
     assert worker.disk is not None
     claim_template = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
+        "apiVersion": PERSISTENT_VOLUME_CLAIM.api_version,
+        "kind": PERSISTENT_VOLUME_CLAIM.name,
         "metadata": {"name": names.DISK_VOLUME, "labels": stamp.pod_labels},
         "spec": _claim_spec(worker.disk, settings),
     }

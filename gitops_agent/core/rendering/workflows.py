@@ -16,13 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from gitops_agent.core import graph, labels
+from gitops_agent.core.kinds import CONFIG_MAP, CRON_JOB, JOB
 from gitops_agent.core.manifests import Schedule, Workflow, WorkflowStep
 from gitops_agent.core.rendering import context, metadata, names, pods
 from gitops_agent.core.rendering.metadata import Stamp
 from gitops_agent.core.rendering.objects import (
-    CONFIG_MAP,
-    CRON_JOB,
-    JOB,
     KubeObject,
     RenderedStep,
     RenderedWorkflow,

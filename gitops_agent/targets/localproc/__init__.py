@@ -20,7 +20,7 @@ See README.md in this directory for the state directory, restart policy and limi
 
 from gitops_agent.targets.localproc.client import LocalRuntime
 from gitops_agent.targets.localproc.layout import StateLayout, default_state_dir
-from gitops_agent.targets.localproc.logs import LogLine
+from gitops_agent.targets.localproc.logs import ReplicaLogLine
 from gitops_agent.targets.localproc.records import (
     GroupPhase,
     GroupStatus,
@@ -35,8 +35,8 @@ __all__ = [
     "GroupPhase",
     "GroupStatus",
     "LocalRuntime",
-    "LogLine",
     "ProcessGroupSpec",
+    "ReplicaLogLine",
     "ReplicaState",
     "ReplicaStatus",
     "StateLayout",

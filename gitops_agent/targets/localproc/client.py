@@ -20,7 +20,7 @@ from gitops_agent.errors import InvalidError, NotFoundError, TargetError, Unavai
 from gitops_agent.targets.localproc import logs
 from gitops_agent.targets.localproc.daemon import EXIT_ALREADY_RUNNING
 from gitops_agent.targets.localproc.layout import StateLayout, read_json, write_json
-from gitops_agent.targets.localproc.logs import LogLine
+from gitops_agent.targets.localproc.logs import ReplicaLogLine
 from gitops_agent.targets.localproc.processes import is_alive
 from gitops_agent.targets.localproc.records import GroupPhase, GroupStatus, parse_record
 from gitops_agent.targets.localproc.settings import SupervisorSettings
@@ -223,7 +223,7 @@ class LocalRuntime:
         replica: int | None = None,
         stop: threading.Event | None = None,
         timeout: float | None = None,
-    ) -> Iterator[LogLine]:
+    ) -> Iterator[ReplicaLogLine]:
         """The group's log lines (see ``logs.read_logs``); following ends when ``stop`` is
         set, after ``timeout``, when the group is removed, or when a job has finished."""
         log_dir = self.layout.group_logs(name)

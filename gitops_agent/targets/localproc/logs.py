@@ -30,7 +30,7 @@ from gitops_agent.targets.localproc.layout import write_atomic
 
 
 @dataclass(frozen=True, slots=True)
-class LogLine:
+class ReplicaLogLine:
     """One line of one replica's output (without its newline)."""
 
     replica: int
@@ -120,7 +120,7 @@ class _Cursor:
         self.partial = b""
         self.rotations = rotations(path)
 
-    def read_new(self) -> list[LogLine]:
+    def read_new(self) -> list[ReplicaLogLine]:
         """Complete lines written since the last call (a rotation in between is followed)."""
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - closed by the with below
@@ -130,7 +130,7 @@ class _Cursor:
             fcntl.flock(handle, fcntl.LOCK_SH)
             data = self._rotated_rest() + self._read_from(handle)
         *complete, self.partial = (self.partial + data).split(b"\n")
-        return [LogLine(self.replica, _decode(line)) for line in complete]
+        return [ReplicaLogLine(self.replica, _decode(line)) for line in complete]
 
     def _rotated_rest(self) -> bytes:
         """What was rotated away since the last read: the rest of the generation that holds
@@ -157,10 +157,10 @@ class _Cursor:
         self.offset += len(data)
         return data
 
-    def flush(self) -> list[LogLine]:
+    def flush(self) -> list[ReplicaLogLine]:
         """The unterminated last line, if any."""
         rest, self.partial = self.partial, b""
-        return [LogLine(self.replica, _decode(rest))] if rest else []
+        return [ReplicaLogLine(self.replica, _decode(rest))] if rest else []
 
 
 def _decode(raw: bytes) -> str:
@@ -187,7 +187,7 @@ def read_logs(
     timeout: float | None = None,
     finished: Callable[[], bool] | None = None,
     poll_interval: float = 0.1,
-) -> Iterator[LogLine]:
+) -> Iterator[ReplicaLogLine]:
     """Lines of the replicas' logs: the last ``tail`` per replica (all when None), replica
     by replica; with ``follow``, then new lines as they come, until ``stop`` is set,
     ``timeout`` seconds pass, or ``finished()`` turns true (checked after a last read)."""
@@ -215,7 +215,9 @@ def read_logs(
         yield from cursor.flush()
 
 
-def _snapshot(cursor: _Cursor, *, tail: int | None, keep: int, follow: bool) -> Iterator[LogLine]:
+def _snapshot(
+    cursor: _Cursor, *, tail: int | None, keep: int, follow: bool
+) -> Iterator[ReplicaLogLine]:
     if tail == 0:
         cursor.read_new()
         return
@@ -226,7 +228,7 @@ def _snapshot(cursor: _Cursor, *, tail: int | None, keep: int, follow: bool) -> 
     lines: deque[str] = deque(history, maxlen=tail)
     lines.extend(current)
     for text in lines:
-        yield LogLine(cursor.replica, text)
+        yield ReplicaLogLine(cursor.replica, text)
 
 
 def _add_new_replicas(

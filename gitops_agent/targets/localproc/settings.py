@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from gitops_agent.sources.backoff import BackoffPolicy
+from gitops_agent.backoff import BackoffPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 ``BackoffPolicy`` is a value (initial delay, factor, cap, attempts, total time budget);
 ``retry_call(fn, policy=..., retry_on=...)`` calls ``fn`` until it returns, a non-retryable
 exception escapes, or the policy's attempts or time budget run out (then the last exception
-is re-raised). The agent loop wraps ``GitSource.remote_revision`` / ``checkout`` with it; the
-HTTP reporters use ``BackoffPolicy.delay`` together with a server's ``Retry-After``. The
-clock, the sleep and the random source are injectable so tests run in milliseconds.
+is re-raised). Neutral ground for every edge that retries: the agent loop wraps
+``GitSource.remote_revision`` / ``checkout`` with it, the HTTP reporters use
+``BackoffPolicy.delay`` together with a server's ``Retry-After``, the local supervisor paces
+restarts with it. The clock, the sleep and the random source are injectable so tests run in
+milliseconds.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitops_agent.core import labels
-from gitops_agent.core.objects import annotations_of
 
 MAX_MANIFEST_ANNOTATION = 128 * 1024
 
@@ -31,7 +30,7 @@ def with_manifest(body: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[
 def manifest_of(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The manifest recorded on a resource's primary object, if any."""
     for obj in objects:
-        text = annotations_of(obj).get(labels.MANIFEST)
+        text = labels.annotations_of(obj).get(labels.MANIFEST)
         if text:
             try:
                 found = json.loads(text)

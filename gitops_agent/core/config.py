@@ -1,0 +1,266 @@
+"""Agent configuration values: ``gitops-agent.yaml`` text -> a validated, frozen ``AgentConfig``.
+
+Pure: ``parse_config(text, path)`` reads YAML text with the same safe reader as manifests and
+checks it against ``schemas/config.json``; errors name the file and line. The file itself is
+read by ``gitops_agent.config``; the values are handed to the engine and the edges. Every key
+is optional: the defaults (the dataclass fields below, written nowhere else) run the embedded
+demo: local target, no git host. Tokens and secrets are never in the configuration: it names
+the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gitops_agent.core import schema, stacks, yamldoc
+from gitops_agent.core.manifests import scalar_text
+from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE, Compute, RenderSettings
+from gitops_agent.core.stacks import StackRegistry
+from gitops_agent.core.validation import ValidationContext
+from gitops_agent.errors import ConfigError
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    url: str | None = None
+    ref: str = "main"
+    path: str = ""
+    interval: float = 60.0
+    token_env: str | None = None
+    ssh_key_file: str | None = None
+    fetch: str = "blobless"
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    kind: str = "local"
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    workspaces: Mapping[str, str] = field(default_factory=dict)
+    allowed_workspaces: tuple[str, ...] | None = None
+    computes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    state_dir: str | None = None
+    inventory_namespace: str = "default"
+    storage_class: str | None = None
+    job_backoff_limit: int = 0
+    dataos_fqdn: str = "dataos.local"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    prune: bool = True
+    max_prune_fraction: float = 0.5
+    wait_timeout: float = 300.0
+    poll_interval: float = 1.0
+    ignore: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterConfig:
+    kind: str = "log"
+    url: str | None = None
+    repository: str | None = None
+    token_env: str | None = None
+    context: str | None = None
+    target_url: str | None = None
+    notes_ref: str = "refs/notes/gitops-agent"
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewsConfig:
+    enabled: bool = False
+    mode: str = "plan"
+    forks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DriftConfig:
+    schedule: str | None = None
+    mode: str = "report"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    listen: str = "127.0.0.1:8080"
+    webhook_secret_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """The whole configuration. ``path`` is the file it came from (None for defaults)."""
+
+    name: str = "gitops-agent"
+    source: SourceConfig = SourceConfig()
+    vars: Mapping[str, str] = field(default_factory=dict)
+    target: TargetConfig = TargetConfig()
+    sync: SyncConfig = SyncConfig()
+    reporter: ReporterConfig = ReporterConfig()
+    previews: PreviewsConfig = PreviewsConfig()
+    drift: DriftConfig = DriftConfig()
+    server: ServerConfig = ServerConfig()
+    path: str | None = None
+
+    def validation_context(self) -> ValidationContext:
+        """The stacks, computes and workspaces manifests may use under this configuration."""
+        computes = frozenset({DEFAULT_COMPUTE, *self.target.computes})
+        allowed = self.target.allowed_workspaces
+        return ValidationContext(
+            StackRegistry().configured(self.target.stacks),
+            computes,
+            None if allowed is None else frozenset(allowed),
+        )
+
+    def render_settings(self) -> RenderSettings:
+        """What the renderer needs from this configuration (``core.rendering``)."""
+        target = self.target
+        computes = {
+            name: Compute(
+                node_selector=dict(spec.get("nodeSelector", {})),
+                tolerations=tuple(spec.get("tolerations", ())),
+                affinity=spec.get("affinity"),
+            )
+            for name, spec in target.computes.items()
+        }
+        return RenderSettings(
+            owner=self.name,
+            namespaces=dict(target.workspaces),
+            computes=computes,
+            stacks=StackRegistry().configured(target.stacks),
+            storage_class=target.storage_class,
+            job_backoff_limit=target.job_backoff_limit,
+            dataos_fqdn=target.dataos_fqdn,
+        )
+
+    def reporter_context(self) -> str:
+        """The commit-status context: ``reporter.context``, else ``gitops-agent/<name>``."""
+        return self.reporter.context or f"gitops-agent/{self.name}"
+
+    def with_vars(self, extra: Mapping[str, str]) -> AgentConfig:
+        """This configuration with ``extra`` variables (command line ``--var``) on top."""
+        return replace(self, vars={**self.vars, **extra})
+
+
+def parse_duration(value: str | float | int, *, where: str = "duration") -> float:
+    """Seconds in ``30s``, ``1m``, ``1h30m``, ``500ms`` or a plain number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        if not _DURATION.match(text):
+            raise ConfigError(f"{where}: {value!r} is not a duration such as 30s, 5m or 1h")
+        seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"{where}: {value!r} is not a duration such as 30s, 5m or 1h")
+    return seconds
+
+
+def parse_config(text: str, path: str) -> AgentConfig:
+    """A configuration from YAML text; ``path`` is used in messages."""
+    parsed = yamldoc.parse(path, text)
+    if parsed.violations:
+        raise ConfigError(parsed.violations[0].format())
+    documents = [doc for doc in parsed.documents if doc.data is not None]
+    if len(documents) > 1:
+        raise ConfigError(f"{path}: a configuration file holds one YAML document")
+    if not documents:
+        return AgentConfig(path=path)
+    doc = documents[0]
+    problems = schema.check(schema.validator_for("config"), doc.data)
+    if problems:
+        lines = []
+        for problem in problems:
+            position = doc.position(problem.path)
+            lines.append(f"{path}:{position.line}:{position.column}: {problem.message}")
+        raise ConfigError("\n".join(lines))
+    stack_problems = [
+        f"{path}:{doc.position(('target', 'stacks', name)).line}: {problem}"
+        for name, spec in doc.data.get("target", {}).get("stacks", {}).items()
+        for problem in stacks.config_problems(name, spec)
+    ]
+    if stack_problems:
+        raise ConfigError("\n".join(stack_problems))
+    return _build(doc.data, path)
+
+
+Convert = Callable[[Any, str], Any]
+
+
+def _duration(value: Any, where: str) -> float:
+    return parse_duration(value, where=where)
+
+
+def _same(value: Any, where: str) -> Any:
+    return value
+
+
+def _tuple(value: Any, where: str) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _dict(value: Any, where: str) -> dict[str, Any]:
+    return dict(value)
+
+
+#: How a key's YAML value becomes a field's value (keys not listed are taken as they are).
+_CONVERSIONS: Mapping[str, Convert] = {
+    "source.path": lambda value, where: str(value).strip("/"),
+    "source.interval": _duration,
+    "source.exclude": _tuple,
+    "target.workspaces": _dict,
+    "target.allowedWorkspaces": _tuple,
+    "target.computes": _dict,
+    "target.stacks": _dict,
+    "sync.maxPruneFraction": lambda value, where: float(value),
+    "sync.waitTimeout": _duration,
+    "sync.pollInterval": _duration,
+    "sync.ignore": _tuple,
+    "drift.schedule": lambda value, where: str(value),
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _section(cls: Any, data: Mapping[str, Any], prefix: str, path: str) -> Any:
+    """A section dataclass from its YAML mapping: only the keys given; defaults otherwise."""
+    values = {}
+    for item in dataclasses.fields(cls):
+        key = _camel(item.name)
+        if key in data:
+            where = f"{prefix}.{key}"
+            values[item.name] = _CONVERSIONS.get(where, _same)(data[key], f"{path}: {where}")
+    return cls(**values)
+
+
+def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
+    sections = {
+        "source": SourceConfig,
+        "target": TargetConfig,
+        "sync": SyncConfig,
+        "reporter": ReporterConfig,
+        "previews": PreviewsConfig,
+        "drift": DriftConfig,
+        "server": ServerConfig,
+    }
+    values: dict[str, Any] = {
+        name: _section(cls, data.get(name, {}), name, path) for name, cls in sections.items()
+    }
+    if "name" in data:
+        values["name"] = data["name"]
+    values["vars"] = {key: scalar_text(value) for key, value in data.get("vars", {}).items()}
+    return AgentConfig(**values, path=path)

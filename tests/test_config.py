@@ -71,3 +71,40 @@ def test_bad_yaml_and_bad_duration(tmp_path: Path) -> None:
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_sync_timeout_did_nothing_and_is_gone() -> None:
+    with pytest.raises(ConfigError, match=r"unknown field 'timeout' in 'sync'"):
+        parse_config("sync: {timeout: 10m}\n", "agent.yaml")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-5", "1e999"])
+def test_durations_are_finite_and_not_negative(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"agent\.yaml: sync\.waitTimeout: .* is not a duration"):
+        parse_config(f"sync: {{waitTimeout: {value}}}\n", "agent.yaml")
+
+
+def test_each_default_is_the_dataclass_default() -> None:
+    """A file that sets nothing gives exactly the defaults: no second copy in the parser."""
+    assert parse_config("{}\n", "agent.yaml") == AgentConfig(path="agent.yaml")
+    assert parse_config("source: {}\ntarget: {}\nsync: {}\n", "a.yaml") == AgentConfig(
+        path="a.yaml"
+    )
+
+
+def test_allowed_workspaces_are_enforced_by_validate(tmp_path: Path) -> None:
+    from gitops_agent.wiring import read_desired
+
+    (tmp_path / "gitops-agent.yaml").write_text("target: {allowedWorkspaces: [sales]}\n")
+    worker = (
+        "version: v2alpha\nname: w\ntype: worker\nworkspace: {ws}\n"
+        "spec: {{compute: runnable-default, stack: container, stackSpec: {{image: a, command: [x]}}}}\n"
+    )
+    (tmp_path / "ok.yaml").write_text(worker.format(ws="sales"))
+    (tmp_path / "other.yaml").write_text(worker.format(ws="public").replace("name: w", "name: v"))
+    result = read_desired(str(tmp_path))
+    assert [v.format() for v in result.violations] == [
+        f"{tmp_path}/other.yaml:4:1: worker/public/v: workspace 'public' is not one this agent "
+        "may deploy to (target.allowedWorkspaces: sales); move the resource to an allowed "
+        "workspace or add 'public' to the list"
+    ]

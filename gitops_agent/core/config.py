@@ -3,8 +3,9 @@
 Pure: ``parse_config(text, path)`` reads YAML text with the same safe reader as manifests and
 checks it against ``schemas/config.json``; errors name the file and line. The file itself is
 read by ``gitops_agent.config``; the values are handed to the engine and the edges. Every key
-is optional: the defaults (the dataclass fields below, written nowhere else) run the embedded
-demo: local target, no git host. Tokens and secrets are never in the configuration: it names
+is optional: the defaults (the dataclass fields below, and the renderer's own for what it
+takes from here) are written nowhere else and run the embedded demo: local target, no git
+host. The planner's and applier's option defaults are read from here. Tokens and secrets are never in the configuration: it names
 the environment variables that hold them.
 """
 
@@ -27,6 +28,7 @@ from gitops_agent.errors import ConfigError
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,9 @@ class TargetConfig:
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     state_dir: str | None = None
     inventory_namespace: str = "default"
-    storage_class: str | None = None
-    job_backoff_limit: int = 0
-    dataos_fqdn: str = "dataos.local"
+    storage_class: str | None = _RENDER.storage_class
+    job_backoff_limit: int = _RENDER.job_backoff_limit
+    dataos_fqdn: str = _RENDER.dataos_fqdn
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ class ServerConfig:
 class AgentConfig:
     """The whole configuration. ``path`` is the file it came from (None for defaults)."""
 
-    name: str = "gitops-agent"
+    name: str = _RENDER.owner
     source: SourceConfig = SourceConfig()
     vars: Mapping[str, str] = field(default_factory=dict)
     target: TargetConfig = TargetConfig()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitops_agent.core import graph
+from gitops_agent.core.config import SyncConfig
 from gitops_agent.core.diffing import FieldChange, IgnoreRule, diff
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import DependencyCondition, ResourceId, ResourceType
@@ -24,6 +25,9 @@ from gitops_agent.core.rendering.objects import StepKeys
 
 if TYPE_CHECKING:  # the inventory module builds on plans (next_inventory)
     from gitops_agent.core.inventory import Inventory
+
+
+_SYNC = SyncConfig()  # the configuration's defaults are the planner's
 
 
 class Action(enum.StrEnum):
@@ -132,8 +136,8 @@ class PlanOptions:
     """Secondary planning inputs: ignore rules and the prune policy."""
 
     ignore: tuple[IgnoreRule, ...] = ()
-    prune: bool = True
-    max_prune_fraction: float = 0.5
+    prune: bool = _SYNC.prune
+    max_prune_fraction: float = _SYNC.max_prune_fraction
     allow_mass_prune: bool = False
 
 

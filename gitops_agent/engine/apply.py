@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gitops_agent.core.config import SyncConfig
 from gitops_agent.core.kinds import ObjectKey, apply_order
 from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
 from gitops_agent.core.results import FailureReason, Outcome, ResourceResult
@@ -34,6 +35,7 @@ from gitops_agent.engine.ports import Observation, Target
 from gitops_agent.errors import TargetError, UnavailableError
 
 Progress = Callable[[str], None]
+_SYNC = SyncConfig()  # the configuration's defaults are the applier's
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -42,8 +44,8 @@ Sleep = Callable[[float], None]
 class ApplyOptions:
     """How long to wait for conditions and workflows, and how often to look."""
 
-    timeout: float = 300.0
-    poll_interval: float = 1.0
+    timeout: float = _SYNC.wait_timeout
+    poll_interval: float = _SYNC.poll_interval
     progress_every: float = 5.0
 
 

@@ -20,13 +20,14 @@ from typing import Any
 
 import git
 
+from gitops_agent.core.config import ReporterConfig
 from gitops_agent.errors import ConfigError, ReporterError
 from gitops_agent.redaction import redact, strip_userinfo
 from gitops_agent.reporters.base import CommitStatus, truncate_description
 from gitops_agent.sources.auth import GitAuth, check_url, git_environment
 from gitops_agent.sources.git import git_error_summary, is_sha
 
-DEFAULT_NOTES_REF = "refs/notes/gitops-agent"
+DEFAULT_NOTES_REF = ReporterConfig().notes_ref
 IDENTITY = {
     "GIT_AUTHOR_NAME": "gitops-agent",
     "GIT_AUTHOR_EMAIL": "gitops-agent@localhost",

@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 class ServerOptions:
     """Where to listen and what to accept."""
 
+    port: int
     host: str = "127.0.0.1"
-    port: int = 8080
     secrets: WebhookSecrets = field(default_factory=WebhookSecrets)
     max_body_bytes: int = DEFAULT_MAX_BODY
     read_timeout: float = 10.0

@@ -54,9 +54,6 @@ class BackoffPolicy:
 
 _RNG = random.Random()
 
-# A policy for tests: tiny delays, same shape.
-FAST_POLICY = BackoffPolicy(initial=0.01, factor=2.0, max_delay=0.05, max_attempts=4)
-
 
 def retry_call(
     fn: Callable[[], T],

@@ -105,13 +105,6 @@ class Inventory:
     def entry(self, rid: ResourceId) -> InventoryEntry | None:
         return self.entries.get(rid)
 
-    def retag(self, rid: ResourceId, **changes: object) -> Inventory:
-        """This inventory with fields of one entry changed (e.g. ``objects`` after a failed prune)."""
-        entry = self.entries.get(rid)
-        if entry is None:
-            return self
-        return self.with_entries([replace(entry, **changes)])  # type: ignore[arg-type]
-
 
 def _sizes(
     entries: Mapping[ResourceId, InventoryEntry], shards: Mapping[ResourceId, int]

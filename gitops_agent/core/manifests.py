@@ -282,7 +282,6 @@ class Bundle:
 
 
 Resource = Worker | Workflow | Bundle
-Workload = Worker | Workflow
 
 
 def flatten(resources: Iterable[Resource]) -> Iterator[Resource]:

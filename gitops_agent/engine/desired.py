@@ -39,10 +39,6 @@ class Desired:
     violations: tuple[Violation, ...]
     config: AgentConfig
 
-    @property
-    def valid(self) -> bool:
-        return not self.violations
-
 
 def evaluate(tree: SourceTree, roots: tuple[str, ...], config: AgentConfig) -> Desired:
     """Load and validate an in-memory tree under ``config``; ``roots`` are the paths whose

@@ -84,7 +84,6 @@ class AgentLoop:
         self.parts = parts
         self.clock = clock
         self.applied: str | None = None
-        self.last_result: SyncResult | None = None
         self.pending: str | None = None
         self.failures: dict[str, _Failure] = {}
         self._cycle = threading.Lock()
@@ -167,7 +166,6 @@ class AgentLoop:
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
-        self.last_result = result
         applied = result.count(Outcome.CREATED, Outcome.CONFIGURED)
         pruned = result.count(Outcome.DELETED)
         state, description = commit_state(result)

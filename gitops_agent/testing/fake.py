@@ -246,4 +246,8 @@ class FakeTarget:
         return WorkflowState(True, tuple(phases.get(n, StepState(n)) for n in names))
 
 
-_PHASES = {Health.PENDING: Phase.RUNNING, Health.READY: Phase.SUCCEEDED, Health.FAILED: Phase.FAILED}
+_PHASES = {
+    Health.PENDING: Phase.RUNNING,
+    Health.READY: Phase.SUCCEEDED,
+    Health.FAILED: Phase.FAILED,
+}

@@ -21,7 +21,7 @@ from tests.rendering.helpers import (
 )
 
 
-def env_worker(template: str, *, kind_extra: str = "") -> dict[str, str]:
+def env_worker(template: str) -> dict[str, str]:
     spec = f"""
         compute: runnable-default
         {CONTAINER.replace(chr(10), chr(10) + "        ")}

@@ -132,15 +132,3 @@ class AgentProcess:
         while not self.lines.empty():
             self.log.append(self.lines.get())
         return self.proc.returncode
-
-
-def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition"
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

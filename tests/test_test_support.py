@@ -32,6 +32,8 @@ def test_wait_for_returns_the_first_truthy_value() -> None:
 def test_wait_for_names_what_it_waited_for() -> None:
     with pytest.raises(TimeoutError, match=r"after 0.05s waiting for the moon \(last: \[\]\)"):
         wait_for(list, timeout=0.05, interval=0.01, message="the moon")
+    with pytest.raises(TimeoutError, match="waiting for two, seen 1 "):
+        wait_for(lambda: False, timeout=0, message=lambda: "two, seen 1")
 
 
 def test_the_http_server_serves_on_loopback_until_stopped() -> None:

@@ -30,6 +30,7 @@ from gitops_agent.sources.git import GitSource, GitSourceSpec
 from gitops_agent.testing.forges.github import GitHubEmulator
 from gitops_agent.testing.forges.gitserve import GitDaemon
 from gitops_agent.testing.kubesim import KubeSim, SimConfig
+from gitops_agent.testing.waiting import wait_for
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample-repo"
 TOKEN, SECRET, REPO = "ghs_bench_token_0123456789", "bench-secret", "org/manifests"
@@ -110,12 +111,16 @@ def start_agent(
 
 
 def wait_success(github: GitHubEmulator, sha: str, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(s.state == "success" for s in github.statuses(REPO, sha)):
-            return time.monotonic()
-        time.sleep(0.02)
-    raise SystemExit(f"no success for {sha[:7]} within {timeout}s")
+    """The time the ``success`` status of ``sha`` was seen (polled every 20 ms)."""
+    try:
+        wait_for(
+            lambda: any(s.state == "success" for s in github.statuses(REPO, sha)),
+            timeout=timeout,
+            message=f"a success status for {sha[:7]}",
+        )
+    except TimeoutError as err:
+        raise SystemExit(str(err)) from None
+    return time.monotonic()
 
 
 def webhook(agent_url: str, sha: str) -> None:

@@ -1,7 +1,13 @@
-"""Shared fixtures: paths of the project's fixture trees and the sample repository."""
+"""Shared fixtures: paths of the project's fixture trees and the sample repository.
+
+``copy_sample(dest, sync=...)`` is the one way tests get a writable sample repository: a
+copy of sample-repo whose ``sync:`` section (the last of its gitops-agent.yaml) is replaced
+by the given text. Used by the engine and local conftests and by the agent harness.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +17,17 @@ pytest_plugins = ["gitops_agent.testing.kubesim.pytest_plugin"]
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT / "tests" / "fixtures"
 SAMPLE_REPO = PROJECT / "sample-repo"
+
+
+def copy_sample(dest: Path, *, sync: str | None = None) -> Path:
+    """Copy sample-repo to ``dest``; ``sync`` (YAML text starting with ``sync:``), when
+    given, replaces the ``sync:`` section of its gitops-agent.yaml. Returns ``dest``."""
+    shutil.copytree(SAMPLE_REPO, dest)
+    if sync is not None:
+        config = dest / "gitops-agent.yaml"
+        text = config.read_text()
+        config.write_text(text[: text.index("sync:")] + sync)
+    return dest
 
 
 @pytest.fixture

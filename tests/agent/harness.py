@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import SAMPLE_REPO
+from tests.conftest import SAMPLE_REPO, copy_sample
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -40,7 +39,7 @@ class ManifestRepo:
         self.work = base / "work"
         self.bare.parent.mkdir(parents=True)
         git(base, "init", "--quiet", "--bare", "--initial-branch=main", str(self.bare))
-        shutil.copytree(SAMPLE_REPO, self.work)
+        copy_sample(self.work)
         git(self.work, "init", "--quiet", "--initial-branch=main")
         git(self.work, "config", "user.email", "dev@example.com")
         git(self.work, "config", "user.name", "Dev")
@@ -133,15 +132,3 @@ class AgentProcess:
         while not self.lines.empty():
             self.log.append(self.lines.get())
         return self.proc.returncode
-
-
-def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition"
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

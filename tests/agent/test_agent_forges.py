@@ -16,7 +16,8 @@ from gitops_agent.testing.forges.gitea import GiteaEmulator
 from gitops_agent.testing.forges.gitlab import GitLabEmulator
 from gitops_agent.testing.forges.gitserve import GitDaemon
 from gitops_agent.testing.kubesim.simulator import KubeSim
-from tests.agent.harness import AgentProcess, ManifestRepo, agent_config, git, wait_until
+from gitops_agent.testing.waiting import wait_for
+from tests.agent.harness import AgentProcess, ManifestRepo, agent_config, git
 
 TOKEN = "forge-token-abcdef0123456789"
 REPO = "org/manifests"
@@ -64,14 +65,14 @@ def test_statuses_on_each_forge(
             def states(sha: str) -> list[str]:
                 return [s.state for s in emulator.statuses(REPO, sha)]
 
-            wait_until(
-                lambda: states(first) == good_states, timeout=40, what=f"{good_states} on {kind}"
+            wait_for(
+                lambda: states(first) == good_states, timeout=40, message=f"{good_states} on {kind}"
             )
             second = repo.commit("a broken manifest", broken)
-            wait_until(
+            wait_for(
                 lambda: states(second)[-1:] == [failed_state],
                 timeout=40,
-                what=f"{failed_state} on {kind}",
+                message=f"{failed_state} on {kind}",
             )
             posted = emulator.statuses(REPO, second)[-1]
             assert (
@@ -113,7 +114,7 @@ def test_git_notes_are_readable_from_a_fresh_clone(
             ours = found["statuses"].get("gitops-agent/e2e", {})
             return ours if ours.get("state") == "success" else None
 
-        found = wait_until(note, timeout=40, what="a success note on the first commit")
+        found = wait_for(note, timeout=40, message="a success note on the first commit")
         assert found["description"] == "synced: 5 created"
     finally:
         agent.stop()

@@ -17,7 +17,8 @@ from gitops_agent.service.webhooks import sign
 from gitops_agent.testing.forges.github import GitHubEmulator
 from gitops_agent.testing.forges.gitserve import GitDaemon
 from gitops_agent.testing.kubesim.simulator import KubeSim
-from tests.agent.harness import AgentProcess, ManifestRepo, agent_config, wait_until
+from gitops_agent.testing.waiting import wait_for
+from tests.agent.harness import AgentProcess, ManifestRepo, agent_config
 
 TOKEN = "ghs_test0123456789abcdef"
 SECRET = "webhook-secret-42"
@@ -62,10 +63,10 @@ def states(github: GitHubEmulator, sha: str) -> list[str]:
 
 
 def final(github: GitHubEmulator, sha: str, timeout: float = 40.0) -> str:
-    found = wait_until(
+    found = wait_for(
         lambda: [s for s in states(github, sha) if s != "pending"],
         timeout=timeout,
-        what=f"a final status for {sha[:7]}",
+        message=f"a final status for {sha[:7]}",
     )
     return str(found[-1])
 
@@ -169,6 +170,8 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
             agent.url, body, {"X-GitHub-Event": "push", "Content-Type": "application/json"}
         )
         assert (forged, unsigned) == (401, 401)
+        # a check that nothing happens, so a fixed window: with an hourly poll only an
+        # accepted push could start a cycle, and one does so within a second (asserted below)
         time.sleep(1.5)
         assert states(github, second) == [], "a forged or unsigned push starts nothing"
         headers = {
@@ -178,10 +181,10 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
         }
         sent = time.monotonic()
         assert post_webhook(agent.url, body, headers) in (200, 202)
-        wait_until(
+        wait_for(
             lambda: states(github, second),
             timeout=5,
-            what="the pending status of the pushed commit",
+            message="the pending status of the pushed commit",
         )
         latency = time.monotonic() - sent
         assert latency < 1.0, f"push to cycle start took {latency:.2f}s"
@@ -193,10 +196,10 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
         headers["X-Hub-Signature-256"] = "sha256=" + sign(SECRET, body)
         assert post_webhook(agent.url, body, headers) in (200, 202)
         assert final(github, fourth) == "success"
-        overtaken = wait_until(
+        overtaken = wait_for(
             lambda: github.statuses(REPO, third),
             timeout=5,
-            what="a status for the overtaken commit",
+            message="a status for the overtaken commit",
         )
         assert [s.state for s in overtaken] == ["success"]
         assert f"superseded by {fourth[:7]}" in overtaken[0].description

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from gitops_agent.cli import main
 from gitops_agent.testing.kubesim.simulator import KubeSim
-from tests.conftest import SAMPLE_REPO
+from tests.conftest import copy_sample
 
 FAST_SYNC = (
     "sync:\n  prune: true\n  maxPruneFraction: 0.5\n  waitTimeout: 20s\n  pollInterval: 0.1s\n"
@@ -22,12 +21,7 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of sample-repo whose agent polls fast and gives up within 20 s."""
-    target = tmp_path / "repo"
-    shutil.copytree(SAMPLE_REPO, target)
-    config = target / "gitops-agent.yaml"
-    text = config.read_text()
-    config.write_text(text[: text.index("sync:")] + FAST_SYNC)
-    return target
+    return copy_sample(tmp_path / "repo", sync=FAST_SYNC)
 
 
 @pytest.fixture

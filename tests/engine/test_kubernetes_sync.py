@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 from gitops_agent.testing.kubesim.outcomes import Outcome, OutcomeRule
 from gitops_agent.testing.kubesim.simulator import KubeSim
+from gitops_agent.testing.waiting import wait_for
 from tests.engine.conftest import Run
 
 WRITES = {"create", "update", "patch", "delete"}
@@ -126,11 +126,14 @@ def test_prune_deletes_only_this_owners_objects(run: Run, repo: Path, kubesim: K
         assert "foreign-report-writer" in names
         # the claim carries the pvc-protection finalizer: it goes once the pod using it is gone
         core = kubernetes.client.CoreV1Api(client)
-        deadline = time.monotonic() + 10
         selector = "gitops-agent.dataos.info/resource-name=report-writer"
-        while core.list_namespaced_persistent_volume_claim("public", label_selector=selector).items:
-            assert time.monotonic() < deadline, "the disk claim of a pruned worker was not deleted"
-            time.sleep(0.1)
+        claims = core.list_namespaced_persistent_volume_claim
+        wait_for(
+            lambda: not claims("public", label_selector=selector).items,
+            timeout=10,
+            interval=0.1,
+            message="the disk claim of the pruned worker to be deleted",
+        )
     finally:
         client.close()
 

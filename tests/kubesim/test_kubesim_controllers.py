@@ -9,6 +9,7 @@ from kubernetes import client
 from kubesim_manifests import deployment, job
 
 from gitops_agent.testing.kubesim import KubeSim, Outcome, OutcomeRule
+from gitops_agent.testing.waiting import wait_for
 
 HEARTBEAT = [
     "sh",
@@ -106,9 +107,13 @@ def test_pod_logs_follow_the_command(
         ],
         timeout=5,
     )[0]
-    time.sleep(1.2)
-    text = core.read_namespaced_pod_log(pod.metadata.name, "public", container="main")
-    lines = text.splitlines()
+
+    def two_heartbeats() -> list[str]:
+        text = core.read_namespaced_pod_log(pod.metadata.name, "public", container="main")
+        lines = text.splitlines()
+        return lines if len(lines) >= 2 else []
+
+    lines = wait_for(two_heartbeats, timeout=5, interval=0.1, message="two lines in the pod log")
     assert len(lines) >= 2 and all(line.endswith(" sleep-worker heartbeat") for line in lines)
     assert core.read_namespaced_pod_log(pod.metadata.name, "public", tail_lines=1).count("\n") == 1
 

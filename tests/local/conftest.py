@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +9,9 @@ import pytest
 
 from gitops_agent.cli import main
 from gitops_agent.targets.localproc import LocalRuntime
-from tests.conftest import SAMPLE_REPO
+from tests.conftest import copy_sample
+
+FAST_SYNC = "sync:\n  waitTimeout: 30s\n  pollInterval: 0.1s\n"
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -28,14 +29,8 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(SAMPLE_REPO, target)
-    config = target / "gitops-agent.yaml"
-    text = config.read_text()
-    config.write_text(
-        text[: text.index("sync:")] + "sync:\n  waitTimeout: 30s\n  pollInterval: 0.1s\n"
-    )
-    return target
+    """A copy of sample-repo whose agent polls fast and gives up within 30 s."""
+    return copy_sample(tmp_path / "repo", sync=FAST_SYNC)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from gitops_agent.targets.local import LocalTarget
 from gitops_agent.targets.localproc import LocalRuntime
+from gitops_agent.testing.waiting import wait_for
 from tests.local.conftest import Run
 
 
@@ -102,10 +103,12 @@ def test_scaling_adds_exactly_one_process_and_deleting_prunes(
     assert code == 0, out + err
     assert "pruned worker/public/report-writer" in err
     for pid in after:
-        deadline = time.monotonic() + 10
-        while _alive(pid):
-            assert time.monotonic() < deadline, f"process {pid} still runs after the prune"
-            time.sleep(0.05)
+        wait_for(
+            lambda pid=pid: not _alive(pid),
+            timeout=10,
+            interval=0.05,
+            message=f"process {pid} to stop after the prune",
+        )
     assert not (state / "disks" / "public" / "worker.public.report-writer").exists()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gitops_agent.targets.localproc import GroupStatus, LocalRuntime, ProcessGroupSpec
 from gitops_agent.targets.localproc.processes import is_alive, proc_stat, scan_shims
+from gitops_agent.testing.waiting import wait_for
 
 from .conftest import processes_of
 
@@ -32,10 +33,11 @@ def kill_daemon(runtime: LocalRuntime) -> None:
     pid = runtime.daemon_pid()
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while runtime.daemon_pid() is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    _wait_no_daemon(runtime)
+
+
+def _wait_no_daemon(runtime: LocalRuntime) -> None:
+    wait_for(lambda: runtime.daemon_pid() is None, timeout=5, message="the daemon to be gone")
 
 
 def shim_pids(runtime: LocalRuntime) -> list[int]:
@@ -43,7 +45,8 @@ def shim_pids(runtime: LocalRuntime) -> list[int]:
 
 
 def settle(runtime: LocalRuntime) -> GroupStatus:
-    """Wait a few ticks so that a wrong start or stop would have happened."""
+    """Wait a few ticks so that a wrong start or stop would have happened (a fixed pause, not
+    a wait for a condition: the callers check that nothing changed in it)."""
     time.sleep(0.3)
     status = runtime.get(NAME)
     assert status is not None
@@ -84,10 +87,7 @@ def test_sigterm_detaches_the_daemon(runtime: LocalRuntime) -> None:
     pid = runtime.daemon_pid()
     assert pid is not None and before is not None
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while runtime.daemon_pid() is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    _wait_no_daemon(runtime)
     assert shim_pids(runtime) == list(before.pids)
     assert not (runtime.state_dir / "daemon.pid").exists()
 
@@ -114,10 +114,7 @@ def _comm(pid: int) -> str:
 
 
 def _wait_gone(pid: int, ticks: int) -> None:
-    deadline = time.monotonic() + 5
-    while is_alive(pid, ticks):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for(lambda: not is_alive(pid, ticks), timeout=5, message=f"process {pid} to be gone")
 
 
 def test_unrecorded_replicas_are_found_and_adopted(runtime: LocalRuntime) -> None:
@@ -174,7 +171,7 @@ def test_a_reused_pid_is_neither_adopted_nor_signalled(runtime: LocalRuntime) ->
                 NAME, lambda s: ready(1)(s) and s.pids[0] != stranger.pid, timeout=5
             )
             assert after is not None
-            time.sleep(0.2)
+            time.sleep(0.2)  # a fixed pause, not a wait: the stranger must stay unsignalled in it
             assert stranger.poll() is None
             stat = proc_stat(stranger.pid)
             assert stat is not None and stat.state not in "ZX"
@@ -200,10 +197,11 @@ def test_only_one_daemon_runs_per_state_dir(runtime: LocalRuntime) -> None:
         thread.join(timeout=20)
     assert errors == []
     assert len(set(pids)) == 1
-    deadline = time.monotonic() + 5
-    while (daemons := _pythons(runtime)) != pids[:1]:  # the losers exit right after saying so
-        assert time.monotonic() < deadline, daemons
-        time.sleep(0.01)
+    wait_for(  # the losers exit right after saying so
+        lambda: _pythons(runtime) == pids[:1],
+        timeout=5,
+        message=lambda: f"only daemon {pids[:1]}, seen {_pythons(runtime)}",
+    )
 
 
 def _pythons(runtime: LocalRuntime) -> list[int]:
@@ -249,17 +247,18 @@ def test_a_vanished_state_dir_stops_the_daemon_and_its_processes(runtime: LocalR
     runtime.wait(NAME, ready(2), timeout=5)
     assert len(processes_of(runtime.state_dir)) == 5  # the daemon, 2 x (shim + sleep)
     shutil.rmtree(runtime.state_dir)
-    deadline = time.monotonic() + 10
-    while processes_of(runtime.state_dir):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for(
+        lambda: not processes_of(runtime.state_dir),
+        timeout=10,
+        message=lambda: f"the processes to stop, seen {processes_of(runtime.state_dir)}",
+    )
 
 
 def test_applying_an_unchanged_spec_writes_nothing(runtime: LocalRuntime) -> None:
     runtime.apply(sleeper())
     desired = runtime.state_dir / "desired" / f"{NAME}.json"
     before = desired.stat().st_mtime_ns, desired.stat().st_ino
-    time.sleep(0.01)
+    time.sleep(0.01)  # not a wait: a rewrite in the same clock tick could keep the mtime
     runtime.apply(sleeper())
     assert (desired.stat().st_mtime_ns, desired.stat().st_ino) == before
 

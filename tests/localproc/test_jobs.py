@@ -16,7 +16,9 @@ from gitops_agent.targets.localproc import (
     ProcessGroupSpec,
     ReplicaState,
 )
+from gitops_agent.targets.localproc.processes import is_alive
 from gitops_agent.targets.localproc.states import job_phase, step_state
+from gitops_agent.testing.waiting import wait_for
 
 MiB = 1024 * 1024
 
@@ -52,7 +54,7 @@ def test_steps_succeed_or_fail_by_exit_code(runtime: LocalRuntime) -> None:
     observed = workflow_status(WorkflowState(present=True, steps=steps))
     assert observed.runtime == "failed" and "load: replica 0 exited with code 4" in observed.message
     assert [line.text for line in runtime.logs("wf.load")] == ["loading"]
-    time.sleep(0.2)
+    time.sleep(0.2)  # a fixed pause, not a wait: a finished step must not run again in it
     again = runtime.get("wf.extract")
     assert again is not None and again.replicas == good.replicas  # not run twice
 
@@ -78,7 +80,7 @@ def test_a_finished_job_is_not_rerun_by_a_new_daemon(runtime: LocalRuntime) -> N
     assert first is not None
     assert runtime.stop_daemon(stop_processes=True, timeout=5)
     runtime.ensure_running()
-    time.sleep(0.3)
+    time.sleep(0.3)  # a fixed pause, not a wait: the new daemon must not rerun the job in it
     again = runtime.get("wf.once")
     assert again is not None and again.phase is GroupPhase.SUCCEEDED
     assert again.replicas[0].started_at == first.replicas[0].started_at
@@ -94,7 +96,13 @@ def test_a_job_finishing_while_no_daemon_runs_keeps_its_outcome(runtime: LocalRu
     daemon = runtime.daemon_pid()
     assert daemon is not None
     os.kill(daemon, signal.SIGKILL)
-    time.sleep(0.8)
+    shim, ticks = running.replicas[0].pid, running.replicas[0].start_ticks
+    assert shim is not None and ticks is not None
+    wait_for(  # the job ends, its shim writing the exit file, while no daemon runs
+        lambda: runtime.daemon_pid() is None and not is_alive(shim, ticks),
+        timeout=5,
+        message="the daemon to be gone and the job's shim to exit",
+    )
     runtime.ensure_running()
     outcome = runtime.wait("wf.slow", finished(), timeout=5)
     assert outcome is not None and outcome.phase is GroupPhase.FAILED

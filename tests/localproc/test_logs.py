@@ -15,6 +15,7 @@ import pytest
 from gitops_agent.errors import NotFoundError
 from gitops_agent.targets.localproc import LocalRuntime, ProcessGroupSpec
 from gitops_agent.targets.localproc.logs import ReplicaLogLine, read_logs, rotate, rotate_if_larger
+from gitops_agent.testing.waiting import wait_for
 
 
 def append(path: Path, text: str) -> None:
@@ -81,10 +82,15 @@ def test_following_across_rotations_loses_no_line(tmp_path: Path) -> None:
         for number in range(1, 200):
             append(log, f"line {number}\n")
             if number % 40 == 0:
-                time.sleep(0.02)
+                time.sleep(0.02)  # pacing, not a wait: rotate wherever the follower then is
                 rotate(log, keep=1, wait=True)
+        wait_for(
+            lambda: collected[-1:] == ["line 199"],
+            timeout=5,
+            message=lambda: f"the follower to read line 199 (it has {collected[-1:]})",
+        )
+        time.sleep(0.1)  # a quiet window, not a wait: no line may come twice after the last
     finally:
-        time.sleep(0.1)
         stop.set()
         reader.join(timeout=5)
     assert collected == [f"line {n}" for n in range(200)]
@@ -94,7 +100,7 @@ def test_following_stops_on_timeout_and_picks_up_new_replicas(tmp_path: Path) ->
     append(tmp_path / "0.log", "zero\n")
 
     def late_writer() -> None:
-        time.sleep(0.1)
+        time.sleep(0.1)  # part of the scenario: the replica appears while the reader follows
         append(tmp_path / "1.log", "one\npartial")
 
     writer = threading.Thread(target=late_writer)

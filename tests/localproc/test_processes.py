@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from gitops_agent.targets.localproc.processes import (
     signal_replica,
     spawn,
 )
+from gitops_agent.testing.waiting import wait_for
 
 
 @pytest.fixture
@@ -51,19 +51,12 @@ def launch(tmp_path: Path, *command: str, launch_id: str = "abc.1") -> Launch:
     )
 
 
-def wait_until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
 def test_the_shim_records_the_exit_code_and_the_log(
     tmp_path: Path, handles: list[ProcessHandle]
 ) -> None:
     handle = spawn(launch(tmp_path, "sh", "-c", "echo out; echo err >&2; exit 5"))
     handles.append(handle)
-    wait_until(lambda: poll_exit(handle)[0])
+    wait_for(lambda: poll_exit(handle)[0], timeout=5, message="the shim to exit")
     assert poll_exit(handle) == (True, 5)
     assert handle.exit_path.read_text() == "5\n"
     assert (tmp_path / "0.log").read_text() == "out\nerr\n"
@@ -76,8 +69,12 @@ def test_an_adopted_process_is_watched_through_proc_and_its_exit_file(
     handles.append(own)
     adopted = ProcessHandle(own.pid, own.start_ticks, own.launch_id, own.exit_path)
     assert poll_exit(adopted) == (False, None)
-    wait_until(own.exit_path.exists)
-    wait_until(lambda: own.popen is not None and own.popen.poll() is not None)
+    wait_for(own.exit_path.exists, timeout=5, message="the exit file")
+    wait_for(
+        lambda: own.popen is not None and own.popen.poll() is not None,
+        timeout=5,
+        message="the shim to be reaped",
+    )
     assert poll_exit(adopted) == (True, 9)
     stranger = ProcessHandle(os.getpid(), 1, "x.1", tmp_path / "none.exit")
     assert poll_exit(stranger) == (True, None)  # same pid, other start time: not ours
@@ -88,13 +85,17 @@ def test_what_a_dead_shim_left_behind_is_found_by_its_marker(
 ) -> None:
     handle = spawn(launch(tmp_path, "sh", "-c", "sleep 60 & sleep 60"))
     handles.append(handle)
-    wait_until(lambda: len(list(marked_members(handle))) >= 2)  # both sleeps (and sh)
+    wait_for(
+        lambda: len(list(marked_members(handle))) >= 2,  # both sleeps (and sh)
+        timeout=5,
+        message="the marked members",
+    )
     members = list(marked_members(handle))
     os.kill(handle.pid, signal.SIGKILL)
-    wait_until(lambda: poll_exit(handle)[0])
+    wait_for(lambda: poll_exit(handle)[0], timeout=5, message="the killed shim to exit")
     assert not replica_gone(handle)
     assert signal_replica(handle, signal.SIGKILL) == len(members)
-    wait_until(lambda: replica_gone(handle))
+    wait_for(lambda: replica_gone(handle), timeout=5, message="the replica to be gone")
 
 
 def test_the_whole_process_group_gets_the_signal(
@@ -102,9 +103,17 @@ def test_the_whole_process_group_gets_the_signal(
 ) -> None:
     handle = spawn(launch(tmp_path, "sh", "-c", "sleep 60 | cat"))
     handles.append(handle)
-    wait_until(lambda: len(list(marked_members(handle))) == 3)  # sh -c, sleep, cat
+    wait_for(
+        lambda: len(list(marked_members(handle))) == 3,  # sh -c, sleep, cat
+        timeout=5,
+        message="three marked members",
+    )
     assert signal_replica(handle, signal.SIGTERM) == 1
-    wait_until(lambda: poll_exit(handle)[0] and replica_gone(handle))
+    wait_for(
+        lambda: poll_exit(handle)[0] and replica_gone(handle),
+        timeout=5,
+        message="the shim to exit and the replica to be gone",
+    )
 
 
 def test_shims_are_found_by_state_dir(tmp_path: Path, handles: list[ProcessHandle]) -> None:

@@ -20,6 +20,7 @@ from gitops_agent.targets.localproc import (
     ReplicaState,
 )
 from gitops_agent.targets.localproc.states import worker_state
+from gitops_agent.testing.waiting import wait_for
 
 from .conftest import processes_of
 
@@ -72,13 +73,15 @@ def test_replicas_run_with_env_files_and_working_directory(runtime: LocalRuntime
 
 
 def _wait_for_lines(runtime: LocalRuntime, name: str, count: int) -> list:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    def enough() -> list | None:  # type: ignore[type-arg]
         lines = list(runtime.logs(name))
-        if len(lines) >= count:
-            return lines
-        time.sleep(0.02)
-    raise AssertionError(f"fewer than {count} log lines: {lines}")
+        return lines if len(lines) >= count else None
+
+    return wait_for(
+        enough,
+        timeout=5,
+        message=lambda: f"{count} log lines, seen {list(runtime.logs(name))}",
+    )
 
 
 def test_a_killed_replica_is_restarted(runtime: LocalRuntime) -> None:
@@ -205,14 +208,23 @@ def test_a_spec_change_rolls_replicas_one_at_a_time(runtime: LocalRuntime) -> No
     assert relabelled is not None and relabelled.pids == old.pids
     runtime.apply(sleeper(replicas=3, env={"VERSION": "2"}))
     seen_ready = []
-    deadline = time.monotonic() + 10
-    status = runtime.get("worker.public.sleeper")
-    while not running(3)(status) or (status and set(status.pids) & set(old.pids)):
-        assert time.monotonic() < deadline, status
+
+    def rolled() -> GroupStatus | None:
+        """The status once all replicas are new; until then notes how many are ready."""
+        status = runtime.get("worker.public.sleeper")
+        if running(3)(status) and not (status and set(status.pids) & set(old.pids)):
+            return status
         if status is not None:
             seen_ready.append(status.ready)
-        time.sleep(0.01)
-        status = runtime.get("worker.public.sleeper")
+        return None
+
+    # polled often: the ready counts seen on the way are what the test checks
+    status = wait_for(
+        rolled,
+        timeout=10,
+        interval=0.01,
+        message=lambda: f"the roll to end, at {runtime.get('worker.public.sleeper')}",
+    )
     assert min(seen_ready) >= 2  # never more than one replica down
     assert status is not None and not set(status.pids) & set(old.pids)
     assert all(r.restarts == 0 for r in status.replicas)

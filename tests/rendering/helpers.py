@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from gitops_agent.core.config import AgentConfig, parse_config
@@ -14,10 +13,10 @@ from gitops_agent.core.rendering.objects import RenderedSet
 from gitops_agent.core.tree import SourceTree
 from gitops_agent.engine import desired
 from gitops_agent.wiring import read_desired
+from tests.conftest import FIXTURES as PROJECT_FIXTURES
+from tests.conftest import SAMPLE_REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "render"
-SAMPLE_REPO = ROOT / "sample-repo"
+FIXTURES = PROJECT_FIXTURES / "render"
 CASES = sorted(path.name for path in FIXTURES.iterdir() if (path / "manifests").is_dir())
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

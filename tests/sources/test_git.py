@@ -10,7 +10,8 @@ import pytest
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.errors import ConfigError, SourceError
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec, pick_revision
-from gitops_agent.testing.forges.gitserve import GitDaemon, GitHttpServer, free_port
+from gitops_agent.testing.forges.gitserve import GitDaemon, GitHttpServer
+from gitops_agent.testing.forges.serving import free_port
 from tests.sources.conftest import commit, git
 
 

@@ -1,10 +1,10 @@
 """Shared machinery of the forge API emulators: HTTP server, routing, records, faults.
 
-A ``ForgeEmulator`` is a real ``ThreadingHTTPServer`` on 127.0.0.1 (free port) run in a
-thread while its ``with`` block lasts. Subclasses (GitHub, GitLab, Gitea, Bitbucket) declare
-routes as ``(method, regex, handler)`` and the forge's error bodies; this base keeps the
-state tests inspect: statuses posted per repository and SHA, pull requests, comments, every
-request seen, and a queue of injected failures (``fail_next``). Used by the reporter tests
+A ``ForgeEmulator`` is a real HTTP server on 127.0.0.1 (free port; ``serving.LocalHTTPServer``)
+run in a thread while its ``with`` block lasts. Subclasses (GitHub, GitLab, Gitea, Bitbucket)
+declare routes as ``(method, regex, handler)`` and the forge's error bodies; this base keeps
+the state tests inspect: statuses posted per repository and SHA, pull requests, comments,
+every request seen, and a queue of injected failures (``fail_next``). Used by the reporter tests
 and, later, by the preview tests.
 """
 
@@ -15,10 +15,12 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from gitops_agent.testing.forges.serving import LocalHTTPServer
 
 MAX_BODY = 1 << 20
 HEX_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -111,8 +113,7 @@ class ForgeEmulator:
         self._faults: list[Fault] = []
         self._next_id = 1000
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalHTTPServer | None = None
 
     # ----- what subclasses provide
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -127,8 +128,8 @@ class ForgeEmulator:
     @property
     def base_url(self) -> str:
         """The API root a reporter is configured with (``http://127.0.0.1:PORT`` + prefix)."""
-        assert self._server is not None, "use the emulator inside its with block"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self.api_prefix}"
+        assert self._http is not None, "use the emulator inside its with block"
+        return f"{self._http.url}{self.api_prefix}"
 
     def fail_next(self, count: int, *, status: int = 503, retry_after: str | None = None) -> None:
         """Answer the next ``count`` requests with ``status`` (and ``Retry-After``)."""
@@ -195,24 +196,15 @@ class ForgeEmulator:
         return self.error(404, "Not Found")
 
     def __enter__(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
+        self._http = LocalHTTPServer(_handler_for(self), name=type(self).__name__)
         return self
 
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
 
 def json_body(request: Request) -> dict[str, Any] | None:

@@ -5,8 +5,9 @@
 ``GitHttpServer(base_path, token=...)`` serves the same over smart HTTP through
 ``git http-backend`` behind a stdlib server that demands ``Authorization: Basic`` with the
 token as password (401 otherwise) and records the request paths and auth headers it saw.
-Both are context managers; leaving the block stops the process or thread. Used by the source
-and notes-reporter tests and by ``bench/git_poll_bench.py``.
+Both are context managers; leaving the block stops the process or thread (the HTTP one runs
+on ``serving.LocalHTTPServer``). Used by the source and notes-reporter tests and by
+``bench/git_poll_bench.py``.
 """
 
 from __future__ import annotations
@@ -16,33 +17,13 @@ import binascii
 import hmac
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
-    """Wait until something accepts connections on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+from gitops_agent.testing.forges.serving import LocalHTTPServer, free_port, wait_for_port
 
 
 class GitDaemon:
@@ -103,14 +84,13 @@ class GitHttpServer:
         self.username = username
         self.seen_authorization: list[str] = []
         self.seen_paths: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalHTTPServer | None = None
 
     @property
     def port(self) -> int:
         """The port the server listens on."""
-        assert self._server is not None
-        return int(self._server.server_address[1])
+        assert self._http is not None
+        return self._http.port
 
     def url(self, name: str) -> str:
         """The ``http://`` URL of repository ``name``."""
@@ -129,24 +109,15 @@ class GitHttpServer:
         return hmac.compare_digest(password.encode(), self.token.encode())
 
     def __enter__(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
+        self._http = LocalHTTPServer(_handler_for(self), name="git-http-backend")
         return self
 
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
 
 def _handler_for(owner: GitHttpServer) -> type[BaseHTTPRequestHandler]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from gitops_agent.testing import waiting
 from gitops_agent.testing.kubesim import errors
 from gitops_agent.testing.kubesim.control import Control, Fault, RequestRecord
 from gitops_agent.testing.kubesim.control_api import ControlApi
@@ -271,11 +272,6 @@ class KubeSim:
 
     def wait_for(self, predicate: Any, *, timeout: float = 10.0, interval: float = 0.02) -> Any:
         """Poll ``predicate()`` until it returns a truthy value; TimeoutError after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            time.sleep(interval)
+        return waiting.wait_for(
+            predicate, timeout=timeout, interval=interval, message="a kubesim condition"
+        )

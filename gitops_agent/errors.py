@@ -58,7 +58,10 @@ class InvalidError(TargetError):
 
 
 class UnavailableError(TargetError):
-    """The target could not be reached or answered with a server error. Retryable."""
+    """The target could not be reached or answered with a server error. Retryable, after
+    ``retry_after`` seconds when the server asked for a wait."""
+
+    retry_after: float = 0.0
 
 
 class ReporterError(GitOpsError):

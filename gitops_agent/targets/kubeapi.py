@@ -1,22 +1,38 @@
 """A thin REST layer over the kubernetes client for the few kinds the agent writes.
 
 Called by ``targets.kubernetes`` only. Uses the client's ``ApiClient`` for configuration,
-authentication and connection pooling, but builds paths from a fixed kind table instead of
-running discovery (the table of ``core.kinds``), so that observing the cluster costs one LIST per kind and nothing more.
-Objects stay plain JSON data (no model classes). Every failure becomes a ``TargetError``
-naming ``Kind/namespace/name`` with the API server's own message.
+authentication and connection pooling, but builds paths from the table of ``core.kinds``
+instead of running discovery, so that observing the cluster costs one LIST per kind and
+nothing more. Objects stay plain JSON data (no model classes).
+
+Every call the agent makes is idempotent (reads, server-side applies, deletes by uid, the
+creation of a namespace), so an answer of 429/500/502/503/504 or a dropped connection is
+retried here with jittered backoff, ``Retry-After`` honoured, within a time budget per call
+(``RetryPolicy``); urllib3's own retries are off, so its warnings stay out of the output.
+An invalid request (400, 422, and the 500 ``failed to create typed patch object`` that
+real API servers answer to an apply they cannot type) is never retried. Every failure
+becomes a ``TargetError`` naming the verb, ``Kind/namespace/name``, the HTTP status and the
+API server's URL, with the server's own message.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
-from collections.abc import Iterator, Mapping
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client as kube
 from kubernetes import config as kube_config
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from gitops_agent.backoff import BackoffPolicy
 from gitops_agent.core import kinds, labels
 from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import (
@@ -29,77 +45,165 @@ from gitops_agent.errors import (
 )
 
 TIMEOUT = 30.0
+RETRIED = frozenset({429, 500, 502, 503, 504})
+#: How a real API server says an apply patch is invalid (unknown field, duplicate key): a 500.
+TYPED_PATCH_FAILURE = "failed to create typed patch object"
+
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
+
+#: Waits between tries of one call: 0.2 s doubling to 5 s, jittered; the budget bounds them.
+API_BACKOFF = BackoffPolicy(initial=0.2, factor=2.0, max_delay=5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long one call may keep retrying, and how it waits between tries."""
+
+    budget: float = 30.0
+    backoff: BackoffPolicy = API_BACKOFF
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random | None = None
 
 
 def connect(*, kubeconfig: str | None, context: str | None, in_cluster: bool) -> kube.ApiClient:
-    """An API client from a kubeconfig (``KUBECONFIG`` or the default) or the pod's account."""
+    """An API client from a kubeconfig (``KUBECONFIG`` or the default) or the pod's account;
+    urllib3 does not retry on its own (``KubeApi`` does, within a budget)."""
+    configuration = kube.Configuration()
     try:
         if in_cluster:
-            kube_config.load_incluster_config()
-            return kube.ApiClient()
-        return kube_config.new_client_from_config(config_file=kubeconfig, context=context)
+            kube_config.load_incluster_config(client_configuration=configuration)
+        else:
+            kube_config.load_kube_config(
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
     except (kube_config.ConfigException, OSError, TypeError, ValueError) as err:
         where = kubeconfig or "the default kubeconfig"
         raise ConfigError(f"cannot load Kubernetes configuration from {where}: {err}") from err
+    configuration.retries = False
+    return kube.ApiClient(configuration)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One call: what it does, to what, for messages."""
+
+    method: str
+    path: str
+    what: str
+    query: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    content_type: str = "application/json"
+    action: str = ""
+
+    @property
+    def verb(self) -> str:
+        named = {"PATCH": "apply", "POST": "create"}.get(self.method, self.method.lower())
+        return self.action or named
 
 
 class KubeApi:
-    """JSON-in, JSON-out calls to the API server, counted."""
+    """JSON-in, JSON-out calls to the API server, counted and retried within a budget."""
 
-    def __init__(self, api_client: kube.ApiClient) -> None:
+    def __init__(self, api_client: kube.ApiClient, *, retry: RetryPolicy | None = None) -> None:
         self.client = api_client
+        self.retry = retry or RetryPolicy()
         self.requests = 0
+        self.server = str(api_client.configuration.host)
 
     def close(self) -> None:
         self.client.close()
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: list[tuple[str, str]] | None = None,
-        body: Any = None,
-        content_type: str = "application/json",
-        what: str = "",
-        stream: bool = False,
-        timeout: float | None = TIMEOUT,
-    ) -> Any:
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+    def _call(self, request: _Request) -> Any:
+        """The JSON answer of ``request``, retried while it is unavailable and budget is left."""
+        started = self.retry.clock()
+        attempt = 1
+        while True:
+            try:
+                return self._once(request)
+            except UnavailableError as err:
+                wait = max(self.retry.backoff.delay(attempt, rng=self.retry.rng), err.retry_after)
+                spent = self.retry.clock() - started
+                if spent + wait > self.retry.budget:
+                    raise _exhausted(err, attempt, spent) from err
+                self.retry.sleep(wait)
+                attempt += 1
+
+    def _once(self, request: _Request) -> Any:
+        response = self._send(request, timeout=TIMEOUT, stream=False)
+        data = response.read()
+        if response.status >= 300:
+            raise self._error(request, response.status, data, response.headers)
+        return json.loads(data) if data else {}
+
+    def _send(self, request: _Request, *, timeout: float | None, stream: bool) -> Any:
+        headers = {"Accept": "application/json", "Content-Type": request.content_type}
         _, url, headers, _, _ = self.client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=query or [],
+            method=request.method,
+            resource_path=request.path,
+            query_params=list(request.query),
             header_params=headers,
             auth_settings=["BearerToken"],
         )
         # The client serialises JSON bodies itself; an apply patch is sent as the text we give.
-        payload = json.dumps(body) if body is not None and "json" not in content_type else body
+        body = request.body
+        payload = (
+            json.dumps(body) if body is not None and "json" not in request.content_type else body
+        )
         self.requests += 1
         try:
-            response = self.client.call_api(
-                method, url, header_params=headers, body=payload, _request_timeout=timeout
+            return self.client.call_api(
+                request.method,
+                url,
+                header_params=headers,
+                body=payload,
+                _request_timeout=timeout,
             )
         except (HTTPError, OSError, kube.ApiException) as err:
+            problem = _connection_problem(err)
             raise UnavailableError(
-                f"API server unreachable: {type(err).__name__}", object_ref=what
+                f"{request.verb} {request.what}: {problem} {self.server}"
             ) from err
-        if stream:
-            return _checked_stream(response, what)
-        data = response.read()
-        if response.status >= 300:
-            raise _error(response.status, data, what)
-        return json.loads(data) if data else {}
+
+    def _error(self, request: _Request, status: int, data: bytes, headers: Any) -> TargetError:
+        message = _server_message(data, status)
+        text = f"{request.verb} {request.what}: HTTP {status} from {self.server}: {message}"
+        if status == 404:
+            return NotFoundError(text, status=status)
+        if status == 409:
+            return ConflictError(text, status=status)
+        if status in (400, 422) or (status == 500 and TYPED_PATCH_FAILURE in message):
+            return InvalidError(text, status=status)
+        if status in RETRIED:
+            error = UnavailableError(text, status=status)
+            error.retry_after = _retry_after(headers)
+            return error
+        return TargetError(text, status=status)
 
     def list(self, kind: Kind, *, selector: str = "", namespace: str = "") -> list[dict[str, Any]]:
         """Every object of a kind (in every namespace unless one is given) matching a selector."""
-        query = [("labelSelector", selector)] if selector else []
-        data = self._call("GET", kind.collection(namespace), query=query, what=kind.name)
+        query = (("labelSelector", selector),) if selector else ()
+        where = f" in {namespace}" if namespace else ""
+        collection = kind.collection(namespace)
+        request = _Request("GET", collection, f"{kind.name}{where}", query, action="list")
+        data = self._call(request)
         items = data.get("items") or []
         for item in items:
             item.setdefault("apiVersion", kind.api_version)
             item.setdefault("kind", kind.name)
         return list(items)
+
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        """One object, whoever made it; None when there is none."""
+        path = kinds.kind_named(key.kind).path(key.namespace, key.name)
+        try:
+            found: dict[str, Any] = self._call(_Request("GET", path, str(key)))
+        except NotFoundError:
+            return None
+        found.setdefault("apiVersion", key.api_version)
+        found.setdefault("kind", key.kind)
+        return found
 
     def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply as the agent's field manager, taking ownership of its fields."""
@@ -112,14 +216,10 @@ class KubeApi:
         if dry_run:
             query.append(("dryRun", "All"))
         path = kinds.kind_named(key.kind).path(key.namespace, key.name)
-        result: dict[str, Any] = self._call(
-            "PATCH",
-            path,
-            query=query,
-            body=obj,
-            content_type="application/apply-patch+yaml",
-            what=str(key),
+        request = _Request(
+            "PATCH", path, str(key), tuple(query), obj, "application/apply-patch+yaml"
         )
+        result: dict[str, Any] = self._call(request)
         return result
 
     def delete(self, key: ObjectKey, *, uid: str | None = None) -> None:
@@ -133,7 +233,7 @@ class KubeApi:
             body["preconditions"] = {"uid": uid}
         path = kinds.kind_named(key.kind).path(key.namespace, key.name)
         try:
-            self._call("DELETE", path, body=body, what=str(key))
+            self._call(_Request("DELETE", path, str(key), body=body))
         except NotFoundError:
             return
 
@@ -144,8 +244,9 @@ class KubeApi:
             "kind": kinds.NAMESPACE.name,
             "metadata": {"name": name, "labels": dict(labels)},
         }
+        request = _Request("POST", kinds.NAMESPACE.collection(), f"Namespace/{name}", body=body)
         try:
-            self._call("POST", kinds.NAMESPACE.collection(), body=body, what=f"Namespace/{name}")
+            self._call(request)
         except ConflictError:
             return
 
@@ -155,17 +256,11 @@ class KubeApi:
         if tail is not None:
             query.append(("tailLines", str(tail)))
         path = f"{kinds.POD.path(namespace, pod)}/log"
-        what = f"Pod/{namespace}/{pod}"
-        response = self._call(
-            "GET", path, query=query, what=what, stream=True, timeout=None if follow else TIMEOUT
-        )
+        request = _Request("GET", path, f"Pod/{namespace}/{pod}", tuple(query), action="log")
+        response = self._send(request, timeout=None if follow else TIMEOUT, stream=True)
+        if response.status >= 300:
+            raise self._error(request, response.status, response.read(), response.headers)
         yield from _lines(response)
-
-
-def _checked_stream(response: Any, what: str) -> Any:
-    if response.status >= 300:
-        raise _error(response.status, response.read(), what)
-    return response
 
 
 def _lines(response: Any) -> Iterator[str]:
@@ -182,17 +277,48 @@ def _lines(response: Any) -> Iterator[str]:
         response.response.release_conn()
 
 
-def _error(status: int, data: bytes, what: str) -> TargetError:
+def _server_message(data: bytes, status: int) -> str:
     try:
         body = json.loads(data)
-        message = str(body.get("message") or body.get("reason") or status)
     except ValueError:
-        message = f"HTTP {status}"
-    classes: dict[int, type[TargetError]] = {
-        404: NotFoundError,
-        409: ConflictError,
-        422: InvalidError,
-        400: InvalidError,
-    }
-    cls = classes.get(status, UnavailableError if status >= 500 or status == 429 else TargetError)
-    return cls(message, object_ref=what, status=status)
+        return f"HTTP {status}"
+    if not isinstance(body, dict):
+        return f"HTTP {status}"
+    return str(body.get("message") or body.get("reason") or f"HTTP {status}")
+
+
+def _connection_problem(err: BaseException) -> str:
+    """What went wrong on the wire, in words: refused, timed out, TLS, dropped."""
+    cause: BaseException = err
+    if isinstance(err, MaxRetryError) and err.reason is not None:
+        cause = err.reason
+    text = str(cause).lower()
+    if isinstance(cause, NewConnectionError) or "refused" in text:
+        return "connection refused by"
+    if isinstance(cause, Urllib3Timeout | TimeoutError) or "timed out" in text:
+        return "timed out talking to"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "TLS handshake failed with"
+    if isinstance(cause, ProtocolError) or "reset" in text or "aborted" in text:
+        return "connection dropped by"
+    return f"cannot reach ({type(cause).__name__})"
+
+
+def _retry_after(headers: Any) -> float:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), 0 when absent."""
+    value = (headers or {}).get("Retry-After") if hasattr(headers, "get") else None
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return 0.0
+    return max(0.0, min(seconds, 60.0)) if math.isfinite(seconds) else 0.0
+
+
+def _exhausted(err: UnavailableError, attempts: int, spent: float) -> UnavailableError:
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    return UnavailableError(f"{err} (gave up after {tries} in {spent:.0f}s)", status=err.status)

@@ -66,7 +66,7 @@ def test_delete_by_identifier_and_by_file(run: Run, repo: Path) -> None:
 def test_a_failed_prune_stays_owned_and_is_retried(run: Run, repo: Path, kubesim: KubeSim) -> None:
     assert run("apply", str(repo))[0] == 0
     (repo / "workers" / "events-bento.yaml").unlink()
-    kubesim.add_fault(verb="delete", resource="deployments", name="events-bento", code=500, times=1)
+    kubesim.add_fault(verb="delete", resource="deployments", name="events-bento", code=403, times=1)
     code, out, _ = run("apply", str(repo))
     assert code == 1
     assert "failed" in next(line for line in out.splitlines() if "events-bento" in line)

@@ -170,7 +170,17 @@ def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     apply.add_argument("-o", "--output", choices=("table", "json"), default="table")
     apply.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    apply.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait, after the last wave, until what was applied is healthy",
+    )
     for parser in (plan, apply):
+        parser.add_argument(
+            "--adopt",
+            action="store_true",
+            help="take over existing objects of the same names that this agent did not create",
+        )
         _source_flags(parser)
         _config_flags(parser)
         _target_flags(parser)

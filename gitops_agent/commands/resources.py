@@ -23,6 +23,7 @@ from gitops_agent.core.manifests import (
     ResourceType,
     flatten,
 )
+from gitops_agent.core.planning import Action
 from gitops_agent.core.recorded import manifest_of
 from gitops_agent.core.results import Outcome
 from gitops_agent.core.status import ResourceStatus
@@ -152,7 +153,10 @@ def delete(args: argparse.Namespace) -> int:
         the_plan, result = reconcile.delete(_delete_targets(args), target, config)
     finally:
         target.close()
-    planned = {resource.id: len(resource.steps) for resource in the_plan.resources}
+    planned = {
+        resource.id: sum(1 for step in resource.steps if step.action is Action.DELETE)
+        for resource in the_plan.resources
+    }
     for item in result.resources:
         if item.outcome is Outcome.DELETED:
             print(f"deleted {item.id} ({planned[item.id]} object(s))")

@@ -44,7 +44,7 @@ def plan(args: argparse.Namespace) -> int:
         return 1
     target = build_target(wanted.config, target_choice(args))
     try:
-        options = reconcile.CycleOptions(allow_mass_prune=args.allow_mass_prune)
+        options = reconcile.CycleOptions(allow_mass_prune=args.allow_mass_prune, adopt=args.adopt)
         planned = reconcile.make_plan(wanted, target, revision=taken.revision, options=options)
     except RenderError as err:
         print_violations(err.violations)
@@ -71,7 +71,9 @@ def apply(args: argparse.Namespace) -> int:
     where = f" at {taken.revision[:12]}" if taken.revision else ""
     progress(f"applying {taken.display}{where} to the {target.kind} target as {wanted.config.name}")
     try:
-        options = reconcile.CycleOptions(allow_mass_prune=args.allow_mass_prune)
+        options = reconcile.CycleOptions(
+            allow_mass_prune=args.allow_mass_prune, adopt=args.adopt, wait=not args.no_wait
+        )
         result = reconcile.reconcile(
             wanted, target, revision=taken.revision, options=options, progress=progress
         )

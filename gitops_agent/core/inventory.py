@@ -6,8 +6,16 @@ the state directory) as the string maps ``to_shards`` returns, and read it back 
 ``from_shards``. Entries are spread over shards of at most ``MAX_SHARD_BYTES`` each (a
 ConfigMap holds 1 MiB), so that no stored object grows without bound; an entry keeps its
 shard while it fits there, so a change rewrites one shard.
-Called by the planner (what to prune) and the engine, which records what a plan did with
-``next_inventory`` (what was applied, pruned, or failed to be pruned).
+Called by the planner (what is ours, what to prune) and the engine, which records what a
+plan is about to create (``with_pending``) and what it did (``next_inventory``).
+
+What is ours: an object is the agent's when its resource's entry recorded its key with its
+uid. An entry records a key *before* the object is created (``with_pending``, uid not yet
+known), so that an object created just before a crash, or before a failed inventory write,
+is still recognised on the next cycle: a live object carrying our owner label whose key the
+entry recorded without a uid is ours, and its uid is recorded then. An object whose key is
+not recorded, or whose uid differs from the recorded one, is not ours, whatever its labels
+say: it is never written nor deleted (the planner reports it as a conflict or unmanaged).
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_agent.core.kinds import ObjectKey
+from gitops_agent.core.kinds import ObjectKey, key_of
+from gitops_agent.core.labels import uid_of
 from gitops_agent.core.manifests import ResourceId, ResourceType
-from gitops_agent.core.planning import Action, Plan
+from gitops_agent.core.planning import Action, Plan, ResourcePlan
 from gitops_agent.core.results import Outcome, ResourceResult
 
 MAX_SHARD_BYTES = 512 * 1024
@@ -37,6 +46,15 @@ class InventoryEntry:
     file: str = ""
     depends: tuple[ResourceId, ...] = ()
     manifest: Mapping[str, Any] | None = field(default=None, compare=True, repr=False)
+    uids: Mapping[ObjectKey, str] = field(default_factory=dict)
+
+    def owns(self, obj: Mapping[str, Any]) -> bool:
+        """True when ``obj`` is the object this entry recorded (see the module docstring)."""
+        key = key_of(obj)
+        if key not in self.objects:
+            return False
+        recorded = self.uids.get(key, "")
+        return not recorded or recorded == uid_of(obj)
 
     def encode(self) -> str:
         return json.dumps(
@@ -45,6 +63,7 @@ class InventoryEntry:
                 "revision": self.revision,
                 "file": self.file,
                 "objects": [key.encode() for key in self.objects],
+                "uids": {key.encode(): uid for key, uid in sorted(self.uids.items()) if uid},
                 "depends": [rid.encode() for rid in self.depends],
                 "manifest": self.manifest,
             },
@@ -55,6 +74,7 @@ class InventoryEntry:
     @classmethod
     def decode(cls, rid: ResourceId, text: str) -> InventoryEntry:
         data = json.loads(text)
+        uids = data.get("uids") or {}
         return cls(
             id=rid,
             revision=str(data.get("revision", "")),
@@ -62,6 +82,7 @@ class InventoryEntry:
             file=str(data.get("file", "")),
             depends=tuple(ResourceId.decode(d) for d in data.get("depends", ())),
             manifest=data.get("manifest"),
+            uids={ObjectKey.decode(k): str(v) for k, v in uids.items() if v},
         )
 
 
@@ -151,6 +172,29 @@ def changed_shards(old: Inventory, new: Inventory) -> set[int]:
     return {shard for shard in set(before) | set(after) if before.get(shard) != after.get(shard)}
 
 
+def with_pending(previous: Inventory, plan: Plan, *, revision: str) -> Inventory:
+    """The inventory with the keys a plan is about to create recorded (uid not yet known),
+    before anything is created: the crash-safety record of the module docstring."""
+    updated = []
+    for resource in plan.resources:
+        creating = {s.key for s in resource.steps if s.action is Action.CREATE}
+        if not creating:
+            continue
+        old = previous.entry(resource.id)
+        known = set(old.objects) if old else set()
+        if creating <= known:
+            continue
+        entry = old or InventoryEntry(
+            resource.id,
+            revision,
+            (),
+            resource.file,
+            tuple(sorted({d.id for d in resource.depends})),
+        )
+        updated.append(replace(entry, objects=tuple(sorted(known | creating))))
+    return previous.with_entries(updated)
+
+
 def next_inventory(
     previous: Inventory,
     plan: Plan,
@@ -158,37 +202,63 @@ def next_inventory(
     *,
     revision: str,
     manifests: Mapping[ResourceId, Mapping[str, Any]] | None = None,
+    uids: Mapping[ObjectKey, str] | None = None,
 ) -> Inventory:
-    """The inventory after a plan ran: what each resource holds recorded, pruned ones
-    forgotten. An entry (and the revision in it) changes only when the resource's objects,
-    file, dependencies or, for a Bundle, manifest change: a changed field of an object is
-    recorded on the object itself (its revision and manifest annotations), so an update
-    costs one write, not two. A resource whose delete failed stays, so it is retried."""
-    manifests = manifests or {}
+    """The inventory after a plan ran: what each resource holds recorded with its uid,
+    pruned ones forgotten. An entry (and the revision in it) changes only when the
+    resource's objects, their uids, file, dependencies or, for a Bundle, manifest change: a
+    changed field of an object is recorded on the object itself (its revision and manifest
+    annotations), so an update costs one write, not two. A resource whose delete failed
+    stays, so it is retried; objects that are not ours (conflicts, look-alikes) are never
+    recorded. ``uids`` are those the target answered writes with."""
     outcomes = {result.id: result for result in results}
     updated: list[InventoryEntry] = []
     forgotten = []
     for resource in plan.resources:
-        result = outcomes[resource.id]
+        result = outcomes.get(resource.id)
         old = previous.entry(resource.id)
         if resource.action is Action.DELETE:
-            if result.outcome is Outcome.DELETED:
+            if result is not None and result.outcome is Outcome.DELETED:
                 forgotten.append(resource.id)
             continue
-        failed = result.outcome is Outcome.FAILED
-        keys = {s.key for s in resource.steps if s.action is not Action.DELETE or failed}
-        if old is not None and failed:
-            keys |= set(old.objects)
-        entry = InventoryEntry(
-            id=resource.id,
-            revision=old.revision if old else revision,
-            objects=tuple(sorted(keys)),
-            file=resource.file,
-            depends=tuple(sorted({d.id for d in resource.depends})),
-            manifest=manifests.get(resource.id)
-            if resource.id.type is ResourceType.BUNDLE
-            else None,
+        if result is None:
+            continue
+        entry = _entry_after(
+            resource, result, old, revision=revision, manifests=manifests or {}, uids=uids or {}
         )
         if entry != old:
             updated.append(replace(entry, revision=revision))
     return previous.with_entries(updated).without(forgotten)
+
+
+_HELD = frozenset({Action.CREATE, Action.UPDATE, Action.UNCHANGED})
+
+
+def _entry_after(
+    resource: ResourcePlan,
+    result: ResourceResult,
+    old: InventoryEntry | None,
+    *,
+    revision: str,
+    manifests: Mapping[ResourceId, Mapping[str, Any]],
+    uids: Mapping[ObjectKey, str],
+) -> InventoryEntry:
+    failed = result.outcome is Outcome.FAILED
+    held = {s.key for s in resource.steps if s.action in _HELD}
+    if failed:
+        held |= {s.key for s in resource.steps if s.action is Action.DELETE}
+        held |= set(old.objects) if old else set()
+    known = {s.key: uid_of(s.live) for s in resource.steps if s.live is not None}
+    recorded = {
+        key: uids.get(key) or known.get(key) or (old.uids.get(key, "") if old else "")
+        for key in held
+    }
+    return InventoryEntry(
+        id=resource.id,
+        revision=old.revision if old else revision,
+        objects=tuple(sorted(held)),
+        file=resource.file,
+        depends=tuple(sorted({d.id for d in resource.depends})),
+        manifest=manifests.get(resource.id) if resource.id.type is ResourceType.BUNDLE else None,
+        uids={key: uid for key, uid in recorded.items() if uid},
+    )

@@ -61,10 +61,26 @@ def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
     desired = int(spec.get("replicas", 1))
     ready = int(status.get("readyReplicas") or 0)
     generation = int((workload.get("metadata") or {}).get("generation") or 0)
-    rolling = int(status.get("observedGeneration") or 0) < generation or (
-        int(status.get("updatedReplicas") or 0) < desired
+    counts = [int(status.get(name) or 0) for name in ("updatedReplicas", "availableReplicas")]
+    rolling = (
+        int(status.get("observedGeneration") or 0) < generation
+        or min(counts) < desired
+        or int(status.get("replicas") or 0) > desired
     )
-    return WorkerState(True, desired, ready, _pods_failure(pods), rolling)
+    failure = _deadline_exceeded(status) or _pods_failure(pods)
+    return WorkerState(True, desired, ready, failure, rolling)
+
+
+def _deadline_exceeded(status: Obj) -> str | None:
+    """A Deployment's rollout that exceeded its progress deadline will not finish."""
+    for condition in status.get("conditions") or []:
+        if (
+            condition.get("type") == "Progressing"
+            and condition.get("status") == "False"
+            and condition.get("reason") == "ProgressDeadlineExceeded"
+        ):
+            return f"ProgressDeadlineExceeded: {condition.get('message') or 'rollout stalled'}"
+    return None
 
 
 def _pods_failure(pods: Sequence[Obj]) -> str | None:

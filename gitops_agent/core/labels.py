@@ -44,6 +44,10 @@ CONFIG_HASH = f"{PREFIX}config-hash"
 # Workflow's Jobs or CronJob): the DataOS manifest as applied, compact JSON, for ``get -d``.
 MANIFEST = f"{PREFIX}manifest"
 
+# Annotation an object's owner puts on it to let the agent take it over (``"true"``); the
+# command line's ``--adopt`` does the same for every object of a run.
+ADOPT = f"{PREFIX}adopt"
+
 # Annotation on a CronJob: the Workflow's ``schedule.endOn``, as written.
 END_ON = f"{PREFIX}end-on"
 
@@ -79,3 +83,30 @@ def annotations_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
 def is_inventory(obj: Mapping[str, Any]) -> bool:
     """True for the inventory's own ConfigMaps."""
     return labels_of(obj).get(INVENTORY) == "true"
+
+
+def uid_of(obj: Mapping[str, Any] | None) -> str:
+    """The uid the target gave an object (empty when it has none)."""
+    return str(((obj or {}).get("metadata") or {}).get("uid") or "")
+
+
+def adoptable(obj: Mapping[str, Any]) -> bool:
+    """True when the object's owner asked the agent to take it over (the adopt annotation)."""
+    return annotations_of(obj).get(ADOPT) == "true"
+
+
+def managers_of(obj: Mapping[str, Any]) -> list[str]:
+    """Who manages an object, from its managedFields: ``manager (operation)``, in order."""
+    found: list[str] = []
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if isinstance(entry, Mapping):
+            name = f"{entry.get('manager') or 'unknown'} ({entry.get('operation') or '?'})"
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def is_controlled(obj: Mapping[str, Any]) -> bool:
+    """True for an object a controller made on behalf of another (an ownerReference), such as
+    the Jobs of a CronJob or the claims of a StatefulSet."""
+    return bool((obj.get("metadata") or {}).get("ownerReferences"))

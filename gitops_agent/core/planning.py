@@ -7,16 +7,24 @@ the Bundle graph; prunes (owned resources no longer declared) come last, in reve
 dependency order. Identity is the ``ResourceId``: a resource moved to another file or into a
 bundle is an update. The prune guard refuses to delete more than a fraction of what is owned,
 or all of it, unless explicitly allowed.
+
+Ownership decides what may be touched (``core.inventory`` says what is ours): a desired
+object whose key is taken by an object that is not ours is a ``conflict``, never written
+unless adoption is asked for (``--adopt``, or the adopt annotation on the live object); a
+live object carrying our labels that is not ours is ``unmanaged``, never deleted; only what
+the inventory recorded is pruned. Objects a controller made for one of ours (a CronJob's
+Jobs, a StatefulSet's claims) are neither.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from gitops_agent.core import graph
+from gitops_agent.core import graph, kinds, labels
 from gitops_agent.core.config import SyncConfig
 from gitops_agent.core.diffing import FieldChange, IgnoreRule, diff
 from gitops_agent.core.kinds import ObjectKey, key_of
@@ -24,7 +32,7 @@ from gitops_agent.core.manifests import DependencyCondition, ResourceId, Resourc
 from gitops_agent.core.rendering.objects import StepKeys
 
 if TYPE_CHECKING:  # the inventory module builds on plans (next_inventory)
-    from gitops_agent.core.inventory import Inventory
+    from gitops_agent.core.inventory import Inventory, InventoryEntry
 
 
 _SYNC = SyncConfig()  # the configuration's defaults are the planner's
@@ -37,6 +45,8 @@ class Action(enum.StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     UNCHANGED = "unchanged"
+    CONFLICT = "conflict"  # the object exists and is not ours: never written
+    UNMANAGED = "unmanaged"  # carries our labels, is not ours: never deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,8 @@ class ObjectStep:
     desired: Mapping[str, Any] | None = field(default=None, repr=False)
     live: Mapping[str, Any] | None = field(default=None, repr=False)
     changes: tuple[FieldChange, ...] = ()
+    adopt: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +126,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(r.action is not Action.UNCHANGED for r in self.resources)
+        return any(r.action not in _QUIET for r in self.resources)
 
     def waves(self) -> list[list[ResourcePlan]]:
         """Resource plans grouped by wave, in order."""
@@ -139,6 +151,10 @@ class PlanOptions:
     prune: bool = _SYNC.prune
     max_prune_fraction: float = _SYNC.max_prune_fraction
     allow_mass_prune: bool = False
+    adopt: bool = False
+
+
+_QUIET = frozenset({Action.UNCHANGED, Action.UNMANAGED})
 
 
 def plan(
@@ -146,20 +162,30 @@ def plan(
     live: Mapping[ResourceId, Sequence[Mapping[str, Any]]],
     inventory: Inventory,
     *,
+    foreign: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
     revision: str = "",
     options: PlanOptions = PlanOptions(),
 ) -> Plan:
-    """The plan that makes ``live`` match ``desired``; ``live`` is grouped by resource."""
+    """The plan that makes ``live`` match ``desired``. ``live`` holds the objects that carry
+    this owner's labels, by resource; ``foreign`` the objects found at desired keys that do
+    not (another owner's, someone's by hand)."""
     waves = _waves(desired)
+    others = foreign or {}
     planned = [
-        _plan_resource(d, live.get(d.id, ()), inventory, options, waves[d.id]) for d in desired
+        _plan_resource(
+            d, live.get(d.id, ()), inventory.entry(d.id), others, options=options, wave=waves[d.id]
+        )
+        for d in desired
     ]
     declared = {d.id for d in desired}
-    gone = sorted((set(inventory.owned()) | set(live)) - declared)
-    guard = _guard(len(gone), len(set(inventory.owned()) | set(live)), options)
+    owned = inventory.owned()
+    gone = sorted(owned - declared)
+    guard = _guard(len(gone), len(owned), options)
+    last = max(waves.values(), default=-1) + 1
     if gone and options.prune and guard is None:
-        last = max(waves.values(), default=-1) + 1
         planned.extend(_plan_prunes(gone, live, inventory, first_wave=last))
+    strays = sorted(set(live) - declared - owned)
+    planned.extend(r for r in (_unmanaged(rid, live[rid], last) for rid in strays) if r.steps)
     return Plan(revision, tuple(sorted(planned, key=lambda r: (r.wave, r.id))), guard)
 
 
@@ -172,36 +198,100 @@ def _waves(desired: Sequence[DesiredResource]) -> dict[ResourceId, int]:
 def _plan_resource(
     want: DesiredResource,
     have: Sequence[Mapping[str, Any]],
-    inventory: Inventory,
+    entry: InventoryEntry | None,
+    foreign: Mapping[ObjectKey, Mapping[str, Any]],
+    *,
     options: PlanOptions,
     wave: int,
 ) -> ResourcePlan:
     live_by_key = {key_of(obj): obj for obj in have}
-    steps = [_pair(obj, live_by_key.get(key_of(obj)), options) for obj in want.objects]
+    steps = [_pair(obj, live_by_key, entry, foreign, options) for obj in want.objects]
     wanted = {key_of(obj) for obj in want.objects}
-    steps.extend(
-        ObjectStep(key, Action.DELETE, live=obj)
-        for key, obj in sorted(live_by_key.items())
-        if key not in wanted
-    )
-    if not have and inventory.entry(want.id) is None:
-        action = Action.CREATE
-    elif any(step.action is not Action.UNCHANGED for step in steps):
-        action = Action.UPDATE
-    else:
-        action = Action.UNCHANGED
+    for key, obj in sorted(live_by_key.items()):
+        if key in wanted:
+            continue
+        if entry is not None and entry.owns(obj):
+            steps.append(ObjectStep(key, Action.DELETE, live=obj))
+        elif not _spawned(obj, have):
+            steps.append(ObjectStep(key, Action.UNMANAGED, live=obj, note=UNMANAGED_HINT))
+    action = _resource_action(steps, recorded=entry is not None)
     return ResourcePlan(want.id, action, wave, tuple(steps), want.depends, want.file, want.bundle)
 
 
+def _resource_action(steps: Sequence[ObjectStep], *, recorded: bool) -> Action:
+    acting = [s.action for s in steps if s.action is not Action.UNMANAGED]
+    if Action.CONFLICT in acting:
+        return Action.CONFLICT
+    if (acting and all(action is Action.CREATE for action in acting)) or not (acting or recorded):
+        return Action.CREATE
+    if any(action is not Action.UNCHANGED for action in acting):
+        return Action.UPDATE
+    return Action.UNCHANGED
+
+
 def _pair(
-    desired: Mapping[str, Any], live: Mapping[str, Any] | None, options: PlanOptions
+    desired: Mapping[str, Any],
+    live_by_key: Mapping[ObjectKey, Mapping[str, Any]],
+    entry: InventoryEntry | None,
+    foreign: Mapping[ObjectKey, Mapping[str, Any]],
+    options: PlanOptions,
 ) -> ObjectStep:
     key = key_of(desired)
-    if live is None:
+    live = live_by_key.get(key)
+    if live is not None and entry is not None and entry.owns(live):
+        return _compare(desired, live, options)
+    taken = live if live is not None else foreign.get(key)
+    if taken is None:
         return ObjectStep(key, Action.CREATE, desired=desired)
+    if options.adopt or labels.adoptable(taken):
+        step = _compare(desired, taken, options)
+        return replace(step, action=Action.UPDATE, adopt=True)
+    return ObjectStep(key, Action.CONFLICT, desired=desired, live=taken, note=_conflict(taken))
+
+
+def _compare(
+    desired: Mapping[str, Any], live: Mapping[str, Any], options: PlanOptions
+) -> ObjectStep:
     changes = diff(desired, live, ignore=options.ignore)
     action = Action.UPDATE if changes else Action.UNCHANGED
-    return ObjectStep(key, action, desired=desired, live=live, changes=changes)
+    return ObjectStep(key_of(desired), action, desired=desired, live=live, changes=changes)
+
+
+UNMANAGED_HINT = (
+    "carries this agent's labels but was not created by it (not in its inventory, or "
+    "replaced since): left alone; delete it, or remove the labels, by hand"
+)
+
+
+def _conflict(taken: Mapping[str, Any]) -> str:
+    managers = ", ".join(labels.managers_of(taken)) or "no field manager recorded"
+    owner = labels.labels_of(taken).get(labels.OWNER)
+    whose = f"agent owner {owner!r}, " if owner else ""
+    return (
+        f"exists and was not created by this agent ({whose}managed by {managers}); to take "
+        f"it over, apply with --adopt or annotate it {labels.ADOPT}=true"
+    )
+
+
+def _spawned(obj: Mapping[str, Any], siblings: Sequence[Mapping[str, Any]]) -> bool:
+    """True for an object a controller made for one of ours: it has an owner reference, or
+    it is a claim ``<template>-<statefulset>-<n>`` of a StatefulSet among its siblings."""
+    if labels.is_controlled(obj):
+        return True
+    key = key_of(obj)
+    if key.kind != kinds.PERSISTENT_VOLUME_CLAIM.name:
+        return False
+    sets = {key_of(s).name for s in siblings if key_of(s).kind == kinds.STATEFUL_SET.name}
+    return any(re.fullmatch(rf".+-{re.escape(name)}-\d+", key.name) for name in sets)
+
+
+def _unmanaged(rid: ResourceId, objects: Sequence[Mapping[str, Any]], wave: int) -> ResourcePlan:
+    steps = tuple(
+        ObjectStep(key_of(obj), Action.UNMANAGED, live=obj, note=UNMANAGED_HINT)
+        for obj in sorted(objects, key=key_of)
+        if not _spawned(obj, objects)
+    )
+    return ResourcePlan(rid, Action.UNMANAGED, wave, steps)
 
 
 def _guard(deleting: int, owned: int, options: PlanOptions) -> PruneGuard | None:
@@ -247,12 +337,24 @@ def _plan_prunes(
     for offset, wave in enumerate(graph.waves(needed_by)):
         for name in wave:
             rid = names[name]
-            objects = sorted(live.get(rid, ()), key=key_of)
-            steps = tuple(ObjectStep(key_of(obj), Action.DELETE, live=obj) for obj in objects)
             entry = inventory.entry(rid)
+            steps = _prune_steps(live.get(rid, ()), entry)
             result.append(
                 ResourcePlan(
                     rid, Action.DELETE, first_wave + offset, steps, file=entry.file if entry else ""
                 )
             )
     return result
+
+
+def _prune_steps(
+    objects: Sequence[Mapping[str, Any]], entry: InventoryEntry | None
+) -> tuple[ObjectStep, ...]:
+    """Deletes of the objects the inventory recorded; the others are left alone."""
+    steps = []
+    for obj in sorted(objects, key=key_of):
+        if entry is not None and entry.owns(obj):
+            steps.append(ObjectStep(key_of(obj), Action.DELETE, live=obj))
+        elif not _spawned(obj, objects):
+            steps.append(ObjectStep(key_of(obj), Action.UNMANAGED, live=obj, note=UNMANAGED_HINT))
+    return tuple(steps)

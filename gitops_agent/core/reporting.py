@@ -34,6 +34,7 @@ AGENT_FAILURES = frozenset(
         FailureReason.SOURCE,
         FailureReason.OBSERVE,
         FailureReason.UNAVAILABLE,
+        FailureReason.INVENTORY,
     }
 )
 
@@ -47,16 +48,25 @@ def commit_state(result: SyncResult) -> tuple[StatusState, str]:
     return StatusState.FAILURE, result.describe()
 
 
-SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.UNCHANGED: "="}
+SYMBOL = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.DELETE: "-",
+    Action.UNCHANGED: "=",
+    Action.CONFLICT: "!",
+    Action.UNMANAGED: "?",
+}
 
 
 def summary(plan: Plan) -> str:
     """``2 to create, 1 to update, 0 to delete, 5 unchanged``."""
     counts = plan.counts()
-    return (
+    text = (
         f"{counts['create']} to create, {counts['update']} to update, "
         f"{counts['delete']} to delete, {counts['unchanged']} unchanged"
     )
+    extra = [f"{counts[name]} {name}" for name in ("conflict", "unmanaged") if counts[name]]
+    return ", ".join([text, *extra])
 
 
 def plan_text(plan: Plan, *, verbose: bool = False) -> str:
@@ -66,17 +76,31 @@ def plan_text(plan: Plan, *, verbose: bool = False) -> str:
     if plan.blocked_prune is not None:
         lines.append(f"prune refused: {plan.blocked_prune.message()}")
     for index, wave in enumerate(plan.waves()):
-        shown = [r for r in wave if verbose or r.action is not Action.UNCHANGED]
+        shown = [r for r in wave if verbose or _noteworthy(r)]
         if not shown:
             continue
-        prunes = all(r.action is Action.DELETE for r in wave)
         lines.append("")
-        lines.append("prune" if prunes else f"wave {index}")
+        lines.append(_wave_title(index, wave))
         for resource in shown:
             lines.extend(_resource_lines(resource))
     if not plan.has_changes and plan.blocked_prune is None:
         lines.append("No changes: the target matches the source.")
     return "\n".join(lines)
+
+
+def _noteworthy(resource: ResourcePlan) -> bool:
+    return resource.action is not Action.UNCHANGED or any(
+        step.action is Action.UNMANAGED for step in resource.steps
+    )
+
+
+def _wave_title(index: int, wave: list[ResourcePlan]) -> str:
+    actions = {r.action for r in wave}
+    if actions == {Action.UNMANAGED}:
+        return "left alone"
+    if Action.DELETE in actions and actions <= {Action.DELETE, Action.UNMANAGED}:
+        return "prune"
+    return f"wave {index}"
 
 
 def _resource_lines(resource: ResourcePlan) -> Iterator[str]:
@@ -87,9 +111,19 @@ def _resource_lines(resource: ResourcePlan) -> Iterator[str]:
     for step in resource.steps:
         if step.action is Action.UNCHANGED:
             continue
-        yield f"      {SYMBOL[step.action]} {step.key}"
+        yield f"      {SYMBOL[step.action]} {step.key}{_step_suffix(step)}"
+        if step.note:
+            yield f"          {step.note}"
         for change in step.changes:
             yield f"          {change.format()}"
+
+
+def _step_suffix(step: ObjectStep) -> str:
+    if step.adopt:
+        return "  (adopt)"
+    if step.action in (Action.CONFLICT, Action.UNMANAGED):
+        return f"  {step.action}"
+    return ""
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -128,6 +162,8 @@ def _step_json(step: ObjectStep) -> dict[str, Any]:
         "namespace": step.key.namespace,
         "name": step.key.name,
         "action": str(step.action),
+        "adopt": step.adopt,
+        "note": step.note,
         "changes": [
             {"path": c.path, "change": str(c.kind), "before": c.before, "after": c.after}
             for c in step.changes
@@ -156,7 +192,9 @@ def plan_markdown(plan: Plan, *, title: str = "gitops-agent plan") -> str:
     lines += [f"| {r.wave} | {r.action} | `{r.id}` | {r.file} |" for r in changed]
     for resource in changed:
         body = [
-            f"{SYMBOL[s.action]} {s.key}" + "".join(f"\n    {c.format()}" for c in s.changes)
+            f"{SYMBOL[s.action]} {s.key}{_step_suffix(s)}"
+            + (f"\n    {s.note}" if s.note else "")
+            + "".join(f"\n    {c.format()}" for c in s.changes)
             for s in resource.steps
             if s.action is not Action.UNCHANGED
         ]

@@ -38,11 +38,14 @@ class FailureReason(enum.StrEnum):
     OBSERVE = "observe"  # the target could not be read
     UNAVAILABLE = "unavailable"  # the target was unreachable or answered a server error
     APPLY = "apply"  # the target refused an object
+    CONFLICT = "conflict"  # an object of that name exists and is not ours (adopt it to proceed)
     UNHEALTHY = "unhealthy"  # applied, then failed: a crash loop, a failed step
     TIMEOUT = "timeout"  # conditions or runs not met within sync.waitTimeout
     DEPENDENCY = "dependency"  # skipped: a dependency failed or can no longer meet its condition
     PRUNE = "prune"  # a delete failed
     PRUNE_REFUSED = "prune-refused"  # the mass-prune guard stopped the prune
+    INVENTORY = "inventory"  # the inventory could not be stored
+    INTERNAL = "internal"  # an unexpected error inside the agent (a bug)
 
 
 #: Failures that another try of the same revision cannot fix: the commit must change.

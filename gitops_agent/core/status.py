@@ -46,12 +46,18 @@ class Phase(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ResourceStatus:
-    """The two strings DataOS shows for a resource, and a short human explanation."""
+    """The two strings DataOS shows for a resource, and a short human explanation.
+
+    ``settling``: a rollout is under way; ``converged``: the resource is what was asked of
+    it (every replica of a Worker ready and up to date, a Workflow run finished well, a
+    schedule in place), which is what ``apply`` waits for.
+    """
 
     status: str
     runtime: str
     message: str = ""
     settling: bool = False
+    converged: bool = False
 
     @property
     def failed(self) -> bool:
@@ -101,8 +107,10 @@ def worker_status(state: WorkerState) -> ResourceStatus:
         return ResourceStatus(Status.ACTIVE, Phase.FAILED, state.failure)
     rolling = ", rolling out" if state.rolling_out else ""
     message = f"{state.ready}/{state.desired} replicas ready{rolling}"
+    converged = state.ready >= state.desired and not state.rolling_out
     if state.ready > 0 or state.desired == 0:
-        return ResourceStatus(Status.ACTIVE, f"running:{state.ready}", message, state.rolling_out)
+        runtime = f"running:{state.ready}"
+        return ResourceStatus(Status.ACTIVE, runtime, message, state.rolling_out, converged)
     return ResourceStatus(Status.ACTIVE, Phase.PENDING, message, state.rolling_out)
 
 
@@ -112,14 +120,15 @@ def workflow_status(state: WorkflowState) -> ResourceStatus:
         return PENDING
     if state.scheduled:
         runtime = f"next:{state.next_run}" if state.next_run else Phase.PENDING
-        return ResourceStatus(Status.ACTIVE, runtime, "scheduled")
+        return ResourceStatus(Status.ACTIVE, runtime, "scheduled", converged=True)
     failed = [step for step in state.steps if step.phase is Phase.FAILED]
     if failed:
         detail = "; ".join(f"{s.name}: {s.message or 'failed'}" for s in failed)
         return ResourceStatus(Status.ACTIVE, Phase.FAILED, detail)
     done = [step for step in state.steps if step.phase is Phase.SUCCEEDED]
     if state.steps and len(done) == len(state.steps):
-        return ResourceStatus(Status.ACTIVE, Phase.SUCCEEDED, f"{len(done)} step(s) succeeded")
+        message = f"{len(done)} step(s) succeeded"
+        return ResourceStatus(Status.ACTIVE, Phase.SUCCEEDED, message, converged=True)
     started = any(step.phase is not Phase.PENDING for step in state.steps)
     message = f"{len(done)}/{len(state.steps)} step(s) succeeded"
     return ResourceStatus(Status.ACTIVE, Phase.RUNNING if started else Phase.PENDING, message)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gitops_agent.core import labels
 from gitops_agent.core.config import SyncConfig
 from gitops_agent.core.kinds import ObjectKey, apply_order
 from gitops_agent.core.planning import Action, DesiredResource, ObjectStep, Plan, ResourcePlan
@@ -47,11 +48,13 @@ class ApplyOptions:
     timeout: float = _SYNC.wait_timeout
     poll_interval: float = _SYNC.poll_interval
     progress_every: float = 5.0
+    wait_healthy: bool = True
 
 
 class _State(enum.Enum):
-    WAITING = "waiting"
-    RUNNING = "running"
+    WAITING = "waiting"  # for its dependencies
+    RUNNING = "running"  # a Workflow's run is under way
+    SETTLING = "settling"  # applied; waiting until it is what was asked of it
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -94,8 +97,13 @@ class Applier:
         self.options = options
         self.progress = progress
         self.desired = list(desired)
-        self.tracks = {r.id: _Track(r, by_id.get(r.id)) for r in plan.resources}
+        self.tracks = {
+            r.id: _Track(r, by_id.get(r.id))
+            for r in plan.resources
+            if r.action is not Action.UNMANAGED
+        }
         self.observation = observation or Observation()
+        self.uids: dict[ObjectKey, str] = {}
         self.epoch = 0
         self.clock = clock
         self.sleep = sleep
@@ -122,7 +130,13 @@ class Applier:
         return tuple(self._result(t) for t in self.tracks.values())
 
     def _observe(self) -> None:
-        self.observation = observe(self.target, self.desired)
+        """Look again; when the target cannot be read, keep what was seen last (the waits
+        go on, bounded by the timeout) rather than give up the cycle."""
+        try:
+            self.observation = observe(self.target, self.desired)
+        except TargetError as err:
+            self.progress(f"could not observe the target, keeping what was seen last: {err}")
+            return
         self.epoch += 1
 
     def _advance(self, tracks: Sequence[_Track]) -> None:
@@ -131,6 +145,8 @@ class Applier:
                 self._try_start(track)
             if track.state is _State.RUNNING:
                 self._advance_workflow(track)
+            if track.state is _State.SETTLING:
+                self._settle(track)
 
     def _try_start(self, track: _Track) -> None:
         blocked = self._blocking(track)
@@ -145,15 +161,14 @@ class Applier:
         waits = []
         for dependency in track.plan.depends:
             other = self.tracks.get(dependency.id)
-            if other is not None and other.state in (_State.FAILED, _State.SKIPPED):
-                self._finish(
-                    track,
-                    _State.SKIPPED,
-                    f"dependency {dependency.id} {other.state.value}: {other.message}",
-                    FailureReason.DEPENDENCY,
-                )
-                return ""
             observed = self.observation.statuses.get(dependency.id)
+            if other is not None and other.state in (_State.FAILED, _State.SKIPPED):
+                what = f"{other.state.value}: {other.message}"
+                if other.reason is FailureReason.UNHEALTHY and observed is not None:
+                    what = f"is {_describe(observed)}"
+                message = f"dependency {dependency.id} {what}"
+                self._finish(track, _State.SKIPPED, message, FailureReason.DEPENDENCY)
+                return ""
             if other is not None and other.state is _State.RUNNING:
                 waits.append(f"{dependency.id} to finish its run")
                 continue
@@ -162,18 +177,11 @@ class Applier:
                     f"{describe_condition(str(dependency.id), dependency.condition)} (now just applied)"
                 )
                 continue
-            if other is not None and other.state is not _State.DONE:
+            if other is not None and other.state not in (_State.DONE, _State.SETTLING):
                 observed = None
             if observed is not None and condition_unreachable(dependency.condition, observed):
-                reason = f"{observed.status}/{observed.runtime}" + (
-                    f" ({observed.message})" if observed.message else ""
-                )
-                self._finish(
-                    track,
-                    _State.SKIPPED,
-                    f"dependency {dependency.id} is {reason}",
-                    FailureReason.DEPENDENCY,
-                )
+                message = f"dependency {dependency.id} is {_describe(observed)}"
+                self._finish(track, _State.SKIPPED, message, FailureReason.DEPENDENCY)
                 return ""
             if (
                 observed is None
@@ -200,6 +208,11 @@ class Applier:
         if track.plan.action is Action.UNCHANGED:
             self._finish(track, _State.DONE, "")
             return
+        if track.plan.action is Action.CONFLICT:
+            conflict = next(s for s in track.plan.steps if s.action is Action.CONFLICT)
+            message = f"{conflict.key} {conflict.note}"
+            self._finish(track, _State.FAILED, message, FailureReason.CONFLICT)
+            return
         steps = track.desired.steps if track.desired else ()
         step_keys = {key for step in steps for key in step.keys}
         eager = [s for s in track.plan.steps if s.key not in step_keys and s.action in _WRITES]
@@ -210,18 +223,38 @@ class Applier:
         if not steps:
             self._delete_stale(track)
             if track.state is _State.RUNNING:
-                self._finish(track, _State.DONE, "")
+                settle = self.options.wait_healthy and track.desired and track.desired.objects
+                track.state = _State.SETTLING if settle else _State.DONE
 
     def _write(self, track: _Track, steps: Sequence[ObjectStep]) -> bool:
         for step in sorted(steps, key=lambda s: apply_order(s.key)):
+            create = step.action is Action.CREATE
             try:
-                self.target.apply(step.desired or {})
+                written = self.target.apply(step.desired or {}, create=create)
             except TargetError as err:
                 self._finish(track, _State.FAILED, str(err), _failure_of(err, FailureReason.APPLY))
                 return False
+            self.uids[step.key] = labels.uid_of(written)
             track.writes += 1
             track.written_epoch = self.epoch
+        if any(step.adopt for step in steps):
+            adopted = ", ".join(str(s.key) for s in steps if s.adopt)
+            self.progress(f"adopted {adopted} into {track.plan.id}")
         return True
+
+    def _settle(self, track: _Track) -> None:
+        """Done once the applied resource is what was asked of it; failed when it cannot be."""
+        if track.written_epoch >= self.epoch:
+            self._report_wait(track, f"{track.plan.id} to be ready (now just applied)")
+            return
+        observed = self.observation.statuses.get(track.plan.id)
+        if observed is not None and observed.failed:
+            message = f"{observed.status}/{observed.runtime}: {observed.message}"
+            self._finish(track, _State.FAILED, message, FailureReason.UNHEALTHY)
+        elif observed is not None and (observed.converged or observed.runtime == UNSUPPORTED):
+            self._finish(track, _State.DONE, "" if observed.converged else observed.message)
+        else:
+            self._report_wait(track, f"{track.plan.id} to be ready (now {_show(observed)})")
 
     def _advance_workflow(self, track: _Track) -> None:
         desired = track.desired
@@ -275,11 +308,12 @@ class Applier:
 
     def _prune(self, tracks: Sequence[_Track]) -> None:
         for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
-            for step in track.plan.steps:
+            deletes = [s for s in track.plan.steps if s.action is Action.DELETE]
+            for step in deletes:
                 if not self._delete(track, step):
                     break
             else:
-                self._finish(track, _State.DONE, f"{len(track.plan.steps)} object(s) deleted")
+                self._finish(track, _State.DONE, f"{len(deletes)} object(s) deleted")
                 self.progress(f"pruned {track.plan.id}")
 
     def _time_out(self, tracks: Sequence[_Track]) -> None:
@@ -338,7 +372,14 @@ def _outcome(track: _Track) -> Outcome:
     }[track.plan.action]
 
 
+def _describe(observed: ResourceStatus) -> str:
+    """``active/failed (CrashLoopBackOff: ...)``: status, runtime and why."""
+    why = f" ({observed.message})" if observed.message else ""
+    return f"{observed.status}/{observed.runtime}{why}"
+
+
 def _show(observed: ResourceStatus | None) -> str:
     if observed is None:
         return "not applied yet"
-    return f"status {observed.status}, runtime {observed.runtime or '-'}"
+    detail = f": {observed.message}" if observed.message else ""
+    return f"status {observed.status}, runtime {observed.runtime or '-'}{detail}"

@@ -4,7 +4,8 @@ Implemented by ``targets.kubernetes``, ``targets.local`` and, for tests, ``testi
 the engine (``engine.apply``, ``engine.reconcile``) and the command line (``get``, ``log``,
 ``delete``) use nothing else. A target renders resources into its own objects (pure core
 code), observes what its owner holds (objects grouped by resource, their statuses, the
-inventory), applies and deletes one object at a time, stores the inventory and reads logs.
+inventory), looks up what stands at keys it is about to create, applies and deletes one
+object at a time, stores the inventory and reads logs.
 What only some targets need (stopping local processes, starting scheduled runs) is an
 optional hook (``TargetHooks``), never a check of the target's class. Library errors stop
 inside a target and surface as ``TargetError``s naming the object.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gitops_agent.core.inventory import Inventory
+from gitops_agent.core.kinds import ObjectKey
 from gitops_agent.core.manifests import Resource, ResourceId
 from gitops_agent.core.rendering.objects import StepKeys, TargetObjects
 from gitops_agent.core.status import Phase, ResourceStatus
@@ -86,8 +88,15 @@ class Target(Protocol):
         which workflow runs are current (default: the newest of each step)."""
         ...
 
-    def apply(self, obj: Mapping[str, Any]) -> None:
-        """Create or update one object as the agent's field manager."""
+    def lookup(self, keys: Sequence[ObjectKey]) -> Mapping[ObjectKey, Mapping[str, Any]]:
+        """The objects at ``keys``, whoever made them (missing keys are left out): what the
+        planner checks before creating, so that nothing of another's is taken over."""
+        ...
+
+    def apply(self, obj: Mapping[str, Any], *, create: bool = False) -> Mapping[str, Any]:
+        """Create or update one object as the agent's field manager; returns it as written
+        (with its uid). With ``create``, an object already at that key is a ConflictError
+        naming who manages it, and is left untouched."""
         ...
 
     def delete(self, live: Mapping[str, Any]) -> None:

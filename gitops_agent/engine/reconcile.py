@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from gitops_agent.core import labels, planning
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.diffing import IgnoreRule
-from gitops_agent.core.inventory import Inventory, next_inventory
+from gitops_agent.core.inventory import Inventory, next_inventory, with_pending
+from gitops_agent.core.kinds import key_of
 from gitops_agent.core.manifests import ResourceId, flatten
-from gitops_agent.core.planning import DesiredResource, Plan, PlanOptions
+from gitops_agent.core.planning import Action, DesiredResource, Plan, PlanOptions
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.core.results import FailureReason, SyncResult
 from gitops_agent.engine.apply import Applier, ApplyOptions, Clock, Progress, Sleep
 from gitops_agent.engine.desired import Desired, assemble
 from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
-from gitops_agent.errors import NotFoundError
+from gitops_agent.errors import NotFoundError, TargetError
 
 
 def _annotation_pointer(name: str) -> str:
@@ -39,9 +40,13 @@ DERIVED_POINTERS = (_annotation_pointer(labels.REVISION), _annotation_pointer(la
 
 @dataclass(frozen=True, slots=True)
 class CycleOptions:
-    """Per-run choices the command line or the agent loop makes, and the applier's clock."""
+    """Per-run choices the command line or the agent loop makes, and the applier's clock:
+    ``adopt`` takes over existing objects that are not ours; ``wait`` waits, after the
+    last wave, until what was applied is healthy (``--no-wait`` turns it off)."""
 
     allow_mass_prune: bool = False
+    adopt: bool = False
+    wait: bool = True
     clock: Clock = time.monotonic
     sleep: Sleep = time.sleep
 
@@ -65,20 +70,25 @@ def plan_options(config: AgentConfig, options: CycleOptions) -> PlanOptions:
         prune=config.sync.prune,
         max_prune_fraction=config.sync.max_prune_fraction,
         allow_mass_prune=options.allow_mass_prune,
+        adopt=options.adopt,
     )
 
 
 def make_plan(
     desired: Desired, target: Target, *, revision: str, options: CycleOptions = CycleOptions()
 ) -> Planned:
-    """Render, assemble and observe, then plan. Raises RenderError for resources that
-    cannot coexist."""
+    """Render, assemble and observe, look up what stands where objects are to be created,
+    then plan. Raises RenderError for resources that cannot coexist."""
     wanted = assemble(desired.resources, target.render(desired.resources, revision=revision))
     observation = observe(target, wanted)
+    listed = {key_of(obj) for objects in observation.live.values() for obj in objects}
+    missing = [key_of(o) for d in wanted for o in d.objects if key_of(o) not in listed]
+    foreign = target.lookup(missing) if missing else {}
     the_plan = planning.plan(
         wanted,
         observation.live,
         observation.inventory,
+        foreign=foreign,
         revision=revision,
         options=plan_options(desired.config, options),
     )
@@ -93,27 +103,35 @@ def reconcile(
     options: CycleOptions = CycleOptions(),
     progress: Progress = lambda line: None,
 ) -> SyncResult:
-    """Bring the target to the desired state of one revision."""
+    """Bring the target to the desired state of one revision. What it creates is recorded
+    in the inventory first; what it did is recorded after, even when some of it failed."""
     if desired.violations:
         return SyncResult.invalid(revision, desired.violations)
     try:
         planned = make_plan(desired, target, revision=revision, options=options)
     except RenderError as err:
         return SyncResult.invalid(revision, err.violations, reason=FailureReason.RENDER)
-    blocked = planned.plan.blocked_prune
-    if blocked is not None:
-        progress(f"prune refused: {blocked.message()}")
-    manifests = {r.id: r.manifest for r in flatten(desired.resources)}
-    result = _execute(planned, target, desired.config, options, progress)
+    the_plan, previous = planned.plan, planned.observation.inventory
+    _report_plan_notes(the_plan, progress)
+    pending = with_pending(previous, the_plan, revision=revision)
+    problem = _save(target, pending, previous, progress)
+    if problem is not None:
+        return SyncResult.failed(revision, FailureReason.INVENTORY, problem)
+    applier = _applier(planned, target, desired.config, options, progress)
+    results = applier.run()
     inventory = next_inventory(
-        planned.observation.inventory,
-        planned.plan,
-        result.resources,
+        pending,
+        the_plan,
+        results,
         revision=revision,
-        manifests=manifests,
+        manifests={r.id: r.manifest for r in flatten(desired.resources)},
+        uids=applier.uids,
     )
-    _save(target, inventory, planned.observation, progress)
-    return SyncResult(revision, result.resources, blocked_prune=blocked)
+    problem = _save(target, inventory, pending, progress)
+    failure = FailureReason.INVENTORY if problem is not None else None
+    return SyncResult(
+        revision, results, blocked_prune=the_plan.blocked_prune, error=problem, failure=failure
+    )
 
 
 def delete(
@@ -128,30 +146,48 @@ def delete(
     prune would; the inventory forgets what was deleted even when another delete failed.
     Raises NotFoundError when one of them is not held."""
     observation = observe(target)
-    known = set(observation.inventory.entries) | set(observation.live)
     wanted = list(wanted)
-    missing = [rid for rid in wanted if rid not in known]
+    missing = [rid for rid in wanted if rid not in observation.inventory.entries]
     if missing:
-        raise NotFoundError(f"not found: {', '.join(map(str, missing))}")
+        stray = [rid for rid in missing if rid in observation.live]
+        hint = (
+            f" ({', '.join(map(str, stray))}: carries this agent's labels but was not created "
+            "by it; delete it by hand)"
+            if stray
+            else ""
+        )
+        raise NotFoundError(f"not found: {', '.join(map(str, missing))}{hint}")
     the_plan = planning.deletion_plan(wanted, observation.live, observation.inventory)
     planned = Planned(the_plan, (), observation)
-    result = _execute(planned, target, config, options, progress)
-    inventory = next_inventory(observation.inventory, the_plan, result.resources, revision="")
-    _save(target, inventory, observation, progress)
-    return the_plan, result
+    results = _applier(planned, target, config, options, progress).run()
+    inventory = next_inventory(observation.inventory, the_plan, results, revision="")
+    problem = _save(target, inventory, observation.inventory, progress)
+    failure = FailureReason.INVENTORY if problem is not None else None
+    return the_plan, SyncResult("", results, error=problem, failure=failure)
 
 
-def _execute(
+def _report_plan_notes(the_plan: Plan, progress: Progress) -> None:
+    if the_plan.blocked_prune is not None:
+        progress(f"prune refused: {the_plan.blocked_prune.message()}")
+    for resource in the_plan.resources:
+        for step in resource.steps:
+            if step.action is Action.UNMANAGED:
+                progress(f"left alone: {step.key} ({resource.id}) {step.note}")
+
+
+def _applier(
     planned: Planned,
     target: Target,
     config: AgentConfig,
     options: CycleOptions,
     progress: Progress,
-) -> SyncResult:
+) -> Applier:
     apply_options = ApplyOptions(
-        timeout=config.sync.wait_timeout, poll_interval=config.sync.poll_interval
+        timeout=config.sync.wait_timeout,
+        poll_interval=config.sync.poll_interval,
+        wait_healthy=options.wait,
     )
-    applier = Applier(
+    return Applier(
         planned.plan,
         planned.desired,
         target,
@@ -161,12 +197,19 @@ def _execute(
         clock=options.clock,
         sleep=options.sleep,
     )
-    return SyncResult(planned.plan.revision, applier.run())
 
 
 def _save(
-    target: Target, inventory: Inventory, observation: Observation, progress: Progress
-) -> None:
-    writes = target.save_inventory(inventory, previous=observation.inventory)
+    target: Target, inventory: Inventory, previous: Inventory, progress: Progress
+) -> str | None:
+    """Store the inventory; what went wrong when it could not be (the report is kept)."""
+    if inventory == previous:
+        return None
+    try:
+        writes = target.save_inventory(inventory, previous=previous)
+    except TargetError as err:
+        progress(f"inventory not stored: {err}")
+        return f"inventory not stored: {err}"
     if writes:
         progress(f"inventory: {writes} shard(s) written")
+    return None

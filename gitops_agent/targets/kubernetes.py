@@ -25,10 +25,12 @@ from gitops_agent.core.rendering import kubernetes as rendering
 from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, TargetObjects
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
-from gitops_agent.errors import NotFoundError
+from gitops_agent.errors import ConflictError, NotFoundError
 from gitops_agent.targets.kubeapi import KubeApi
 
 Clock = Callable[[], datetime]
+#: Up to this many keys of one kind in one namespace are looked up one GET each; more, one LIST.
+LOOKUP_GETS = 8
 
 
 class KubernetesTarget:
@@ -100,15 +102,41 @@ class KubernetesTarget:
         state = kubestate.workflow_state(objects, steps=names, current=current, now=self.clock())
         return workflow_status(state), {s.name: s.phase for s in state.steps}
 
-    def apply(self, obj: Mapping[str, Any]) -> None:
-        namespace = (obj.get("metadata") or {}).get("namespace", "")
+    def lookup(self, keys: Sequence[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
+        """One GET per key, or one LIST of a kind in a namespace when many keys share it."""
+        groups: dict[tuple[str, str], list[ObjectKey]] = {}
+        for key in keys:
+            groups.setdefault((key.kind, key.namespace), []).append(key)
+        found: dict[ObjectKey, Mapping[str, Any]] = {}
+        for (kind, namespace), members in sorted(groups.items()):
+            if len(members) > LOOKUP_GETS:
+                wanted = set(members)
+                listed = self.api.list(kinds.kind_named(kind), namespace=namespace)
+                found.update((key_of(o), o) for o in listed if key_of(o) in wanted)
+                continue
+            for key in members:
+                obj = self.api.get(key)
+                if obj is not None:
+                    found[key] = obj
+        return found
+
+    def apply(self, obj: Mapping[str, Any], *, create: bool = False) -> Mapping[str, Any]:
+        key = key_of(obj)
+        if create:
+            existing = self.api.get(key)
+            if existing is not None:
+                managers = ", ".join(labels.managers_of(existing)) or "no field manager recorded"
+                raise ConflictError(
+                    f"exists and was not created by this agent (managed by {managers})",
+                    object_ref=str(key),
+                )
         try:
-            self.api.apply(obj)
+            return self.api.apply(obj)
         except NotFoundError as err:
-            if not namespace or f'namespaces "{namespace}" not found' not in str(err):
+            if not key.namespace or f'namespaces "{key.namespace}" not found' not in str(err):
                 raise
-            self.api.ensure_namespace(namespace, {labels.MANAGED_BY: labels.MANAGER})
-            self.api.apply(obj)
+            self.api.ensure_namespace(key.namespace, {labels.MANAGED_BY: labels.MANAGER})
+            return self.api.apply(obj)
 
     def delete(self, live: Mapping[str, Any]) -> None:
         uid = (live.get("metadata") or {}).get("uid")

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from gitops_agent.core import cron, kubestate, labels, quantities
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core.inventory import Inventory
-from gitops_agent.core.kinds import key_of
+from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
 from gitops_agent.core.rendering import local as rendering
 from gitops_agent.core.rendering.objects import RenderSettings, TargetObjects
@@ -40,7 +41,7 @@ from gitops_agent.core.status import (
     workflow_status,
 )
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
-from gitops_agent.errors import NotFoundError, TargetError
+from gitops_agent.errors import ConflictError, NotFoundError, TargetError
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
 from gitops_agent.targets.localproc.states import step_state, worker_state
 
@@ -125,11 +126,8 @@ class LocalTarget:
         found = []
         for root in roots:
             for path in sorted(root.glob("*.json")):
-                try:
-                    obj = json.loads(path.read_text())
-                except (OSError, ValueError):
-                    continue
-                if self._present(obj):
+                obj = _read_json(path)
+                if obj is not None and self._present(obj):
                     found.append(obj)
         return found
 
@@ -175,19 +173,46 @@ class LocalTarget:
         )
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
-    def apply(self, obj: Mapping[str, Any]) -> None:
-        name = obj["metadata"]["name"]
+    def lookup(self, keys: Sequence[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
+        """Process groups of the same name recorded by another owner of this state directory
+        (one supervisor runs one group per name, whoever asked for it)."""
+        found: dict[ObjectKey, Mapping[str, Any]] = {}
+        others = [d for d in sorted((self.state / "objects").glob("*")) if d.name != self.owner]
+        for key in keys:
+            for directory in others:
+                obj = _read_json(directory / f"{key.name}.json")
+                if obj is not None and key_of(obj) == key:
+                    found[key] = obj
+                    break
+        return found
+
+    def apply(self, obj: Mapping[str, Any], *, create: bool = False) -> Mapping[str, Any]:
+        key = key_of(obj)
+        if create:
+            taken = self.lookup([key]).get(key)
+            if taken is not None:
+                owner = labels.labels_of(taken).get(labels.OWNER, "another owner")
+                raise ConflictError(
+                    f"a process group of this name belongs to agent owner {owner!r}",
+                    object_ref=str(key),
+                )
         spec = obj["spec"]
         if not spec.get("unsupported") and spec["mode"] in ("service", "job"):
             self.runtime.apply(self._process_spec(obj))
-        self._write_object(name, obj)
+        return self._write_object(key.name, obj)
 
-    def _write_object(self, name: str, obj: Mapping[str, Any]) -> None:
+    def _write_object(self, name: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Store the object, with the uid it was first stored with (a new one when new)."""
         directory = self._objects_dir()
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / f"{name}.json"
+        before = _read_json(path) or {}
+        stored = {**obj, "metadata": {**obj["metadata"]}}
+        stored["metadata"]["uid"] = labels.uid_of(before) or uuid.uuid4().hex
         temporary = directory / f".{name}.json.tmp"
-        temporary.write_text(json.dumps(obj, indent=1, sort_keys=True))
-        temporary.replace(directory / f"{name}.json")
+        temporary.write_text(json.dumps(stored, indent=1, sort_keys=True))
+        temporary.replace(path)
+        return stored
 
     def _process_spec(self, obj: Obj, *, run_id: str | None = None) -> ProcessGroupSpec:
         name, spec = obj["metadata"]["name"], obj["spec"]
@@ -322,6 +347,15 @@ class LocalTarget:
                 self.runtime.apply(self._process_spec(group, run_id=run_id))
                 started.append(f"{group['metadata']['name']}@{run_id}")
         return started
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A stored object; None when it is missing or unreadable."""
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def remap(text: str, mapping: Sequence[tuple[str, str]]) -> str:

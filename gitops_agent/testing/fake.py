@@ -37,7 +37,7 @@ from gitops_agent.core.status import (
     workflow_status,
 )
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
-from gitops_agent.errors import NotFoundError, TargetError, UnavailableError
+from gitops_agent.errors import ConflictError, NotFoundError, TargetError, UnavailableError
 
 
 class Health(enum.Enum):
@@ -117,7 +117,8 @@ class FakeTarget:
         times: int = 1,
     ) -> None:
         """Make the next ``times`` calls of ``call`` (``apply``, ``delete``, ``observe``,
-        ``save_inventory``), for ``key`` when given, raise ``error`` (default: a 503)."""
+        ``lookup``, ``save_inventory``), for ``key`` when given, raise ``error`` (default: a
+        503)."""
         raised = error or UnavailableError("injected failure", object_ref=str(key or call))
         self._faults.append(_Fault(call, key, raised, times))
 
@@ -159,15 +160,23 @@ class FakeTarget:
         owners = {rid: labels.labels_of(i[0]).get(labels.OWNER, "") for rid, i in grouped.items()}
         return Observation(grouped, statuses, steps, self.inventory, 1, owners)
 
-    def apply(self, obj: Mapping[str, Any]) -> None:
+    def lookup(self, keys: Sequence[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
+        self._call("lookup")
+        return {key: self.objects[key] for key in keys if key in self.objects}
+
+    def apply(self, obj: Mapping[str, Any], *, create: bool = False) -> Mapping[str, Any]:
         key = key_of(obj)
         self._call("apply", key)
+        existing = self.objects.get(key)
+        if create and existing is not None:
+            raise ConflictError("exists and was not created by this agent", object_ref=str(key))
         stored = self._stored(obj)
-        uid = (self.objects.get(key, {}).get("metadata") or {}).get("uid")
+        uid = labels.uid_of(existing)
         if uid:
             stored["metadata"]["uid"] = uid
         self.objects[key] = stored
         self.applied.append(key)
+        return stored
 
     def delete(self, live: Mapping[str, Any]) -> None:
         key = key_of(live)

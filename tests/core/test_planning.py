@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from gitops_agent.core import reporting
@@ -130,13 +131,31 @@ def test_object_removed_from_a_resource_is_deleted() -> None:
         "metadata": {"name": "a-files", "namespace": "public"},
     }
     live = {rid("a"): [live_of(deployment("a")), extra]}
-    result = plan([desired("a")], live, Inventory().with_entries([entry("a")]))
+    recorded = replace(entry("a"), objects=(key_of(deployment("a")), key_of(extra)))
+    result = plan([desired("a")], live, Inventory().with_entries([recorded]))
     (resource,) = result.resources
     assert resource.action is Action.UPDATE
     assert [(s.key.kind, s.action) for s in resource.steps] == [
         ("Deployment", Action.UNCHANGED),
         ("ConfigMap", Action.DELETE),
     ]
+
+
+def test_an_object_with_our_labels_the_inventory_never_recorded_is_left_alone() -> None:
+    extra = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "a-files", "namespace": "public", "uid": "other"},
+    }
+    live = {rid("a"): [live_of(deployment("a")), extra]}
+    result = plan([desired("a")], live, Inventory().with_entries([entry("a")]))
+    (resource,) = result.resources
+    assert resource.action is Action.UNCHANGED and not result.has_changes
+    assert [(s.key.kind, s.action) for s in resource.steps] == [
+        ("Deployment", Action.UNCHANGED),
+        ("ConfigMap", Action.UNMANAGED),
+    ]
+    assert "not created by it" in resource.steps[1].note
 
 
 def test_json_and_markdown_outputs() -> None:
@@ -147,7 +166,14 @@ def test_json_and_markdown_outputs() -> None:
         revision="0123456789abcdef",
     )
     data = reporting.plan_json(result)
-    assert data["counts"] == {"create": 0, "update": 1, "delete": 0, "unchanged": 0}
+    assert data["counts"] == {
+        "create": 0,
+        "update": 1,
+        "delete": 0,
+        "unchanged": 0,
+        "conflict": 0,
+        "unmanaged": 0,
+    }
     assert data["resources"][0]["objects"][0]["changes"] == [
         {"path": "spec.replicas", "change": "changed", "before": 1, "after": 3}
     ]

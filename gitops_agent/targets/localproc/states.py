@@ -28,6 +28,7 @@ def worker_state(status: GroupStatus | None) -> WorkerState:
         desired=status.desired_replicas,
         ready=status.ready,
         failure=status.failure,
+        rolling_out=not status.up_to_date,
     )
 
 

@@ -177,18 +177,29 @@ def project(live: Any, want: Any, owned: Mapping[str, Any] | None) -> Any:
 
 
 def _project_list(live: list[Any], want: list[Any], owned: Mapping[str, Any] | None) -> list[Any]:
-    """Items by position; an extra live item is kept only when the agent owns it (or when
-    ownership is unknown), so that items other managers added are not reported."""
+    """An associative list the agent owns items of (``k:`` keys in its managedFields): the
+    items it owns, each paired with the desired item of the same key, so that items other
+    managers added (an adopted object's own container) are not reported. Other lists (atomic,
+    or ownership unknown): items by position."""
     keys = _keyed_items(owned)
+    if not keys:
+        return [
+            project(item, want[index] if index < len(want) else None, None)
+            for index, item in enumerate(live)
+        ]
     result = []
-    for index, item in enumerate(live):
-        target = want[index] if index < len(want) else None
-        key = _item_key(item, keys) if keys and isinstance(item, dict) else None
-        if target is None and keys and key is None:
+    for item in live:
+        key = _item_key(item, keys) if isinstance(item, dict) else None
+        if key is None:
             continue
-        sub = (owned or {}).get("k:" + json.dumps(key, separators=(",", ":"))) if key else None
+        target = next((w for w in want if isinstance(w, dict) and _has_key(w, key)), None)
+        sub = (owned or {}).get("k:" + json.dumps(key, separators=(",", ":")))
         result.append(project(item, target, sub))
     return result
+
+
+def _has_key(item: Mapping[str, Any], key: Mapping[str, Any]) -> bool:
+    return all(item.get(name) == value for name, value in key.items())
 
 
 def _keyed_items(owned: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -206,7 +217,7 @@ def _item_key(
     item: Mapping[str, Any], keyed: Iterable[Mapping[str, Any]]
 ) -> Mapping[str, Any] | None:
     for key in keyed:
-        if all(item.get(name) == value for name, value in key.items()):
+        if _has_key(item, key):
             return key
     return None
 

@@ -38,6 +38,7 @@ class FailureReason(enum.StrEnum):
     OBSERVE = "observe"  # the target could not be read
     UNAVAILABLE = "unavailable"  # the target was unreachable or answered a server error
     APPLY = "apply"  # the target refused an object
+    REJECTED = "rejected"  # the target found an object invalid (400, 422, an untypable apply)
     CONFLICT = "conflict"  # an object of that name exists and is not ours (adopt it to proceed)
     UNHEALTHY = "unhealthy"  # applied, then failed: a crash loop, a failed step
     TIMEOUT = "timeout"  # conditions or runs not met within sync.waitTimeout
@@ -144,7 +145,8 @@ class SyncResult:
         failed = [r for r in self.resources if not r.ok]
         if failed:
             first = failed[0]
-            return f"{first.outcome} {first.id}: {first.message}" + (
+            what = "invalid" if first.reason is FailureReason.REJECTED else first.outcome
+            return f"{what} {first.id}: {first.message}" + (
                 f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
             )
         if self.blocked_prune is not None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitops_agent.core import labels
 from gitops_agent.core.config import SyncConfig
@@ -33,7 +34,7 @@ from gitops_agent.core.status import (
 )
 from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
-from gitops_agent.errors import TargetError, UnavailableError
+from gitops_agent.errors import ConflictError, InvalidError, TargetError, UnavailableError
 
 Progress = Callable[[str], None]
 _SYNC = SyncConfig()  # the configuration's defaults are the applier's
@@ -153,7 +154,7 @@ class Applier:
         if blocked is None:
             self._start(track)
         elif blocked:
-            self._report_wait(track, blocked)
+            self._report_wait(track, f"for {blocked}")
 
     def _blocking(self, track: _Track) -> str | None:
         """None when every dependency is ready; a description of the wait otherwise.
@@ -194,13 +195,14 @@ class Applier:
                 )
         return "; ".join(waits) if waits else None
 
-    def _report_wait(self, track: _Track, waiting_on: str) -> None:
-        """A progress line when what the resource waits on changes, and every few seconds."""
+    def _report_wait(self, track: _Track, what: str) -> None:
+        """A progress line when what the resource waits ``what`` (``for X``, ``to be ready``)
+        changes, and every few seconds."""
         now = self.clock()
-        message = f"waiting for {waiting_on}"
+        message = f"waiting {what}"
         if message != track.message or now - track.last_progress >= self.options.progress_every:
             waited = now - track.waiting_since
-            self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits for {waiting_on}")
+            self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits {what}")
             track.last_progress = now
         track.message = message
 
@@ -232,20 +234,20 @@ class Applier:
             try:
                 written = self.target.apply(step.desired or {}, create=create)
             except TargetError as err:
-                self._finish(track, _State.FAILED, str(err), _failure_of(err, FailureReason.APPLY))
+                message = str(err) + (ADOPT_HINT if step.adopt and "immutable" in str(err) else "")
+                self._finish(track, _State.FAILED, message, _failure_of(err, FailureReason.APPLY))
                 return False
             self.uids[step.key] = labels.uid_of(written)
             track.writes += 1
             track.written_epoch = self.epoch
-        if any(step.adopt for step in steps):
-            adopted = ", ".join(str(s.key) for s in steps if s.adopt)
-            self.progress(f"adopted {adopted} into {track.plan.id}")
+            if step.adopt:
+                self.progress(f"adopted {step.key} into {track.plan.id}{_leftovers(written)}")
         return True
 
     def _settle(self, track: _Track) -> None:
         """Done once the applied resource is what was asked of it; failed when it cannot be."""
         if track.written_epoch >= self.epoch:
-            self._report_wait(track, f"{track.plan.id} to be ready (now just applied)")
+            self._report_wait(track, "to be ready (now just applied)")
             return
         observed = self.observation.statuses.get(track.plan.id)
         if observed is not None and observed.failed:
@@ -254,7 +256,7 @@ class Applier:
         elif observed is not None and (observed.converged or observed.runtime == UNSUPPORTED):
             self._finish(track, _State.DONE, "" if observed.converged else observed.message)
         else:
-            self._report_wait(track, f"{track.plan.id} to be ready (now {_show(observed)})")
+            self._report_wait(track, f"to be ready (now {_show(observed)})")
 
     def _advance_workflow(self, track: _Track) -> None:
         desired = track.desired
@@ -351,12 +353,38 @@ class Applier:
         )
 
 
+ADOPT_HINT = (
+    "; it cannot be taken over in place (a field the API server keeps immutable differs): "
+    "delete it, then apply again to let the agent create its own"
+)
 _FINAL = frozenset({_State.DONE, _State.FAILED, _State.SKIPPED})
 _WRITES = frozenset({Action.CREATE, Action.UPDATE})
 
 
+def _leftovers(written: Mapping[str, Any]) -> str:
+    """Who else still owns fields of an adopted object: its fields outside the manifest stay
+    as they were set (a takeover never deletes what it does not understand)."""
+    others = [
+        f"{entry.get('manager')} ({entry.get('operation')})"
+        for entry in (written.get("metadata") or {}).get("managedFields") or []
+        if entry.get("manager") != labels.FIELD_MANAGER and not entry.get("subresource")
+    ]
+    if not others:
+        return ""
+    return (
+        f"; fields outside its manifest stay as {', '.join(others)} set them "
+        "(remove them by hand if they are not wanted)"
+    )
+
+
 def _failure_of(err: TargetError, otherwise: FailureReason) -> FailureReason:
-    return FailureReason.UNAVAILABLE if isinstance(err, UnavailableError) else otherwise
+    if isinstance(err, UnavailableError):
+        return FailureReason.UNAVAILABLE
+    if isinstance(err, InvalidError):
+        return FailureReason.REJECTED
+    if isinstance(err, ConflictError):
+        return FailureReason.CONFLICT
+    return otherwise
 
 
 def _outcome(track: _Track) -> Outcome:

@@ -5,8 +5,11 @@ through ``trigger()``, by push webhooks. One cycle runs at a time; a trigger tha
 during a cycle makes the loop poll once more when it ends, so no push is lost. A poll with no
 new revision costs one ``ls-remote``. Each revision gets ``pending`` when its cycle starts and
 a final status after it; commits pushed together, of which only the newest was reconciled,
-get a final "superseded by" status once it is applied. A revision that failed to apply is retried with backoff (the last
-good revision stays applied meanwhile); one that does not validate is not retried.
+get a final "superseded by" status once it is applied. A revision that failed to apply is
+retried with backoff (the last good revision stays applied meanwhile); one that does not
+validate is not retried. Any
+error inside a cycle, a bug included, fails that cycle (status ``failure``, traceback at
+debug level, the errors metric, the same backoff), never the loop.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.ports import Target
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
+from gitops_agent.redaction import redact
 from gitops_agent.reporters.base import (
     CommitStatus,
     Reporter,
@@ -163,6 +167,10 @@ class AgentLoop:
                 target.close()
         except GitOpsError as err:
             return SyncResult.failed(revision, _failure_of(err), str(err))
+        except Exception as err:  # a bug must fail the cycle, never the loop
+            log.debug("unexpected error reconciling %s", _short(revision), exc_info=True)
+            message = f"unexpected error ({type(err).__name__}: {redact(str(err))})"
+            return SyncResult.failed(revision, FailureReason.INTERNAL, message)
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
@@ -190,7 +198,7 @@ class AgentLoop:
         self.parts.metrics.record_cycle(
             result="failure", duration=duration, applied=applied, pruned=pruned
         )
-        self.parts.metrics.record_error("validate" if permanent else "apply")
+        self.parts.metrics.record_error(_stage(result))
         retry = "not retried (fix the manifests)" if permanent else f"retry in {wait:.0f}s"
         log.warning("revision %s failed, %s: %s", _short(revision), retry, result.describe())
 
@@ -214,6 +222,13 @@ class AgentLoop:
     def _report(self, revision: str, status: CommitStatus) -> None:
         if revision:
             self.parts.reporter.report(revision, status)
+
+
+def _stage(result: SyncResult) -> str:
+    """The ``stage`` label of the errors metric."""
+    if result.permanent:
+        return "validate"
+    return "internal" if result.reason is FailureReason.INTERNAL else "apply"
 
 
 def _failure_of(err: GitOpsError) -> FailureReason:

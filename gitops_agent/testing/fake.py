@@ -37,7 +37,7 @@ from gitops_agent.core.status import (
     workflow_status,
 )
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
-from gitops_agent.errors import ConflictError, NotFoundError, TargetError, UnavailableError
+from gitops_agent.errors import ConflictError, NotFoundError, UnavailableError
 
 
 class Health(enum.Enum):
@@ -70,7 +70,7 @@ class ManualClock:
 class _Fault:
     call: str
     key: ObjectKey | None
-    error: TargetError
+    error: Exception
     times: int
 
 
@@ -113,14 +113,18 @@ class FakeTarget:
         call: str,
         *,
         key: ObjectKey | None = None,
-        error: TargetError | None = None,
+        error: Exception | None = None,
         times: int = 1,
     ) -> None:
-        """Make the next ``times`` calls of ``call`` (``apply``, ``delete``, ``observe``,
-        ``lookup``, ``save_inventory``), for ``key`` when given, raise ``error`` (default: a
-        503)."""
+        """Make the next ``times`` calls of ``call`` (``render``, ``apply``, ``delete``,
+        ``observe``, ``lookup``, ``save_inventory``), for ``key`` when given, raise ``error``
+        (default: a 503; any exception, to play a bug)."""
         raised = error or UnavailableError("injected failure", object_ref=str(key or call))
         self._faults.append(_Fault(call, key, raised, times))
+
+    def clear_faults(self) -> None:
+        """Forget the faults not yet raised."""
+        self._faults.clear()
 
     def seed(self, obj: Mapping[str, Any]) -> ObjectKey:
         """Put an object on the target as if someone (this owner or another) created it."""
@@ -135,7 +139,7 @@ class FakeTarget:
 
     # ----- the Target port
     def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
-        self.calls["render"] += 1
+        self._call("render")
         now = datetime(2030, 1, 1, tzinfo=UTC)
         rendered = rendering.render(resources, self.settings, revision=revision, now=now)
         return rendering.target_objects(rendered)

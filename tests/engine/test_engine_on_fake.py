@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -119,9 +119,12 @@ class Harness:
     def cycle(
         self, files: Mapping[str, str], revision: str = "rev1", **options: object
     ) -> SyncResult:
-        sync = {k: v for k, v in options.items() if k != "allow_mass_prune"}
+        cycle_keys = {"allow_mass_prune", "adopt", "wait"}
+        sync = {k: v for k, v in options.items() if k not in cycle_keys}
         chosen = reconcile.CycleOptions(
             allow_mass_prune=bool(options.get("allow_mass_prune", False)),
+            adopt=bool(options.get("adopt", False)),
+            wait=bool(options.get("wait", True)),
             clock=self.clock,
             sleep=self.sleep,
         )
@@ -250,7 +253,8 @@ def test_a_condition_never_met_times_out_without_waiting(h: Harness) -> None:
     assert outcomes(result)[CHECKER] is Outcome.FAILED
     assert reasons(result)[CHECKER] is FailureReason.TIMEOUT
     assert result.reason is FailureReason.TIMEOUT
-    assert "timed out after 30s waiting for worker/public/a" in result.describe()
+    checker = next(r.message for r in result.resources if r.id == CHECKER)
+    assert checker.startswith("timed out after 30s waiting for worker/public/a status is active")
     assert WAIT <= sum(h.clock.slept) <= WAIT + POLL
     assert not [key for key in h.target.applied if key.kind == "Job"], "the step never started"
 
@@ -273,7 +277,8 @@ def test_an_apply_refused_by_the_target_fails_the_resource_and_skips_dependents(
     deployment = ObjectKey("apps/v1", "Deployment", "public", "a")
     h.target.fail("apply", key=deployment, error=InvalidError("bad", object_ref=str(deployment)))
     result = h.cycle(PAIR_FILES)
-    assert reasons(result)[A] is FailureReason.APPLY
+    assert reasons(result)[A] is FailureReason.REJECTED
+    assert result.describe().startswith("invalid worker/public/a: Deployment/public/a: bad")
     assert outcomes(result)[CHECKER] is Outcome.SKIPPED
     assert "Deployment/public/a: bad" in next(r.message for r in result.resources if r.id == A)
     assert A in h.target.inventory.entries, "what was tried is recorded, so it can be pruned"
@@ -522,3 +527,156 @@ def test_other_owners_objects_are_seen_only_when_asked(h: Harness) -> None:
     assert observe(h.target).live == {}
     everyone = observe(h.target, all_owners=True)
     assert everyone.owners == {rid("worker", "x"): "someone-else"}
+
+
+# ----- what is not ours
+
+
+def foreign_deployment(name: str, **extra_labels: str) -> dict[str, object]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": "public",
+            "labels": dict(extra_labels),
+            "managedFields": [{"manager": "kubectl-create", "operation": "Update"}],
+        },
+        "spec": {"replicas": 3},
+    }
+
+
+OUR_LABELS = {
+    "gitops-agent.dataos.info/managed-by": "gitops-agent",
+    "gitops-agent.dataos.info/owner": "test",
+    "gitops-agent.dataos.info/resource-type": "worker",
+    "gitops-agent.dataos.info/resource-name": "a",
+    "gitops-agent.dataos.info/workspace": "public",
+}
+
+
+def test_an_object_someone_else_made_is_a_conflict_never_written(h: Harness) -> None:
+    key = h.target.seed(foreign_deployment("a"))
+    result = h.cycle({"a.yaml": worker("a"), "b.yaml": worker("b")})
+    assert reasons(result) == {A: FailureReason.CONFLICT, B: None}
+    message = next(r.message for r in result.resources if r.id == A)
+    assert "Deployment/public/a exists and was not created by this agent" in message
+    assert "kubectl-create (Update)" in message and "--adopt" in message
+    assert key not in h.target.applied and h.target.objects[key]["spec"] == {"replicas": 3}
+    assert key not in (h.target.inventory.entry(A).objects if h.target.inventory.entry(A) else ())
+
+
+def test_adopt_takes_the_object_over_and_records_it(h: Harness) -> None:
+    key = h.target.seed(foreign_deployment("a"))
+    uid = h.target.objects[key]["metadata"]["uid"]
+    result = h.cycle({"a.yaml": worker("a")}, adopt=True)
+    assert result.ok, result.describe()
+    assert h.target.objects[key]["metadata"]["uid"] == uid, "taken over, not replaced"
+    entry = h.target.inventory.entry(A)
+    assert entry is not None and entry.uids[key] == uid
+    assert any(line.startswith("adopted Deployment/public/a") for line in h.lines)
+    again = h.cycle({"a.yaml": worker("a")})
+    assert again.ok and again.writes == 0
+
+
+def test_the_adopt_annotation_on_the_object_is_enough(h: Harness) -> None:
+    taken = foreign_deployment("a")
+    taken["metadata"]["annotations"] = {"gitops-agent.dataos.info/adopt": "true"}  # type: ignore[index]
+    h.target.seed(taken)
+    assert h.cycle({"a.yaml": worker("a")}).ok
+
+
+def test_a_look_alike_with_our_labels_is_never_deleted(h: Harness) -> None:
+    assert h.cycle({"b.yaml": worker("b"), "c.yaml": worker("c")}).ok
+    key = h.target.seed(foreign_deployment("a", **OUR_LABELS))
+    for revision in ("rev2", "rev3"):
+        result = h.cycle({"b.yaml": worker("b"), "c.yaml": worker("c")}, revision=revision)
+        assert result.ok and A not in outcomes(result)
+    assert key in h.target.objects and key not in h.target.deleted
+    assert any(line.startswith("left alone: Deployment/public/a") for line in h.lines)
+
+
+def test_a_replaced_object_is_not_ours_any_more(h: Harness) -> None:
+    assert h.cycle({"a.yaml": worker("a"), "b.yaml": worker("b"), "c.yaml": worker("c")}).ok
+    key = keys_of(h.target, A)[0]
+    h.target.objects[key]["metadata"]["uid"] = "someone-elses"
+    result = h.cycle({"b.yaml": worker("b"), "c.yaml": worker("c")}, revision="rev2")
+    assert outcomes(result)[A] is Outcome.DELETED, "the entry is forgotten"
+    assert key in h.target.objects and key not in h.target.deleted, "the object is left alone"
+
+
+def test_what_is_created_is_recorded_before_and_its_uid_after(h: Harness) -> None:
+    h.target.fail("apply", error=UnavailableError("gone"), times=100)
+    failed = h.cycle({"a.yaml": worker("a")})
+    assert not failed.ok
+    entry = h.target.inventory.entry(A)
+    assert entry is not None and entry.objects and entry.uids == {}, "recorded, uid unknown"
+    h.target.clear_faults()
+    assert h.cycle({"a.yaml": worker("a")}).ok
+    entry = h.target.inventory.entry(A)
+    assert entry is not None
+    assert entry.uids == {k: h.target.objects[k]["metadata"]["uid"] for k in entry.objects}
+
+
+def test_an_object_made_just_before_a_crash_is_claimed_not_duplicated(h: Harness) -> None:
+    """The intent record of the first cycle, then the object, then the crash (no final
+    inventory write): the next cycle recognises the object as ours."""
+    first = h.cycle({"a.yaml": worker("a")})
+    assert first.ok
+    entry = h.target.inventory.entry(A)
+    assert entry is not None
+    h.target.inventory = h.target.inventory.with_entries([replace(entry, uids={})])
+    again = h.cycle({"a.yaml": worker("a")})
+    assert again.ok and outcomes(again) == {A: Outcome.UNCHANGED}
+    claimed = h.target.inventory.entry(A)
+    assert claimed is not None and claimed.uids, "the uid is recorded when claimed"
+
+
+def test_a_failed_inventory_write_keeps_the_report(h: Harness) -> None:
+    h.target.fail("save_inventory", times=1)
+    result = h.cycle({"a.yaml": worker("a")})
+    assert result.reason is FailureReason.INVENTORY
+    assert "inventory not stored" in result.describe()
+    assert h.target.writes == 0, "nothing is created when its record cannot be written first"
+    assert h.cycle({"a.yaml": worker("a")}).ok
+
+
+def test_a_failed_final_inventory_write_keeps_the_results(h: Harness) -> None:
+    assert h.cycle({"a.yaml": worker("a")}).ok
+    h.target.fail("save_inventory", times=1)
+    result = h.cycle({"moved/a.yaml": worker("a")}, revision="rev2")
+    assert result.reason is FailureReason.INVENTORY
+    assert outcomes(result) == {A: Outcome.CONFIGURED}, "the results are kept"
+
+
+# ----- health
+
+
+def test_apply_waits_until_a_worker_is_ready(h: Harness) -> None:
+    h.target.set_health(A, Health.PENDING)
+
+    def ready(sleeps: int) -> None:
+        if sleeps == 4:
+            h.target.set_health(A, Health.READY)
+
+    h.on_sleep = ready
+    result = h.cycle({"a.yaml": worker("a", 2)})
+    assert result.ok and sum(h.clock.slept) == 4 * POLL
+    assert any(
+        "worker/public/a waits to be ready (now status active, runtime pending" in x
+        for x in h.lines
+    )
+
+
+def test_a_worker_never_ready_times_out_with_why(h: Harness) -> None:
+    h.target.set_health(A, Health.PENDING)
+    result = h.cycle({"a.yaml": worker("a", 2)})
+    assert reasons(result) == {A: FailureReason.TIMEOUT}
+    assert "timed out after 30s waiting to be ready (now status active" in result.describe()
+    assert "0/2 replicas ready" in result.describe()
+
+
+def test_no_wait_keeps_submitting_only(h: Harness) -> None:
+    h.target.set_health(A, Health.PENDING)
+    result = h.cycle({"a.yaml": worker("a")}, wait=False)
+    assert result.ok and h.clock.slept == []

@@ -43,9 +43,10 @@ from gitops_agent.wiring import read_desired
 log = logging.getLogger("gitops_agent.agent")
 
 # A poll retries a flaky remote a few times within a minute; a failed revision is retried
-# after 10 s, doubling up to 10 minutes, until a newer revision supersedes it.
+# after 20 s (jittered down to 10 s), doubling up to 10 minutes, until a newer revision
+# supersedes it: at most three attempts in the first minute.
 SOURCE_RETRY = BackoffPolicy(initial=1.0, max_delay=30.0, max_attempts=4, max_elapsed=60.0)
-FAILURE_BACKOFF = BackoffPolicy(initial=10.0, max_delay=600.0)
+FAILURE_BACKOFF = BackoffPolicy(initial=20.0, max_delay=600.0)
 
 
 class RevisionSource(Protocol):

@@ -680,3 +680,19 @@ def test_no_wait_keeps_submitting_only(h: Harness) -> None:
     h.target.set_health(A, Health.PENDING)
     result = h.cycle({"a.yaml": worker("a")}, wait=False)
     assert result.ok and h.clock.slept == []
+
+
+def test_a_target_unreadable_during_a_wait_keeps_the_cycle_and_its_records(h: Harness) -> None:
+    h.target.set_health(A, Health.PENDING)
+
+    def flaky(sleeps: int) -> None:
+        if sleeps == 1:
+            h.target.fail("observe", times=3)
+        if sleeps == 6:
+            h.target.set_health(A, Health.READY)
+
+    h.on_sleep = flaky
+    result = h.cycle(PAIR_FILES)
+    assert result.ok, result.describe()
+    assert sum("could not observe the target" in line for line in h.lines) == 3
+    assert set(h.target.inventory.entries) == {A, CHECKER, PAIR}

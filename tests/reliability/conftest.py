@@ -36,13 +36,20 @@ def worker(name: str, *, image: str = "alpine:3.20", replicas: int = 1) -> str:
     )
 
 
-def write_repo(root: Path, names: list[str], *, image: str = "alpine:3.20", sync: str = "") -> Path:
+def write_repo(
+    root: Path,
+    names: list[str],
+    *,
+    image: str = "alpine:3.20",
+    sync: str = "",
+    owner: str = OWNER,
+) -> Path:
     """A repository of one Worker per name (the directory is emptied first)."""
     if root.exists():
         shutil.rmtree(root)
     (root / "workers").mkdir(parents=True)
     settings = sync or "{waitTimeout: 60s, pollInterval: 0.2s, maxPruneFraction: 1}"
-    (root / "gitops-agent.yaml").write_text(f"name: {OWNER}\nsync: {settings}\n")
+    (root / "gitops-agent.yaml").write_text(f"name: {owner}\nsync: {settings}\n")
     for name in names:
         (root / "workers" / f"{name}.yaml").write_text(worker(name, image=image))
     return root

@@ -133,12 +133,18 @@ def _payload(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     try:
         if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             body = parse_qs(body.decode("utf-8"))["payload"][0].encode()
-        data = json.loads(body.decode("utf-8") or "{}")
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
+        data = json.loads(body.decode("utf-8") or "{}", parse_constant=_no_constant)
+    except (ValueError, KeyError, IndexError) as exc:
         raise WebhookPayloadError(f"body is not a JSON event: {exc}") from None
+    except RecursionError:
+        raise WebhookPayloadError("body is not a JSON event: nested too deeply") from None
     if not isinstance(data, dict):
         raise WebhookPayloadError("body is not a JSON object")
     return data
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _github_like(forge: Forge, event: str, payload: dict[str, Any]) -> Event:
@@ -202,5 +208,6 @@ def _dict(data: Mapping[str, Any], key: str) -> dict[str, Any]:
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise WebhookPayloadError(f"pull request number {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        shown = value if isinstance(value, str | int | float) else type(value).__name__
+        raise WebhookPayloadError(f"pull request number {shown!r:.40} is not a number") from None

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import yaml
@@ -129,6 +130,7 @@ def webhook(agent_url: str, sha: str) -> None:
     ).encode()
     headers = {
         "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
         "Content-Type": "application/json",
         "X-Hub-Signature-256": "sha256=" + sign(SECRET, body),
     }

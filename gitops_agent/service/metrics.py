@@ -2,9 +2,9 @@
 
 ``MetricsRegistry`` makes ``Counter``, ``Gauge`` and ``Histogram`` families with fixed
 label names and renders them for ``GET /metrics``. ``AgentMetrics`` declares the agent's
-own series (cycles, durations, applied / pruned objects, errors, last success, webhooks)
-with verbs the agent loop calls: ``record_cycle(...)``, ``record_error(...)``. The HTTP
-server renders it; the engine records into it. No I/O here.
+own series (cycles, durations, applied / pruned objects, errors, last success, webhooks and
+their refusals) with verbs the agent loop calls: ``record_cycle(...)``, ``record_error(...)``.
+The HTTP server renders it and counts webhooks; the engine records into it. No I/O here.
 """
 
 from __future__ import annotations
@@ -213,6 +213,11 @@ class AgentMetrics:
             "gitops_agent_webhooks_total",
             "Webhook requests by forge and outcome.",
             ["forge", "outcome"],
+        )
+        self.webhook_refusals = r.counter(
+            "gitops_agent_webhook_refusals_total",
+            "Refused webhook requests by forge and reason (bad-signature, replay, ...).",
+            ["forge", "reason"],
         )
 
     def record_cycle(

@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,6 +177,7 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
         assert states(github, second) == [], "a forged or unsigned push starts nothing"
         headers = {
             "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
             "X-Hub-Signature-256": "sha256=" + sign(SECRET, body),
             "Content-Type": "application/json",
         }
@@ -194,6 +196,7 @@ def test_a_signed_push_starts_a_cycle_within_a_second(
         fourth = repo.commit("second of two")
         body = json.dumps({"ref": "refs/heads/main", "after": fourth}).encode()
         headers["X-Hub-Signature-256"] = "sha256=" + sign(SECRET, body)
+        headers["X-GitHub-Delivery"] = str(uuid.uuid4())
         assert post_webhook(agent.url, body, headers) in (200, 202)
         assert final(github, fourth) == "success"
         overtaken = wait_for(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import http.client
-import json
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,71 +11,19 @@ import pytest
 from gitops_agent.errors import ConfigError
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
-from gitops_agent.service.webhooks import PullRequestHint, PushHint, WebhookSecrets, sign
-
-SECRET = "webhook-secret-value"
-AFTER = "a" * 40
-PUSH = {"ref": "refs/heads/main", "after": AFTER, "repository": {"full_name": "acme/manifests"}}
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.pushes: list[tuple[float, PushHint]] = []
-        self.pulls: list[PullRequestHint] = []
-        self.event = threading.Event()
-
-    def push(self, hint: PushHint) -> None:
-        self.pushes.append((time.monotonic(), hint))
-        self.event.set()
-
-    def pull(self, hint: PullRequestHint) -> None:
-        self.pulls.append(hint)
-        self.event.set()
-
-
-@pytest.fixture
-def calls() -> Calls:
-    return Calls()
-
-
-@pytest.fixture
-def server(calls: Calls) -> Iterator[AgentServer]:
-    secrets = WebhookSecrets(github=SECRET, gitlab=SECRET, gitea=SECRET, generic=SECRET)
-    config = ServerOptions(port=0, secrets=secrets, max_body_bytes=64 * 1024, read_timeout=5)
-    with AgentServer(config, on_push=calls.push, on_pull_request=calls.pull) as running:
-        yield running
-
-
-def request(
-    server: AgentServer,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> tuple[int, str, dict[str, str]]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-    try:
-        conn.request(method, path, body=body if method == "POST" else None, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read().decode(), dict(response.getheaders())
-    finally:
-        conn.close()
-
-
-def post(server: AgentServer, forge: str, payload: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    body = json.dumps(payload).encode()
-    resolved = {k: (v(body) if callable(v) else v) for k, v in headers.items()}
-    status, text, _ = request(
-        server, "POST", f"/webhooks/{forge}", body, {"Content-Type": "application/json", **resolved}
-    )
-    return status, json.loads(text) if text else None
-
-
-def github_headers(event: str = "push") -> dict[str, Any]:
-    return {
-        "X-GitHub-Event": event,
-        "X-Hub-Signature-256": lambda body: "sha256=" + sign(SECRET, body),
-    }
+from gitops_agent.service.webhooks import PushHint, WebhookSecrets, sign
+from tests.service.conftest import (
+    AFTER,
+    PUSH,
+    SECRET,
+    Calls,
+    generic_headers,
+    gitea_headers,
+    github_headers,
+    gitlab_headers,
+    post,
+    request,
+)
 
 
 def test_signed_github_push_reaches_the_callback_within_a_second(
@@ -121,21 +66,11 @@ def test_gitlab_token_gitea_signature_and_generic_hmac(server: AgentServer, call
         "after": AFTER,
         "project": {"path_with_namespace": "platform/manifests"},
     }
-    assert (
-        post(server, "gitlab", gitlab, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "no"})[0]
-        == 401
-    )
-    assert (
-        post(server, "gitlab", gitlab, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET})[0]
-        == 202
-    )
-    gitea_sig = {"X-Gitea-Event": "push", "X-Gitea-Signature": lambda b: sign(SECRET, b)}
-    assert post(server, "gitea", PUSH, gitea_sig)[0] == 202
-    assert (
-        post(server, "gitea", PUSH, {"X-Gitea-Event": "push", "X-Gitea-Signature": "00"})[0] == 401
-    )
-    generic = {"X-Signature-256": lambda b: "sha256=" + sign(SECRET, b)}
-    assert post(server, "generic", {"ref": "main", "revision": AFTER}, generic)[0] == 202
+    assert post(server, "gitlab", gitlab, {**gitlab_headers(), "X-Gitlab-Token": "no"})[0] == 401
+    assert post(server, "gitlab", gitlab, gitlab_headers())[0] == 202
+    assert post(server, "gitea", PUSH, gitea_headers())[0] == 202
+    assert post(server, "gitea", PUSH, {**gitea_headers(), "X-Gitea-Signature": "00"})[0] == 401
+    assert post(server, "generic", {"ref": "main", "revision": AFTER}, generic_headers())[0] == 202
     assert [h.forge.value for _, h in calls.pushes] == ["gitlab", "gitea", "generic"]
     assert calls.pushes[0][1].repository == "platform/manifests"
     assert calls.pushes[2][1].after == AFTER
@@ -162,8 +97,7 @@ def test_pull_request_events_reach_the_preview_callback(server: AgentServer, cal
             "target": {"path_with_namespace": "platform/manifests"},
         }
     }
-    headers = {"X-Gitlab-Event": "Merge Request Hook", "X-Gitlab-Token": SECRET}
-    assert post(server, "gitlab", mr, headers)[0] == 202
+    assert post(server, "gitlab", mr, gitlab_headers("Merge Request Hook"))[0] == 202
     github_pr, gitlab_mr = calls.pulls
     assert (github_pr.number, github_pr.head_sha, github_pr.from_fork) == (12, AFTER, True)
     assert (gitlab_mr.number, gitlab_mr.action, gitlab_mr.from_fork) == (4, "open", False)
@@ -234,8 +168,7 @@ def test_metrics_exposition(server: AgentServer) -> None:
 def test_endpoint_without_secret_accepts_nothing(calls: Calls) -> None:
     config = ServerOptions(port=0, secrets=WebhookSecrets(github=SECRET))
     with AgentServer(config, on_push=calls.push) as server:
-        headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": ""}
-        assert post(server, "gitlab", PUSH, headers)[0] == 401
+        assert post(server, "gitlab", PUSH, {**gitlab_headers(), "X-Gitlab-Token": ""})[0] == 401
     assert calls.pushes == []
 
 

@@ -46,6 +46,24 @@ def test_bad_payloads() -> None:
     assert parse(Forge.GITLAB, {"x-gitlab-event": "Pipeline Hook"}, b"{}") is None
 
 
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("push", b'{"ref": "refs/heads/main", "after": NaN}'),
+        ("push", b'{"ref": Infinity}'),
+        ("push", b"[" * 50_000),
+        ("push", b'{"a":' * 50_000),
+        ("pull_request", b'{"number": 1e400, "pull_request": {}}'),
+        ("pull_request", b'{"number": {"a": 1}, "pull_request": {}}'),
+    ],
+    ids=["nan", "infinity", "deep-list", "deep-object", "overflow", "object"],
+)
+def test_hostile_payloads_are_payload_errors(event: str, body: bytes) -> None:
+    with pytest.raises(WebhookPayloadError) as caught:
+        parse(Forge.GITHUB, {"x-github-event": event}, body)
+    assert len(str(caught.value)) < 300
+
+
 def test_registry_renders_the_text_format() -> None:
     registry = MetricsRegistry()
     counter = registry.counter("jobs_total", "Jobs.", ["kind"])

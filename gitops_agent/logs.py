@@ -1,15 +1,17 @@
 """Logging for the long-running agent: readable text on a terminal, JSON lines for machines.
 
-Set up once by the ``run`` command. Every handler carries a ``RedactingFilter`` that knows
+Set up by the ``run`` command for as long as it runs (``configured``). Every handler carries a ``RedactingFilter`` that knows
 the tokens and webhook secrets of the configuration, so that no log line carries them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 
 from gitops_agent.redaction import RedactingFilter, SecretRegistry
 
@@ -28,6 +30,20 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return json.dumps(data)
+
+
+@contextlib.contextmanager
+def configured(*, fmt: str, registry: SecretRegistry, level: int = logging.INFO) -> Iterator[None]:
+    """The agent's logging while the block runs; the root logger as it was afterwards (a
+    ``run`` called in-process leaves no handler on a stream it does not own)."""
+    root = logging.getLogger()
+    handlers, previous = list(root.handlers), root.level
+    setup(fmt=fmt, registry=registry, level=level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(previous)
 
 
 def setup(*, fmt: str, registry: SecretRegistry, level: int = logging.INFO) -> None:

@@ -19,7 +19,7 @@ from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
 from gitops_agent.engine.ports import Periodic
 from gitops_agent.errors import ConfigError
-from gitops_agent.logs import setup
+from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry
 from gitops_agent.reporters import ReporterKind, ReporterSpec, SafeReporter, build_reporter
 from gitops_agent.reporters.base import Reporter
@@ -43,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
     config = (load_config(config_path) if config_path else AgentConfig()).with_vars(
         parse_vars(args.var)
     )
-    registry = _secrets(config)
-    setup(fmt=args.log_format, registry=registry)
+    with configured(fmt=args.log_format, registry=_secrets(config)):
+        return _run(args, config, config_path)
+
+
+def _run(args: argparse.Namespace, config: AgentConfig, config_path: str | None) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     parts = AgentParts(
         config=config,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import threading
 import time
 import uuid
@@ -41,24 +40,6 @@ class Calls:
     def pull(self, hint: PullRequestHint) -> None:
         self.pulls.append(hint)
         self.event.set()
-
-
-@pytest.fixture(autouse=True)
-def no_stale_log_handler() -> Iterator[None]:
-    """Tests that run the command line in-process (``run`` sets up logging) leave the root
-    logger writing to a captured stderr that pytest has closed since; logging to it prints
-    a "Logging error" traceback. These tests drop such handlers while they run."""
-    root = logging.getLogger()
-    stale = [
-        handler
-        for handler in root.handlers
-        if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False)
-    ]
-    for handler in stale:
-        root.removeHandler(handler)
-    yield
-    for handler in stale:
-        root.addHandler(handler)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.parse
@@ -218,6 +219,13 @@ class ApiServer(ThreadingHTTPServer):
             with self._lock:
                 self._connections.discard(request)
                 self._conn_threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is not an error of the
+        server: a real API server logs nothing for it. Anything else is still printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self, timeout: float = 5.0) -> None:
         """Shut every open connection and wait for the handler threads to end."""

@@ -29,7 +29,7 @@ from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
-from gitops_agent.sources.revisions import DirectoryRevisions, GitRevisions
+from gitops_agent.sources.revisions import GitRevisions, directory_revisions
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.wiring import build_target
 
@@ -100,7 +100,7 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
 
 def _source(args: argparse.Namespace, config: AgentConfig, cache: Path) -> RevisionSource:
     if args.source or not config.source.url:
-        return DirectoryRevisions(Path(args.source or "."))
+        return directory_revisions(args.source or ".")
     spec = GitSourceSpec(
         url=config.source.url,
         ref=config.source.ref,

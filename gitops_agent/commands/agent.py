@@ -28,6 +28,7 @@ from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
+from gitops_agent.sources.auth import GitAuth
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
 from gitops_agent.sources.revisions import GitRevisions, directory_revisions
 from gitops_agent.sources.snapshot import default_cache_dir
@@ -122,7 +123,12 @@ def _reporter(config: AgentConfig, cache: Path) -> Reporter:
         username=section.username or "",
         notes_ref=section.notes_ref,
     )
-    return build_reporter(spec, source_url=config.source.url or "", cache_dir=cache / "notes")
+    auth = GitAuth(
+        token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
+    )
+    return build_reporter(
+        spec, source_url=config.source.url or "", source_auth=auth, cache_dir=cache / "notes"
+    )
 
 
 def _serve(

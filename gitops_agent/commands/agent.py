@@ -38,9 +38,10 @@ log = logging.getLogger("gitops_agent.run")
 
 
 def run(args: argparse.Namespace) -> int:
+    followed = directory_revisions(args.source) if args.source else None
     config_path = args.config
-    if config_path is None and args.source and (Path(args.source) / CONFIG_FILE).is_file():
-        config_path = str(Path(args.source) / CONFIG_FILE)
+    if config_path is None and followed and (followed.path / CONFIG_FILE).is_file():
+        config_path = str(followed.path / CONFIG_FILE)
     config = (load_config(config_path) if config_path else AgentConfig()).with_vars(
         parse_vars(args.var)
     )
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     parts = AgentParts(
         config=config,
         config_path=config_path,
-        source=_source(args, config, cache),
+        source=followed or _source(config, cache),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
         reporter=SafeReporter(
             _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
@@ -99,9 +100,9 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
     return registry
 
 
-def _source(args: argparse.Namespace, config: AgentConfig, cache: Path) -> RevisionSource:
-    if args.source or not config.source.url:
-        return directory_revisions(args.source or ".")
+def _source(config: AgentConfig, cache: Path) -> RevisionSource:
+    if not config.source.url:
+        return directory_revisions(".")
     spec = GitSourceSpec(
         url=config.source.url,
         ref=config.source.ref,

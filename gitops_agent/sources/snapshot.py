@@ -24,6 +24,7 @@ from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import MANIFEST_SUFFIXES
 from gitops_agent.core.yamldoc import MAX_FILE_BYTES
 from gitops_agent.errors import SourceError
+from gitops_agent.redaction import quoted
 from gitops_agent.sources import gitrun
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec, is_sha
 from gitops_agent.sources.urls import UrlKind, check_ref, classify
@@ -68,14 +69,21 @@ def take(
         chosen = ref or config.source.ref
         return _clone(target, chosen, config, cache_dir or default_cache_dir())
     path = Path(target)
-    if not path.exists():
+    if not _exists(path):
         raise SourceError(f"{target}: no such file, directory or repository URL")
     revision, dirty = working_tree_revision(path)
     return Snapshot(path, revision, target, dirty)
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as err:  # permission denied on the way, a loop of symlinks
+        raise SourceError(f"{quoted(str(path))}: {err.strerror}") from None
+
+
 def _is_repository(path: Path) -> bool:
-    return path.is_dir() and (path / ".git").exists()
+    return _exists(path) and path.is_dir() and _exists(path / ".git")
 
 
 def _clone(url: str, ref: str, config: AgentConfig, cache_dir: Path) -> Snapshot:

@@ -23,6 +23,7 @@ from gitops_agent.redaction import quoted
 
 MAX_URL_LENGTH = 2048
 MAX_REF_LENGTH = 1024
+NAME_MAX = 255  # bytes in one path component on Linux file systems
 ACCEPTED = (
     "accepted: an https://, http://, ssh://, git:// or file:// URL, user@host:path, or a local path"
 )
@@ -94,6 +95,8 @@ def classify(value: str, *, what: str = "source.url") -> UrlKind:
     head = value.split("/", 1)[0]
     if ":" in head:
         return _scp_like(value, what)
+    if any(len(part.encode("utf-8", "surrogateescape")) > NAME_MAX for part in value.split("/")):
+        _refuse(value, what, f"has a path component longer than {NAME_MAX} bytes")
     return UrlKind.LOCAL
 
 

@@ -4,12 +4,14 @@ no system or global config, and reaches only the allowed transports (real git, r
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 from pathlib import Path
 
 import git
 import pytest
 
+import gitops_agent
 from gitops_agent.sources import gitrun
 from gitops_agent.sources.snapshot import working_tree_revision
 from gitops_agent.testing.forges.serving import free_port
@@ -152,3 +154,17 @@ def test_the_environment_fixes_ssh_proxy_and_transports() -> None:
     argv = gitrun.command(["status"])
     assert argv[:2] == ["git", "--no-pager"] and argv[-1] == "status"
     assert "core.fsmonitor=false" in argv and "protocol.ext.allow=never" in argv
+
+
+def test_only_gitrun_starts_git() -> None:
+    """No other module of the agent (test support aside) starts a git process."""
+    package = Path(gitops_agent.__file__).parent
+    starts = re.compile(r"""\bgit\.(?:Git|Repo)\b|\.execute\(|\[\s*["']git["']""")
+    offenders = [
+        path.relative_to(package).as_posix()
+        for path in sorted(package.rglob("*.py"))
+        if path.relative_to(package).parts[0] != "testing"
+        and path.relative_to(package).as_posix() != "sources/gitrun.py"
+        and starts.search(path.read_text())
+    ]
+    assert offenders == []

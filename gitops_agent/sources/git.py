@@ -6,7 +6,9 @@ Takes a ``GitSourceSpec`` (URL, ref, sub-path, auth, fetch mode) and a cache dir
 the cache directory across restarts, return a ``Checkout`` naming the directory manifests
 are read from). ``read_file(revision, path)`` reads one file of any revision. The agent loop
 and the CLI call it; every git failure leaves as ``SourceError`` with the URL (credentials
-stripped) and the ref named, and no token in any message, argument or ``.git/config``.
+stripped) and the ref named, and no token in any message, argument or ``.git/config``. The
+spec's URL and ref pass ``sources.urls`` first; every command runs through
+``sources.gitrun``, with the URL and refspecs after ``--``.
 """
 
 from __future__ import annotations

@@ -48,11 +48,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "gitops-agent"
 
 
-def is_url(text: str) -> bool:
-    """True for a repository URL (``https://...``, ``git@host:org/repo``...), not a path."""
-    return classify(text) is not UrlKind.LOCAL
-
-
 def take(
     source: str | None,
     *,

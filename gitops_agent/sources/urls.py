@@ -156,8 +156,8 @@ def _scheme_url(value: str, scheme: str, what: str) -> UrlKind:
         host = parts.hostname or ""
         if not host or not _HOST.match(host if ":" not in host else f"[{host}]"):
             _refuse(value, what, "names no valid host")
-    elif not parts.path:
-        _refuse(value, what, "names no repository path")
+    elif parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        _refuse(value, what, "is not file:///absolute/path")
     return kind
 
 

@@ -37,6 +37,7 @@ def option_shaped_urls(marker: Path) -> list[str]:
         f"ssh://-oProxyCommand={touch.replace(' ', '%20')}/repo",
         "git@-oProxyCommand=touch${IFS}MARKER:repo",
         f"host:--upload-pack={touch}",
+        f"file://--upload-pack={touch.replace(' ', '%20')}",
     ]
 
 

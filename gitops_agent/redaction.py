@@ -3,7 +3,8 @@
 Pure helpers, no I/O. ``redact(text, secrets)`` replaces every known secret value and every
 token-shaped fragment (URL userinfo, ``Authorization`` / ``PRIVATE-TOKEN`` header values,
 well-known token prefixes) with ``***``. ``strip_userinfo(url)`` removes credentials from a
-URL. ``RedactingFilter`` is a ``logging.Filter`` the agent installs on its handlers so no log
+URL; ``quoted(value)`` shows a value a user gave (a URL, a ref) in a one-line message, masked,
+escaped and cut. ``RedactingFilter`` is a ``logging.Filter`` the agent installs on its handlers so no log
 record carries a secret. Called by the git source, the reporters and the HTTP server before
 they put a URL, a git error or an HTTP error body into a message.
 """
@@ -45,6 +46,24 @@ def strip_userinfo(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _mask_userinfo(url: str) -> str:
+    """``url`` with its userinfo (whatever characters it holds) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{MASK}@{rest[len(authority.rsplit('@', 1)[0]) + 1 :]}"
+
+
+def quoted(value: str, *, limit: int = 120) -> str:
+    """``value`` fit for a one-line message: userinfo and token shapes masked, quoted with
+    control characters escaped (``repr``), cut to ``limit`` characters."""
+    text = redact(_mask_userinfo(value))
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(value)} characters)"
+    return repr(text)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

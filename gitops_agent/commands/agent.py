@@ -28,8 +28,9 @@ from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
+from gitops_agent.sources.auth import GitAuth
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
-from gitops_agent.sources.revisions import DirectoryRevisions, GitRevisions
+from gitops_agent.sources.revisions import GitRevisions, directory_revisions
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.wiring import build_target
 
@@ -37,9 +38,10 @@ log = logging.getLogger("gitops_agent.run")
 
 
 def run(args: argparse.Namespace) -> int:
+    followed = directory_revisions(args.source) if args.source else None
     config_path = args.config
-    if config_path is None and args.source and (Path(args.source) / CONFIG_FILE).is_file():
-        config_path = str(Path(args.source) / CONFIG_FILE)
+    if config_path is None and followed and (followed.path / CONFIG_FILE).is_file():
+        config_path = str(followed.path / CONFIG_FILE)
     config = (load_config(config_path) if config_path else AgentConfig()).with_vars(
         parse_vars(args.var)
     )
@@ -52,7 +54,7 @@ def _run(args: argparse.Namespace, config: AgentConfig, config_path: str | None)
     parts = AgentParts(
         config=config,
         config_path=config_path,
-        source=_source(args, config, cache),
+        source=followed or _source(config, cache),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
         reporter=SafeReporter(
             _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
@@ -101,9 +103,9 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
     return registry
 
 
-def _source(args: argparse.Namespace, config: AgentConfig, cache: Path) -> RevisionSource:
-    if args.source or not config.source.url:
-        return DirectoryRevisions(Path(args.source or "."))
+def _source(config: AgentConfig, cache: Path) -> RevisionSource:
+    if not config.source.url:
+        return directory_revisions(".")
     spec = GitSourceSpec(
         url=config.source.url,
         ref=config.source.ref,
@@ -125,7 +127,12 @@ def _reporter(config: AgentConfig, cache: Path) -> Reporter:
         username=section.username or "",
         notes_ref=section.notes_ref,
     )
-    return build_reporter(spec, source_url=config.source.url or "", cache_dir=cache / "notes")
+    auth = GitAuth(
+        token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
+    )
+    return build_reporter(
+        spec, source_url=config.source.url or "", source_auth=auth, cache_dir=cache / "notes"
+    )
 
 
 def _serve(

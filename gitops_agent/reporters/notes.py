@@ -6,6 +6,8 @@ note of the revision (one entry per context), and pushes the ref back; when anot
 moved the ref first, it fetches and tries again (bounded). Anyone reads a note with
 ``git fetch origin refs/notes/gitops-agent:refs/notes/gitops-agent`` then
 ``git notes --ref gitops-agent show <sha>``. Auth is the source's (token header or SSH key).
+Every git command goes through ``sources.gitrun`` (repository config disarmed, system and
+global config off); the URL passes the source allow-list and reaches git after ``--``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from gitops_agent.core.config import ReporterConfig
 from gitops_agent.errors import ConfigError, ReporterError
 from gitops_agent.redaction import redact, strip_userinfo
 from gitops_agent.reporters.base import CommitStatus, truncate_description
-from gitops_agent.sources.auth import GitAuth, check_url, git_environment
-from gitops_agent.sources.git import git_error_summary, is_sha
+from gitops_agent.sources import gitrun
+from gitops_agent.sources.auth import GitAuth, git_environment
+from gitops_agent.sources.git import git_error_summary, is_sha, remote_url
+from gitops_agent.sources.urls import check_ref
 
 DEFAULT_NOTES_REF = ReporterConfig().notes_ref
 IDENTITY = {
@@ -56,10 +60,10 @@ class GitNotesReporter:
         timeout: float = 120.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        check_url(url)
+        self.url = remote_url(url)
+        check_ref(notes_ref, what="reporter.notesRef")
         if not notes_ref.startswith("refs/notes/"):
             raise ConfigError(f"notes ref {notes_ref!r} must start with refs/notes/")
-        self.url = url if "://" in url or ":" in url.split("/", 1)[0] else str(Path(url).resolve())
         self.notes_ref = notes_ref
         self._auth = auth or GitAuth()
         self._environ = os.environ if environ is None else environ
@@ -108,13 +112,13 @@ class GitNotesReporter:
         if (self.repo_dir / "HEAD").is_file():
             return
         self.repo_dir.mkdir(parents=True, exist_ok=True)
-        self._git(["init", "--quiet", "--bare"])
-        self._git(["remote", "add", "origin", self.url])
+        self._git(["init", "--quiet", "--bare", "--template="])
+        self._git(["remote", "add", "--", "origin", self.url])
 
     def _fetch(self) -> None:
         refspec = f"+{self.notes_ref}:{self.notes_ref}"
         try:
-            self._git(["fetch", "--quiet", "--no-tags", "origin", refspec], remote=True)
+            self._git(["fetch", "--quiet", "--no-tags", "--", "origin", refspec], remote=True)
         except ReporterError as exc:
             if "couldn't find remote ref" not in str(exc):
                 raise
@@ -135,10 +139,10 @@ class GitNotesReporter:
 
     def _push(self) -> None:
         refspec = f"{self.notes_ref}:{self.notes_ref}"
-        self._git(["push", "--quiet", "origin", refspec], remote=True)
+        self._git(["push", "--quiet", "--", "origin", refspec], remote=True)
 
     def _git(self, args: list[str], *, remote: bool = False) -> str:
-        env: dict[str, str] = {"GIT_TERMINAL_PROMPT": "0", **IDENTITY}
+        env: dict[str, str] = dict(IDENTITY)
         secrets: frozenset[str] = frozenset()
         if remote:
             try:
@@ -148,9 +152,7 @@ class GitNotesReporter:
             env.update(prepared.env)
             secrets = prepared.secrets
         try:
-            out = git.Git(self.repo_dir).execute(
-                ["git", *args], env=env, kill_after_timeout=self._timeout
-            )
+            out = gitrun.run(args, cwd=self.repo_dir, env=env, timeout=self._timeout)
         except git.GitCommandError as exc:
             if args[0] == "push" and any(word in str(exc) for word in _REJECTED):
                 raise _PushRejectedError from None

@@ -15,6 +15,7 @@ from pathlib import Path
 from gitops_agent.core.tree import CONFIG_FILE, MANIFEST_SUFFIXES, SourceTree
 from gitops_agent.core.yamldoc import MAX_FILE_BYTES
 from gitops_agent.errors import SourceError
+from gitops_agent.redaction import quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,11 @@ def select(path: str, *, display: str | None = None) -> Selection:
     shows them relative to the repository root, as for a checkout in a cache).
     """
     target = Path(path)
-    if not target.exists():
+    try:
+        exists = target.exists()
+    except OSError as err:  # a name too long, a permission denied on the way
+        raise SourceError(f"{quoted(path)}: {err.strerror}") from None
+    if not exists:
         raise SourceError(f"{path}: no such file or directory")
     if target.is_dir():
         return Selection(

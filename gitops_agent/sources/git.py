@@ -6,7 +6,9 @@ Takes a ``GitSourceSpec`` (URL, ref, sub-path, auth, fetch mode) and a cache dir
 the cache directory across restarts, return a ``Checkout`` naming the directory manifests
 are read from). ``read_file(revision, path)`` reads one file of any revision. The agent loop
 and the CLI call it; every git failure leaves as ``SourceError`` with the URL (credentials
-stripped) and the ref named, and no token in any message, argument or ``.git/config``.
+stripped) and the ref named, and no token in any message, argument or ``.git/config``. The
+spec's URL and ref pass ``sources.urls`` first; every command runs through
+``sources.gitrun``, with the URL and refspecs after ``--``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import git
 
 from gitops_agent.errors import ConfigError, SourceError
 from gitops_agent.redaction import redact, strip_userinfo
-from gitops_agent.sources.auth import GitAuth, GitEnvironment, check_url, git_environment
+from gitops_agent.sources import gitrun
+from gitops_agent.sources.auth import GitAuth, GitEnvironment, git_environment
+from gitops_agent.sources.urls import UrlKind, check_ref, classify
 
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _LOCAL_REF = "refs/gitops-agent/fetched"
@@ -55,9 +59,8 @@ class GitSourceSpec:
     timeout: float = 300.0
 
     def __post_init__(self) -> None:
-        check_url(self.url)
-        if not self.ref or self.ref.startswith("-") or any(c.isspace() for c in self.ref):
-            raise ConfigError(f"source.ref {self.ref!r} is not a branch, tag, ref or SHA")
+        classify(self.url)
+        check_ref(self.ref)
         relative_path(self.path, what="source.path")
 
     @property
@@ -152,17 +155,14 @@ class GitSource:
 
     @property
     def _remote_url(self) -> str:
-        url = self.spec.url
-        if "://" in url or ":" in url.split("/", 1)[0]:
-            return url
-        return str(Path(url).expanduser().resolve())
+        return remote_url(self.spec.url)
 
     def remote_revision(self) -> str:
         """The SHA the spec's ref points at on the remote: one ``ls-remote``, no checkout."""
         if is_sha(self.spec.ref):
             return self.spec.ref
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        args = ["ls-remote", self._remote_url, *ls_remote_patterns(self.spec.ref)]
+        args = ["ls-remote", "--", self._remote_url, *ls_remote_patterns(self.spec.ref)]
         output = self._run(args, cwd=self.cache_dir, remote=True, verb="ls-remote")
         revision = pick_revision(output, self.spec.ref)
         if revision is None:
@@ -187,7 +187,12 @@ class GitSource:
             return self._result(root, revision)
         elif not self._has_commit(revision):
             self._fetch_revision(revision)
-        self._run(["checkout", "--quiet", "--force", "--detach", revision], verb="checkout")
+        # remote: a blobless working copy fetches the blobs it checks out
+        self._run(
+            ["checkout", "--quiet", "--force", "--detach", revision, "--"],
+            verb="checkout",
+            remote=True,
+        )
         self._run(["clean", "-ffdxq"], verb="clean")
         return self._result(root, revision)
 
@@ -199,7 +204,7 @@ class GitSource:
         with self._lock:
             try:
                 out = self._run(
-                    ["rev-list", f"--max-count={limit}", f"{older}..{newer}"], verb="rev-list"
+                    ["rev-list", f"--max-count={limit}", f"{older}..{newer}", "--"], verb="rev-list"
                 )
             except SourceError:
                 return []
@@ -243,7 +248,7 @@ class GitSource:
             args.append("--depth=1")
         elif self.spec.fetch_mode is FetchMode.BLOBLESS:
             args.append("--filter=blob:none")
-        args += ["origin", f"+{what}:{_LOCAL_REF}"]
+        args += ["--", "origin", f"+{what}:{_LOCAL_REF}"]
         self._run(args, remote=True, verb="fetch")
         return self._run(["rev-parse", "--verify", f"{_LOCAL_REF}^{{commit}}"], verb="rev-parse")
 
@@ -270,8 +275,8 @@ class GitSource:
         if root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True)
-        self._run(["init", "--quiet"], verb="init")
-        self._run(["remote", "add", "origin", self._remote_url], verb="configure")
+        self._run(["init", "--quiet", "--template="], verb="init")
+        self._run(["remote", "add", "--", "origin", self._remote_url], verb="configure")
         self._run(["config", _MODE_KEY, self.spec.fetch_mode.value], verb="configure")
         if self.spec.fetch_mode is FetchMode.BLOBLESS:
             for key, value in (
@@ -295,7 +300,7 @@ class GitSource:
 
     def _environment(self, remote: bool) -> GitEnvironment:
         if not remote:
-            return GitEnvironment(env={"GIT_TERMINAL_PROMPT": "0", **self.extra_env})
+            return GitEnvironment(env=dict(self.extra_env))
         return git_environment(self.spec.url, self.spec.auth, self.environ, base=self.extra_env)
 
     def _auth_hint(self, exc: git.GitCommandError) -> str:
@@ -305,7 +310,7 @@ class GitSource:
         if self.spec.token_env:
             env_name = self.spec.token_env
             return f" (the server refused the credentials; check the token in ${env_name})"
-        return " (the server asks for credentials; set source.auth.tokenEnv)"
+        return " (the server asks for credentials; set source.tokenEnv)"
 
     def _run(
         self, args: Sequence[str], *, verb: str, cwd: Path | None = None, remote: bool = False
@@ -324,14 +329,9 @@ class GitSource:
     ) -> str | bytes:
         """Run one git command; map every failure to ``SourceError`` with secrets masked."""
         env = self._environment(remote)
-        runner = git.Git(cwd or self.workdir)
         try:
-            out = runner.execute(
-                ["git", *args],
-                env=env.env,
-                kill_after_timeout=self.spec.timeout,
-                stdout_as_string=not binary,
-                strip_newline_in_stdout=not binary,
+            out = gitrun.run(
+                args, cwd=cwd or self.workdir, env=env.env, timeout=self.spec.timeout, binary=binary
             )
         except git.GitCommandError as exc:
             detail = git_error_summary(exc) + self._auth_hint(exc)
@@ -340,7 +340,14 @@ class GitSource:
         except OSError as exc:
             message = f"cannot run git for {self.spec.safe_url}: {exc}"
             raise SourceError(redact(message, env.secrets)) from None
-        return out if out is not None else b""
+        return out
+
+
+def remote_url(url: str) -> str:
+    """What git is handed for ``url``: a local path made absolute, anything else unchanged."""
+    if classify(url) is UrlKind.LOCAL:
+        return str(Path(url).expanduser().resolve())
+    return url
 
 
 def git_error_summary(exc: git.GitCommandError) -> str:

@@ -3,7 +3,8 @@
 ``GitRevisions`` follows a git repository (one ``ls-remote`` per poll, a checkout only for a
 new revision); ``DirectoryRevisions`` follows a local directory, whose revision is the
 enclosing repository's HEAD plus a digest of the manifest files when the tree differs from
-it, so that an edit is a new revision. Built by the ``run`` command.
+it, so that an edit is a new revision; ``directory_revisions(SOURCE)`` checks that SOURCE
+names a local directory first. Built by the ``run`` command.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_agent.errors import ConfigError
+from gitops_agent.redaction import quoted
 from gitops_agent.sources import directory, snapshot
 from gitops_agent.sources.git import GitSource
+from gitops_agent.sources.urls import UrlKind, classify
 
 
 @dataclass(slots=True)
@@ -31,6 +35,19 @@ class GitRevisions:
     def skipped(self, older: str, newer: str) -> list[str]:
         """The commits between two applied revisions that were never reconciled on their own."""
         return [sha for sha in self.source.commits_between(older, newer) if sha != newer]
+
+
+def directory_revisions(source: str) -> DirectoryRevisions:
+    """The revisions of ``run SOURCE``: SOURCE must be an existing local directory."""
+    if classify(source, what="SOURCE") is not UrlKind.LOCAL:
+        raise ConfigError(
+            f"SOURCE {quoted(source)} is a repository URL; run follows a local directory, "
+            "or the repository named by source.url in the configuration"
+        )
+    path = Path(source)
+    if not path.is_dir():
+        raise ConfigError(f"SOURCE {quoted(source)} is not a directory; run follows one")
+    return DirectoryRevisions(path)
 
 
 @dataclass(slots=True)

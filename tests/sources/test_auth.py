@@ -11,20 +11,18 @@ def test_token_becomes_a_host_scoped_header_in_config_env() -> None:
     auth = GitAuth(token_env="T", token_username="oauth2")
     prepared = git_environment("https://git.example.com:8443/a/b.git", auth, {"T": "tok-123"})
     env = prepared.env
-    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_COUNT"] == "1"
     assert env["GIT_CONFIG_KEY_0"] == "http.https://git.example.com:8443/.extraHeader"
     scheme, encoded = env["GIT_CONFIG_VALUE_0"].removeprefix("Authorization: ").split()
     assert scheme == "Basic"
     assert base64.b64decode(encoded).decode() == "oauth2:tok-123"
-    assert (env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"]) == ("credential.helper", "")
-    assert env["GIT_TERMINAL_PROMPT"] == "0"
     assert {"tok-123", encoded} <= prepared.secrets
 
 
 def test_existing_config_env_entries_are_kept() -> None:
     environ = {"T": "tok-123", "GIT_CONFIG_COUNT": "1"}
     env = git_environment("https://h/r.git", GitAuth(token_env="T"), environ).env
-    assert env["GIT_CONFIG_COUNT"] == "3"
+    assert env["GIT_CONFIG_COUNT"] == "2"
     assert "GIT_CONFIG_KEY_0" not in env
     assert env["GIT_CONFIG_KEY_1"] == "http.https://h/.extraHeader"
 

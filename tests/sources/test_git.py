@@ -16,15 +16,24 @@ from tests.sources.conftest import commit, git
 
 
 def traced_commands(trace: Path) -> list[list[str]]:
-    """argv of every git process started by us (top-level trace2 ``start`` events)."""
+    """argv of every git process started by us (top-level trace2 ``start`` events), from
+    the subcommand on (the hardening options before it left out)."""
     if not trace.exists():
         return []
     commands = []
     for line in trace.read_text().splitlines():
         event = json.loads(line)
         if event.get("event") == "start" and "/" not in event.get("sid", ""):
-            commands.append(event["argv"][1:])
+            commands.append(without_global_options(event["argv"][1:]))
     return commands
+
+
+def without_global_options(argv: list[str]) -> list[str]:
+    """``argv`` after git's global options (``--no-pager``, ``-c KEY=VALUE``)."""
+    index = 0
+    while index < len(argv) and argv[index] in ("--no-pager", "-c"):
+        index += 2 if argv[index] == "-c" else 1
+    return argv[index:]
 
 
 def traced_source(spec: GitSourceSpec, cache: Path, trace: Path) -> GitSource:

@@ -4,7 +4,8 @@
 ``allow_push``) and serves every repository under ``base_path`` as ``git://127.0.0.1:PORT/X``.
 ``GitHttpServer(base_path, token=...)`` serves the same over smart HTTP through
 ``git http-backend`` behind a stdlib server that demands ``Authorization: Basic`` with the
-token as password (401 otherwise) and records the request paths and auth headers it saw.
+token as password (401 otherwise) and records the request paths and auth headers it saw;
+given ``tls=`` (an ``ssl.SSLContext``) it serves HTTPS.
 Both are context managers; leaving the block stops the process or thread (the HTTP one runs
 on ``serving.LocalHTTPServer``). Used by the source and notes-reporter tests and by
 ``bench/git_poll_bench.py``.
@@ -17,6 +18,7 @@ import binascii
 import hmac
 import os
 import shutil
+import ssl
 import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -78,10 +80,18 @@ class GitDaemon:
 class GitHttpServer:
     """Smart-HTTP git server (``git http-backend``) demanding a token; a context manager."""
 
-    def __init__(self, base_path: Path, *, token: str, username: str = "x-access-token") -> None:
+    def __init__(
+        self,
+        base_path: Path,
+        *,
+        token: str,
+        username: str = "x-access-token",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.base_path = base_path
         self.token = token
         self.username = username
+        self.tls = tls
         self.seen_authorization: list[str] = []
         self.seen_paths: list[str] = []
         self._http: LocalHTTPServer | None = None
@@ -93,8 +103,9 @@ class GitHttpServer:
         return self._http.port
 
     def url(self, name: str) -> str:
-        """The ``http://`` URL of repository ``name``."""
-        return f"http://127.0.0.1:{self.port}/{name}"
+        """The ``http://`` (``https://`` with TLS) URL of repository ``name``."""
+        assert self._http is not None
+        return f"{self._http.url}/{name}"
 
     def authorized(self, header: str) -> bool:
         """True when ``header`` is Basic auth with this server's token as password."""
@@ -109,7 +120,7 @@ class GitHttpServer:
         return hmac.compare_digest(password.encode(), self.token.encode())
 
     def __enter__(self) -> Self:
-        self._http = LocalHTTPServer(_handler_for(self), name="git-http-backend")
+        self._http = LocalHTTPServer(_handler_for(self), name="git-http-backend", tls=self.tls)
         return self
 
     def __exit__(

@@ -1,8 +1,8 @@
 """Serving on 127.0.0.1 for the emulators: a background HTTP server, free ports, port waits.
 
 ``LocalHTTPServer(handler_class)`` starts a ``ThreadingHTTPServer`` for ``handler_class`` on
-127.0.0.1 (a port the kernel picks) in a daemon thread; ``port`` and ``url`` say where it
-listens, and ``stop()`` (or leaving its ``with`` block) shuts it down, closes the socket and
+127.0.0.1 (a port the kernel picks) in a daemon thread, speaking TLS when given an
+``ssl.SSLContext`` (``tls=``); ``port`` and ``url`` say where it listens, and ``stop()`` (or leaving its ``with`` block) shuts it down, closes the socket and
 joins the thread within a bound. ``free_port()`` names a free port for servers that must be
 told one (``git daemon``); ``wait_for_port(port)`` waits until something accepts on it.
 Used by ``base.ForgeEmulator`` and ``gitserve`` (``GitDaemon``, ``GitHttpServer``), and by
@@ -12,6 +12,7 @@ the source tests for ports where nothing listens.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -27,9 +28,20 @@ JOIN_TIMEOUT = 5.0
 class LocalHTTPServer:
     """``handler_class`` served on 127.0.0.1 by a daemon thread from construction to ``stop``."""
 
-    def __init__(self, handler_class: type[BaseHTTPRequestHandler], *, name: str = "") -> None:
+    def __init__(
+        self,
+        handler_class: type[BaseHTTPRequestHandler],
+        *,
+        name: str = "",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._server = ThreadingHTTPServer((HOST, 0), handler_class)
         self._server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls is not None:  # the handshake happens in the handler thread, on first read
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             args=(POLL_INTERVAL,),
@@ -45,8 +57,8 @@ class LocalHTTPServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``, no trailing slash."""
-        return f"http://{HOST}:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https://`` with TLS), no trailing slash."""
+        return f"{self.scheme}://{HOST}:{self.port}"
 
     def stop(self, *, timeout: float = JOIN_TIMEOUT) -> None:
         """Stop serving, close the socket and join the thread (at most ``timeout`` seconds)."""

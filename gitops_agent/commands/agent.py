@@ -46,10 +46,15 @@ def run(args: argparse.Namespace) -> int:
         parse_vars(args.var)
     )
     with configured(fmt=args.log_format, registry=_secrets(config)):
-        return _run(args, config, config_path)
+        return _run(args, config, config_path, followed)
 
 
-def _run(args: argparse.Namespace, config: AgentConfig, config_path: str | None) -> int:
+def _run(
+    args: argparse.Namespace,
+    config: AgentConfig,
+    config_path: str | None,
+    followed: RevisionSource | None,
+) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     parts = AgentParts(
         config=config,

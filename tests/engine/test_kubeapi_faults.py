@@ -110,7 +110,9 @@ def test_invalid_answers_are_not_retried(
     assert calls(kubesim, "patch") == 1 and clock.slept == []
 
 
-def test_a_server_that_is_not_there_is_named(tmp_path: Path, clock: ManualClock) -> None:
+def test_a_server_that_is_not_there_is_named(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -130,3 +132,4 @@ def test_a_server_that_is_not_there_is_named(tmp_path: Path, clock: ManualClock)
     message = str(caught.value)
     assert message.startswith(f"list Deployment: connection refused by http://127.0.0.1:{port}")
     assert "MaxRetryError" not in message and "gave up after" in message
+    assert not [r for r in caplog.records if r.name.startswith("urllib3")], "urllib3 stays quiet"

@@ -25,8 +25,8 @@ from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
 from gitops_agent.errors import ConfigError
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 
@@ -161,7 +161,7 @@ def parse_duration(value: str | float | int, *, where: str = "duration") -> floa
         seconds = float(value)
     else:
         text = str(value).strip()
-        if not _DURATION.match(text):
+        if not _DURATION.fullmatch(text):
             raise ConfigError(f"{where}: {value!r} is not a duration such as 30s, 5m or 1h")
         seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
     if not math.isfinite(seconds) or seconds < 0:

@@ -26,7 +26,7 @@ from gitops_agent.core.manifests import (
     Workflow,
 )
 from gitops_agent.core.tree import SourceTree, is_manifest_path, under
-from gitops_agent.core.violations import Violation
+from gitops_agent.core.violations import Violation, type_words
 from gitops_agent.core.yamldoc import Document, JsonPath
 
 OTHER_DATAOS_TYPES = frozenset(
@@ -188,7 +188,7 @@ class _Loader:
     def _check_envelope(self, doc: Document, prefix: JsonPath, data: Any) -> str | None:
         """The manifest's type when it is one this agent manages; else report why not."""
         if not isinstance(data, dict):
-            message = f"a manifest must be a YAML mapping, got {_shape(data)}"
+            message = f"a manifest must be a YAML mapping, got {type_words(data)}"
             self._at(doc, prefix, "", message, "manifest")
             return None
         kind = data.get("type")
@@ -299,11 +299,6 @@ def describe(data: Any, workspace: str | None = None) -> str:
         return f"bundle/{name}"
     chosen = workspace or data.get("workspace")
     return f"{kind}/{chosen if isinstance(chosen, str) else 'public'}/{name}"
-
-
-def _shape(data: Any) -> str:
-    names: dict[type, str] = {list: "a list", str: "a string"}
-    return names.get(type(data), f"a {type(data).__name__}")
 
 
 def resolve_reference(

@@ -27,7 +27,7 @@ CONFIG_DIRECTORY = "/etc/dataos/config"
 CONFIG_FILE_KEY = "config-file"
 #: The image of the bento stack unless the configuration names another.
 BENTO_IMAGE = "ghcr.io/warpstreamlabs/bento:1.21.1"
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
@@ -186,7 +186,7 @@ def config_problems(name: str, spec: Mapping[str, Any]) -> Iterator[str]:
 def _config_file_problems(where: str, path: str) -> Iterator[str]:
     if not path.startswith("/") or posixpath.normpath(path) != path or path == "/":
         yield f"{where}: {path!r} must be a normalized absolute file path such as /etc/dataos/config/app.yaml"
-    elif not _CONFIG_KEY.match(posixpath.basename(path)):
+    elif not _CONFIG_KEY.fullmatch(posixpath.basename(path)):
         yield f"{where}: the file name of {path!r} may hold only letters, digits, '-', '_' and '.'"
 
 

@@ -34,9 +34,10 @@ from gitops_agent.core.violations import Finding, Violation, sort_violations
 from gitops_agent.core.yamldoc import JsonPath
 
 MAX_NAME_LENGTH = 48
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-WORKSPACE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+WORKSPACE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 EXECUTION_MODES = ("default",)
+_FRACTIONAL_BYTES = {"m": "millibytes", "u": "microbytes", "n": "nanobytes"}
 _TEMPLATE_PATH = ("use", "projection", "projections")
 
 
@@ -87,7 +88,7 @@ def resource_findings(resource: Resource, context: ValidationContext) -> list[Fi
 
 def _name_findings(resource: Resource) -> Iterator[Finding]:
     name = resource.meta.name
-    if len(name) > MAX_NAME_LENGTH or not DNS_LABEL.match(name):
+    if len(name) > MAX_NAME_LENGTH or not DNS_LABEL.fullmatch(name):
         yield Finding(
             ("name",),
             f"name {name!r} must be a DNS-1123 label: lowercase letters, digits and '-', "
@@ -96,7 +97,7 @@ def _name_findings(resource: Resource) -> Iterator[Finding]:
         )
     workspace = resource.id.workspace
     if resource.id.type is not ResourceType.BUNDLE and (
-        len(workspace) > 32 or not WORKSPACE.match(workspace)
+        len(workspace) > 32 or not WORKSPACE.fullmatch(workspace)
     ):
         message = f"workspace {workspace!r} must be lowercase letters, digits and '-', at most 32"
         yield Finding(("workspace",), message, "name")
@@ -208,7 +209,7 @@ def _mount_findings(
     seen: dict[str, str] = dict.fromkeys(extra, "disk")
     for index, volume in enumerate(runtime.use.volumes):
         where = (*at, "use", "volumes", index)
-        if len(volume.name) > 63 or not DNS_LABEL.match(volume.name):
+        if len(volume.name) > 63 or not DNS_LABEL.fullmatch(volume.name):
             yield Finding(
                 (*where, "name"), f"volume name {volume.name!r} must be a DNS-1123 label", "name"
             )
@@ -233,7 +234,7 @@ def _workflow_findings(workflow: Workflow, context: ValidationContext) -> Iterat
     names: dict[str, int] = {}
     for index, step in enumerate(workflow.dag):
         at: JsonPath = ("spec", "dag", index)
-        if not DNS_LABEL.match(step.name) or len(step.name) > MAX_NAME_LENGTH:
+        if not DNS_LABEL.fullmatch(step.name) or len(step.name) > MAX_NAME_LENGTH:
             message = f"step name {step.name!r} must be a DNS-1123 label of at most {MAX_NAME_LENGTH} characters"
             yield Finding((*at, "name"), message, "name")
         if step.name in names:
@@ -321,7 +322,7 @@ def _workspace_findings(bundle: Bundle) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, workspace in enumerate(bundle.workspaces):
         at = ("bundle", "workspaces", index, "name")
-        if len(workspace.name) > 32 or not WORKSPACE.match(workspace.name):
+        if len(workspace.name) > 32 or not WORKSPACE.fullmatch(workspace.name):
             yield Finding(
                 at,
                 f"workspace {workspace.name!r} must be lowercase letters, digits and '-', at most 32",

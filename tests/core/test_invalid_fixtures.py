@@ -43,7 +43,7 @@ CASES = [
         6,
         "unknown field 'replica' in 'spec' (did you mean 'replicas'?)",
     ),
-    ("replicas-type", "w.yaml", 6, "'spec.replicas': must be of type integer, got string \"two\""),
+    ("replicas-type", "w.yaml", 6, "'spec.replicas': must be an integer, got a string (\"two\")"),
     ("compute-missing", "w.yaml", 4, "missing required field 'compute' in 'spec'"),
     ("quantity-invalid", "w.yaml", 9, '"50x" has an invalid format (expected a quantity'),
     ("quantity-millibytes", "w.yaml", 10, "means 64 millibytes (0.064 bytes); did you mean 64Mi?"),
@@ -93,6 +93,14 @@ CASES = [
     ),
     ("duplicate-resource", "b.yaml", 2, "worker/public/same is declared twice (first in"),
     ("duplicate-member-standalone", "w2.yaml", 2, "worker/public/same is declared twice"),
+    # a name ending in a line break is not a name ($ of a regular expression matches before it)
+    ("name-newline", "w.yaml", 2, "name 'w\\n' must be a DNS-1123 label"),
+    ("workspace-newline", "w.yaml", 4, "workspace 'public\\n' must be lowercase letters"),
+    ("step-name-newline", "wf.yaml", 9, "step name 'a\\n' must be a DNS-1123 label"),
+    ("env-key-newline", "w.yaml", 14, '"MODE\\n" has an invalid format (expected a name of'),
+    ("file-name-newline", "w.yaml", 14, '"app.yaml\\n" has an invalid format (expected a file'),
+    ("secret-id-newline", "w.yaml", 13, "secret id 'db-credentials\\n' must be 'tenant:name'"),
+    ("type-null", "w.yaml", 4, "'description': must be a string, got null"),
 ]
 
 

@@ -28,8 +28,8 @@ from gitops_agent.core.stacks import CONFIG_FILE_KEY, StackRegistry
 from gitops_agent.core.violations import Finding
 from gitops_agent.core.yamldoc import JsonPath
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _TEMPLATES: JsonPath = ("use", "projection", "projections")
 
 
@@ -98,7 +98,12 @@ def _secrets(runtime: Runtime, at: JsonPath) -> Iterator[Finding]:
         return
     for index, secret in enumerate(projection.secrets):
         tenant, colon, name = secret.id.rpartition(":")
-        if ":" in tenant or (colon and not tenant) or len(name) > 253 or not _SUBDOMAIN.match(name):
+        if (
+            ":" in tenant
+            or (colon and not tenant)
+            or len(name) > 253
+            or not _SUBDOMAIN.fullmatch(name)
+        ):
             message = (
                 f"secret id {secret.id!r} must be 'tenant:name' or 'name', where name is a "
                 "Kubernetes Secret name (lowercase letters, digits, '-' and '.')"
@@ -106,7 +111,7 @@ def _secrets(runtime: Runtime, at: JsonPath) -> Iterator[Finding]:
             yield Finding((*at, "use", "projection", "secrets", index, "id"), message, "secret")
     for where, template in _templates(projection, split_env_template=True):
         reference = projections.secret_reference(template)
-        if reference is not None and not _SECRET_KEY.match(reference.key):
+        if reference is not None and not _SECRET_KEY.fullmatch(reference.key):
             message = (
                 f"secret key {reference.key!r} may hold only letters, digits, '-', '_' and '.'"
             )
@@ -181,7 +186,7 @@ def _worker(worker: Worker) -> Iterator[Finding]:
     if (
         worker.disk is not None
         and worker.replicas > 1
-        and not names.DNS_1035.match(worker.meta.name)
+        and not names.DNS_1035.fullmatch(worker.meta.name)
     ):
         message = (
             f"a Worker with disk and more than one replica runs as a StatefulSet with a headless "

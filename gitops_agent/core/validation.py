@@ -21,6 +21,7 @@ from gitops_agent.core.loading import Loaded
 from gitops_agent.core.manifests import (
     Bundle,
     Resource,
+    Resources,
     ResourceType,
     Runtime,
     Worker,
@@ -145,7 +146,10 @@ def _worker_findings(worker: Worker, context: ValidationContext) -> Iterator[Fin
         yield Finding(("spec", "executionMode"), message, "execution-mode")
     yield from _runtime_findings(worker.runtime, ("spec",), context)
     if worker.disk is not None:
-        if quantities.value(worker.disk.size) <= 0:
+        problem = quantities.problem(worker.disk.size)
+        if problem is not None:
+            yield Finding(("spec", "disk", "size"), f"disk size {problem}", "quantity")
+        elif quantities.value(worker.disk.size) <= 0:
             yield Finding(("spec", "disk", "size"), "disk size must be greater than 0", "quantity")
         yield from _mount_findings(worker.runtime, ("spec",), extra=(worker.disk.directory,))
     else:
@@ -181,24 +185,29 @@ def _stack_findings(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> It
         )
 
 
-def _resource_findings(resources: Any, at: JsonPath) -> Iterator[Finding]:
+def _resource_findings(resources: Resources, at: JsonPath) -> Iterator[Finding]:
+    readable: dict[tuple[str, str], str] = {}
     for side in ("requests", "limits"):
-        memory = getattr(resources, side).memory
-        if memory is not None and str(memory).endswith("m"):
+        for name in ("cpu", "memory"):
+            written = getattr(getattr(resources, side), name)
+            problem = None if written is None else quantities.problem(written)
+            if problem is not None:
+                yield Finding((*at, side, name), f"{name} {problem}", "quantity")
+            elif written is not None:
+                readable[side, name] = written
+    for side in ("requests", "limits"):
+        memory = readable.get((side, "memory"))
+        unit = _FRACTIONAL_BYTES.get(memory[-1]) if memory else None
+        if memory and unit:
             amount = quantities.value(memory)
             message = (
-                f"memory {memory!r} means {memory[:-1]} millibytes ({amount.normalize():f} bytes); "
+                f"memory {memory!r} means {memory[:-1]} {unit} ({amount.normalize():f} bytes); "
                 f"did you mean {memory[:-1]}Mi?"
             )
             yield Finding((*at, side, "memory"), message, "quantity")
     for name in ("cpu", "memory"):
-        request = getattr(resources.requests, name)
-        limit = getattr(resources.limits, name)
-        if (
-            request is not None
-            and limit is not None
-            and (quantities.value(request) > quantities.value(limit))
-        ):
+        request, limit = readable.get(("requests", name)), readable.get(("limits", name))
+        if request and limit and quantities.value(request) > quantities.value(limit):
             message = f"{name} request {request} is above its limit {limit}"
             yield Finding((*at, "requests", name), message, "quantity")
 

@@ -101,6 +101,12 @@ CASES = [
     ("file-name-newline", "w.yaml", 14, '"app.yaml\\n" has an invalid format (expected a file'),
     ("secret-id-newline", "w.yaml", 13, "secret id 'db-credentials\\n' must be 'tenant:name'"),
     ("type-null", "w.yaml", 4, "'description': must be a string, got null"),
+    # numbers that are not quantities, and quantities too large to compute with
+    ("quantity-negative", "w.yaml", 8, "cpu '-1' is not a quantity: a quantity cannot be negative"),
+    ("quantity-nan", "w.yaml", 8, "cpu 'nan' is not a quantity: a quantity is a finite number"),
+    ("quantity-inf", "w.yaml", 8, "cpu 'inf' is not a quantity: a quantity is a finite number"),
+    ("quantity-huge-exponent", "w.yaml", 8, "the exponent must be between -30 and 30"),
+    ("quantity-long-number", "w.yaml", 8, "(5000 characters) is not a quantity: at most 64"),
 ]
 
 

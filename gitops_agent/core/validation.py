@@ -11,7 +11,6 @@ repository, known stacks and computes, quantities, graphs (``core.graph``), proj
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,11 +266,9 @@ def _schedule_findings(workflow: Workflow) -> Iterator[Finding]:
         problem = cron.problem(expression)
         if problem:
             yield Finding(("spec", "schedule", "crons", index), problem, "schedule")
-    try:
-        zoneinfo.ZoneInfo(workflow.schedule.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        message = f"unknown timezone {workflow.schedule.timezone!r} (use an Area/Location name such as Europe/Berlin)"
-        yield Finding(("spec", "schedule", "timezone"), message, "schedule")
+    problem = cron.timezone_problem(workflow.schedule.timezone)
+    if problem:
+        yield Finding(("spec", "schedule", "timezone"), problem, "schedule")
 
 
 def _edge_findings(

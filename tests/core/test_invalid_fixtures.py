@@ -107,6 +107,11 @@ CASES = [
     ("quantity-inf", "w.yaml", 8, "cpu 'inf' is not a quantity: a quantity is a finite number"),
     ("quantity-huge-exponent", "w.yaml", 8, "the exponent must be between -30 and 30"),
     ("quantity-long-number", "w.yaml", 8, "(5000 characters) is not a quantity: at most 64"),
+    # timezones are zone files, not directories of the zone database
+    ("timezone-directory", "wf.yaml", 7, "unknown timezone 'America' (use an Area/Location"),
+    ("timezone-long", "wf.yaml", 7, "unknown timezone 'AAAA"),
+    ("cron-reversed-range", "wf.yaml", 6, "the range 50-10 runs backwards"),
+    ("cron-overflow", "wf.yaml", 6, "the step '99999999999999999999' is too large a number"),
 ]
 
 

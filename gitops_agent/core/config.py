@@ -188,13 +188,18 @@ def parse_config(text: str, path: str) -> AgentConfig:
             lines.append(f"{path}:{position.line}:{position.column}: {problem.message}")
         raise ConfigError("\n".join(lines))
     stack_problems = [
-        f"{path}:{doc.position(('target', 'stacks', name)).line}: {problem}"
+        f"{path}:{_line_column(doc, ('target', 'stacks', name))}: {problem}"
         for name, spec in doc.data.get("target", {}).get("stacks", {}).items()
         for problem in stacks.config_problems(name, spec)
     ]
     if stack_problems:
         raise ConfigError("\n".join(stack_problems))
     return _build(doc.data, path)
+
+
+def _line_column(doc: yamldoc.Document, at: yamldoc.JsonPath) -> str:
+    position = doc.position(at)
+    return f"{position.line}:{position.column}"
 
 
 Convert = Callable[[Any, str], Any]

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import referencing.exceptions
+
 from gitops_agent.core import cron, graph, projections, quantities, schema, variables
 from gitops_agent.core.loading import Loaded
 from gitops_agent.core.manifests import (
@@ -176,8 +178,17 @@ def _stack_findings(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> It
         message = f"unknown stack {runtime.stack!r} (known: {known}; add it under target.stacks)"
         yield Finding((*at, "stack"), message, "stack")
         return
-    validator = schema.validator_of(stack.spec_schema)
-    for problem in schema.check(validator, dict(runtime.stack_spec)):
+    try:
+        problems = schema.check(schema.validator_of(stack.spec_schema), dict(runtime.stack_spec))
+    except (RecursionError, referencing.exceptions.Unresolvable) as err:
+        reason = "refers to itself without end" if isinstance(err, RecursionError) else str(err)
+        message = (
+            f"the {runtime.stack} stack's schema cannot check this stackSpec ({reason}): fix "
+            f"target.stacks.{runtime.stack}.schema in gitops-agent.yaml"
+        )
+        yield Finding((*at, "stackSpec"), message, "stack-spec")
+        return
+    for problem in problems:
         message = problem.message.replace("manifest", "stackSpec", 1)
         yield Finding(
             (*at, "stackSpec", *problem.path), f"{runtime.stack} stack: {message}", "stack-spec"

@@ -225,3 +225,18 @@ def test_symlink_inside_the_repository_is_read(
     # the real file is loaded on its own and the symlink is the bundle's member: one worker twice
     assert code == 1
     assert "worker/public/inside is declared twice" in out
+
+
+@pytest.mark.parametrize(
+    "ref", ["urn:example:stack", "https://schemas.example.invalid/flink.json", "#/$defs/nope"]
+)
+def test_a_stack_schema_refers_only_to_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str
+) -> None:
+    config = f"target:\n  stacks:\n    flink:\n      image: flink:1.19\n      schema: {{$ref: '{ref}'}}\n"
+    (tmp_path / "gitops-agent.yaml").write_text(config)
+    (tmp_path / "w.yaml").write_text(_worker("w").replace("stack: container", "stack: flink"))
+    code, out, err = run_validate(capsys, str(tmp_path))
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert f"{tmp_path}/gitops-agent.yaml:3:5: target.stacks.flink.schema: $ref {ref!r}" in err

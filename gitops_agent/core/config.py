@@ -116,13 +116,15 @@ class AgentConfig:
     path: str | None = None
 
     def validation_context(self) -> ValidationContext:
-        """The stacks, computes and workspaces manifests may use under this configuration."""
+        """The stacks, computes and workspaces manifests may use under this configuration, and
+        how they are rendered."""
         computes = frozenset({DEFAULT_COMPUTE, *self.target.computes})
         allowed = self.target.allowed_workspaces
         return ValidationContext(
             StackRegistry().configured(self.target.stacks),
             computes,
             None if allowed is None else frozenset(allowed),
+            self.render_settings(),
         )
 
     def render_settings(self) -> RenderSettings:

@@ -4,8 +4,9 @@ Called after ``core.loading`` by the command line and the engine: ``validate(loa
 context)`` returns every violation of the run, sorted. Schema rules live in the JSON
 Schemas; this module holds what a schema cannot say: names, identities unique in the
 repository, known stacks and computes, quantities, graphs (``core.graph``), projections
-(``core.projections``), leftover ``${{...}}`` placeholders, and what rendering needs
-(``core.rendering.checks``).
+(``core.projections``), leftover ``${{...}}`` placeholders, what rendering needs
+(``core.rendering.checks``), and objects two resources would share once rendered (the
+renderer's own collision check, ``core.rendering.kubernetes.collisions``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from gitops_agent.core.manifests import (
     flatten,
 )
 from gitops_agent.core.rendering import checks as rendering_checks
-from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE
+from gitops_agent.core.rendering import kubernetes
+from gitops_agent.core.rendering.objects import (
+    DEFAULT_COMPUTE,
+    Rendered,
+    RenderError,
+    RenderSettings,
+)
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Finding, Violation, sort_violations
 from gitops_agent.core.yamldoc import JsonPath
@@ -45,22 +52,47 @@ _TEMPLATE_PATH = ("use", "projection", "projections")
 
 @dataclass(frozen=True, slots=True)
 class ValidationContext:
-    """What the agent configuration tells the rules: the stacks and computes that exist, and
-    the workspaces resources may use (``target.allowedWorkspaces``; None: any)."""
+    """What the agent configuration tells the rules: the stacks and computes that exist, the
+    workspaces resources may use (``target.allowedWorkspaces``; None: any), and how resources
+    are rendered (workspaces mapped to namespaces), for the objects they would share."""
 
     stacks: StackRegistry = field(default_factory=StackRegistry)
     computes: frozenset[str] = frozenset({DEFAULT_COMPUTE})
     allowed_workspaces: frozenset[str] | None = None
+    render: RenderSettings = field(default_factory=RenderSettings)
 
 
 def validate(loaded: Loaded, context: ValidationContext | None = None) -> tuple[Violation, ...]:
-    """Every violation of the loaded repository: loading's and the semantic rules', sorted."""
+    """Every violation of the loaded repository: loading's, the semantic rules', and the
+    objects two resources would both write once rendered, sorted."""
     context = context or ValidationContext()
     found = list(loaded.violations)
+    clean: list[Resource] = []
     for resource in flatten(loaded.resources):
-        found.extend(_place(resource, resource_findings(resource, context)))
+        findings = resource_findings(resource, context)
+        found.extend(_place(resource, findings))
+        if not findings:
+            clean.append(resource)
     found.extend(_duplicate_ids(loaded.resources))
+    found.extend(_rendering_violations(clean, context.render))
     return sort_violations(found)
+
+
+def _rendering_violations(
+    resources: Sequence[Resource], settings: RenderSettings
+) -> Iterator[Violation]:
+    """What ``render`` would refuse of resources without findings: objects they share."""
+    rendered: list[Rendered] = []
+    renderable: list[Resource] = []
+    for resource in resources:
+        try:
+            rendered.append(kubernetes.render_resource(resource, settings))
+        except RenderError as err:
+            message = f"cannot be rendered: {err}"
+            yield from _place(resource, [Finding(("name",), message, "render")])
+            continue
+        renderable.append(resource)
+    yield from kubernetes.collisions(renderable, rendered)
 
 
 def _place(resource: Resource, findings: Sequence[Finding]) -> Iterator[Violation]:

@@ -112,6 +112,19 @@ CASES = [
     ("timezone-long", "wf.yaml", 7, "unknown timezone 'AAAA"),
     ("cron-reversed-range", "wf.yaml", 6, "the range 50-10 runs backwards"),
     ("cron-overflow", "wf.yaml", 6, "the step '99999999999999999999' is too large a number"),
+    # objects two resources would both write: refused by validate, not first by render
+    (
+        "collision-mapped-workspaces",
+        "sales.yaml",
+        2,
+        "Deployment/shared/reporter would also be written for worker/marketing/reporter",
+    ),
+    (
+        "collision-worker-workflow-configmap",
+        "workflow.yaml",
+        2,
+        "ConfigMap/public/report-files would also be written for worker/public/report",
+    ),
 ]
 
 

@@ -336,12 +336,12 @@ def test_objects_of_two_resources_may_not_share_a_name() -> None:
     }
     config = "target:\n  workspaces: {a: shared, b: shared}\n"
     result = evaluate(files, config)
-    assert result.violations == ()
-    with pytest.raises(RenderError) as caught:
-        kubernetes.render(result.resources, result.config.render_settings())
-    [violation] = caught.value.violations
+    [violation] = result.violations  # validate refuses what render would refuse
     assert violation.path == "b.yaml" and violation.rule == "collision"
     assert "Deployment/shared/same would also be written for worker/a/same (a.yaml)" in (
         violation.message
     )
+    with pytest.raises(RenderError) as caught:
+        kubernetes.render(result.resources, result.config.render_settings())
+    assert caught.value.violations == result.violations
     assert render_files(files)  # without the mapping each workspace has its own namespace

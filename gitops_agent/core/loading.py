@@ -140,6 +140,10 @@ class _Loader:
                 doc, at, describe(doc.data), problem or f"cannot resolve {file!r}", "bundle-file"
             )
             return
+        refused = self._member_file_problem(doc, at, file, target)
+        if refused is not None:
+            self._at(doc, refused[0], describe(doc.data), refused[1], "bundle-file")
+            return
         first = self.claimed.get(target)
         if first is not None and (first.bundle_path, first.at) != (doc.path, at):
             line = first.document.position(first.at).line
@@ -147,6 +151,24 @@ class _Loader:
             self._at(doc, at, describe(doc.data), message, "bundle-file")
             return
         self.claimed[target] = _Reference(doc.path, doc, at)
+
+    def _member_file_problem(
+        self, doc: Document, at: JsonPath, file: str, target: str
+    ) -> tuple[JsonPath, str] | None:
+        """Why a bundle cannot take ``target`` as a member file: it is the bundle's own file,
+        or it holds a bundle (which then stays a resource of its own)."""
+        if target == doc.path:
+            message = (
+                f"bundle file {file!r} is this bundle's own file; name the file of a Worker or "
+                "Workflow, or write the member inline under 'spec'"
+            )
+            return at, message
+        for found in self._documents(target):
+            if isinstance(found.data, dict) and found.data.get("type") == "bundle":
+                name = describe(found.data) or "a bundle"
+                message = f"a bundle member cannot itself be a bundle ({file!r} holds {name})"
+                return at[:-1], message
+        return None
 
     def _at(self, doc: Document, at: JsonPath, who: str, message: str, rule: str) -> None:
         position = doc.position(at)

@@ -125,6 +125,8 @@ CASES = [
         2,
         "ConfigMap/public/report-files would also be written for worker/public/report",
     ),
+    ("bundle-file-self", "bundle.yaml", 7, "bundle file 'bundle.yaml' is this bundle's own file"),
+    ("bundle-file-mutual", "a.yaml", 6, "a bundle member cannot itself be a bundle ('b.yaml'"),
 ]
 
 

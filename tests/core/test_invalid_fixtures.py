@@ -127,6 +127,7 @@ CASES = [
     ),
     ("bundle-file-self", "bundle.yaml", 7, "bundle file 'bundle.yaml' is this bundle's own file"),
     ("bundle-file-mutual", "a.yaml", 6, "a bundle member cannot itself be a bundle ('b.yaml'"),
+    ("yaml-nul-byte", "w.yaml", 4, "20: character U+0000 is not allowed in YAML"),
 ]
 
 
@@ -255,3 +256,18 @@ def test_a_stack_schema_refers_only_to_itself(
     assert code == 1
     assert "Traceback" not in out + err
     assert f"{tmp_path}/gitops-agent.yaml:3:5: target.stacks.flink.schema: $ref {ref!r}" in err
+
+
+def test_aliases_of_a_long_value_are_bounded_by_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 680 KB: a 580,000-character anchor aliased 20,000 times (under the 100,000-value limit)
+    aliases = ", ".join(["*big"] * 20_000)
+    text = _worker("bomb").replace(
+        "version: v2alpha", f"version: v2alpha\ndescription: &big {'x' * 580_000}"
+    )
+    (tmp_path / "w.yaml").write_text(text.replace("command: [sh]", f"command: [{aliases}]"))
+    code, out, _ = run_validate(capsys, str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path}/w.yaml:18:27:" in out
+    assert "file expands to more than 2097152 characters of text (alias bomb?)" in out

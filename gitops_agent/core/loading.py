@@ -103,13 +103,10 @@ class _Loader:
     def _report_unreadable(self, roots: tuple[str, ...]) -> None:
         for path, reason in sorted(self.tree.problems.items()):
             if under(path.rstrip("/"), roots):
+                line, column = self.tree.positions.get(path, (1, 1))
+                message = f"not read: {reason}"
                 self._add(
-                    self.tree.display(path),
-                    1,
-                    1,
-                    who="",
-                    message=f"not read: {reason}",
-                    rule="files",
+                    self.tree.display(path), line, column, who="", message=message, rule="files"
                 )
 
     def _add(self, path: str, line: int, column: int, *, who: str, message: str, rule: str) -> None:

@@ -128,6 +128,10 @@ CASES = [
     ("cron-overflow", "wf.yaml", 6, "the step '99999999999999999999' is too large a number"),
     ("yaml-nul-byte", "w.yaml", 4, "20: character U+0000 is not allowed in YAML"),
     ("type-null", "w.yaml", 4, "'description': must be a string, got null"),
+    # what Kubernetes would refuse at apply time is refused by validate
+    ("image-newline", "w.yaml", 8, "image 'docker.io/library/alpine:3.20\\n' has surrounding"),
+    ("storage-class-invalid", "w.yaml", 12, "storageClass 'Fast SSD' must be the name of"),
+    ("directory-newline", "w.yaml", 13, "'/data\\n' holds a line break or a control character"),
 ]
 
 

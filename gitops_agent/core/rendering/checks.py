@@ -2,9 +2,10 @@
 
 Called by ``core.validation.resource_findings`` for every Worker and Workflow, so that what
 cannot be rendered is a violation at ``validate`` time: unknown ``${{key}}`` placeholders,
-secret ids and keys Kubernetes cannot name, stacks without an image, mount paths that are
-not normalized absolute paths (or that sit on a stack's configuration directory), derived
-object names that are too long, and schedules a CronJob cannot express.
+secret ids, keys and storage classes Kubernetes cannot name, stacks without an image,
+images with spaces or line breaks, mount paths that are not normalized absolute paths (or
+that sit on a stack's configuration directory), derived object names that are too long,
+and schedules a CronJob cannot express.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gitops_agent.core.manifests import (
 )
 from gitops_agent.core.rendering import context, names
 from gitops_agent.core.stacks import CONFIG_FILE_KEY, StackRegistry
-from gitops_agent.core.violations import Finding
+from gitops_agent.core.violations import Finding, quoted
 from gitops_agent.core.yamldoc import JsonPath
 
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -122,6 +123,14 @@ def _stack(
     runtime: Runtime, at: JsonPath, kind: ResourceType, stacks: StackRegistry
 ) -> Iterator[Finding]:
     stack = stacks.get(runtime.stack)
+    if stack is not None and stack.image_from_spec:
+        image = runtime.stack_spec.get("image")
+        if isinstance(image, str) and (image != image.strip() or not image.isprintable()):
+            message = (
+                f"image {quoted(image)} has surrounding spaces, line breaks or control "
+                "characters; write the image reference alone, such as alpine:3.20"
+            )
+            yield Finding((*at, "stackSpec", "image"), message, "stack")
     if stack is None or stack.image_from_spec:
         return
     if stack.image is None:
@@ -136,6 +145,8 @@ def _stack(
 
 def path_problem(path: str) -> str | None:
     """Why ``path`` is not a normalized absolute directory, or None."""
+    if not path.isprintable():
+        return f"{quoted(path)} holds a line break or a control character; write the path alone"
     normal = posixpath.normpath(path)
     if path == "/" or normal == "/":
         return f"{path!r} would hide the whole file system; mount a directory below /"
@@ -183,6 +194,15 @@ def _mounts(
 
 
 def _worker(worker: Worker) -> Iterator[Finding]:
+    storage_class = None if worker.disk is None else worker.disk.storage_class
+    if storage_class is not None and (
+        len(storage_class) > 253 or not _SUBDOMAIN.fullmatch(storage_class)
+    ):
+        message = (
+            f"storageClass {quoted(storage_class)} must be the name of a Kubernetes "
+            "StorageClass: lowercase letters, digits, '-' and '.'"
+        )
+        yield Finding(("spec", "disk", "storageClass"), message, "name")
     if (
         worker.disk is not None
         and worker.replicas > 1

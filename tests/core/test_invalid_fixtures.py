@@ -279,7 +279,8 @@ def test_a_fifo_is_skipped_not_waited_on(
 def test_a_stack_schema_refers_only_to_itself(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str
 ) -> None:
-    config = f"target:\n  stacks:\n    flink:\n      image: flink:1.19\n      schema: {{$ref: '{ref}'}}\n"
+    stack = f"flink:\n      image: flink:1.19\n      schema: {{$ref: '{ref}'}}\n"
+    config = f"target:\n  stacks:\n    {stack}"
     (tmp_path / "gitops-agent.yaml").write_text(config)
     (tmp_path / "w.yaml").write_text(_worker("w").replace("stack: container", "stack: flink"))
     code, out, err = run_validate(capsys, str(tmp_path))

@@ -231,11 +231,19 @@ def _workflow(workflow: Workflow) -> Iterator[Finding]:
             "a scheduled Workflow has one cron for now (a Kubernetes CronJob has one schedule)"
         )
         yield Finding(("spec", "schedule", "crons", 1), message, "schedule")
-    try:
-        datetime.fromisoformat(schedule.end_on or "2000-01-01")
-    except ValueError:
-        message = f"endOn {schedule.end_on!r} is not an ISO-8601 time such as 2030-01-31T18:00:00Z"
+    if schedule.end_on is not None and _iso_time_problem(schedule.end_on):
+        message = (
+            f"endOn {quoted(schedule.end_on)} is not an ISO-8601 time such as 2030-01-31T18:00:00Z"
+        )
         yield Finding(("spec", "schedule", "endOn"), message, "schedule")
+
+
+def _iso_time_problem(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
 
 
 def _job_names(workflow: Workflow) -> Iterator[Finding]:

@@ -217,6 +217,9 @@ GOOD_CRONS = [
     "0 12 * JAN-DEC SUN-SAT",
 ]
 CRON = ("spec", "schedule", "crons")
+END_ON = ("spec", "schedule", "endOn")
+BAD_END_ON = ["", "tomorrow", "2030-13-01", "2030-01-01T25:00:00", "2030-01-01\n", "9" * 5000]
+GOOD_END_ON = ["2030-01-01", "2030-01-31T18:00:00Z", "2030-01-01T00:00:00+05:00"]
 
 
 def crons() -> list[Case]:
@@ -227,6 +230,14 @@ def crons() -> list[Case]:
     cases += [
         one(f"cron-good-{index}", with_value(SCHEDULED, CRON, [value]), valid=True)
         for index, value in enumerate(GOOD_CRONS)
+    ]
+    cases += [
+        one(f"end-on-{index}", with_value(SCHEDULED, END_ON, value), expect="is not an ISO-8601")
+        for index, value in enumerate(BAD_END_ON)
+    ]
+    cases += [
+        one(f"end-on-good-{index}", with_value(SCHEDULED, END_ON, value), valid=True)
+        for index, value in enumerate(GOOD_END_ON)
     ]
     return cases
 

@@ -27,7 +27,7 @@ import referencing
 from jsonschema.protocols import Validator
 from referencing.jsonschema import DRAFT202012
 
-from gitops_agent.core.violations import shown, type_words
+from gitops_agent.core.violations import quoted, shown, type_words
 
 JsonPath = tuple[str | int, ...]
 SCHEMA_NAMES = ("common", "worker", "workflow", "bundle", "config")
@@ -165,11 +165,15 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
 def _unknown_fields(error: jsonschema.ValidationError, path: JsonPath) -> Iterator[Problem]:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     known = sorted(schema.get("properties", {}))
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
     instance = error.instance if isinstance(error.instance, dict) else {}
     for name in sorted(set(instance) - set(known)):
+        if any(pattern.search(str(name)) for pattern in patterns):
+            continue
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; known fields: {', '.join(known)}"
-        yield Problem((*path, name), f"unknown field '{name}'{_at(path)}{hint}", "unknown-field")
+        message = f"unknown field {quoted(str(name))}{_at(path)}{hint}"
+        yield Problem((*path, name), message, "unknown-field")
 
 
 def _one_of_message(error: jsonschema.ValidationError, path: JsonPath) -> str:

@@ -25,8 +25,8 @@ from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
 from gitops_agent.errors import ConfigError
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 
@@ -116,13 +116,15 @@ class AgentConfig:
     path: str | None = None
 
     def validation_context(self) -> ValidationContext:
-        """The stacks, computes and workspaces manifests may use under this configuration."""
+        """The stacks, computes and workspaces manifests may use under this configuration, and
+        how they are rendered."""
         computes = frozenset({DEFAULT_COMPUTE, *self.target.computes})
         allowed = self.target.allowed_workspaces
         return ValidationContext(
             StackRegistry().configured(self.target.stacks),
             computes,
             None if allowed is None else frozenset(allowed),
+            self.render_settings(),
         )
 
     def render_settings(self) -> RenderSettings:
@@ -161,7 +163,7 @@ def parse_duration(value: str | float | int, *, where: str = "duration") -> floa
         seconds = float(value)
     else:
         text = str(value).strip()
-        if not _DURATION.match(text):
+        if not _DURATION.fullmatch(text):
             raise ConfigError(f"{where}: {value!r} is not a duration such as 30s, 5m or 1h")
         seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
     if not math.isfinite(seconds) or seconds < 0:
@@ -188,13 +190,18 @@ def parse_config(text: str, path: str) -> AgentConfig:
             lines.append(f"{path}:{position.line}:{position.column}: {problem.message}")
         raise ConfigError("\n".join(lines))
     stack_problems = [
-        f"{path}:{doc.position(('target', 'stacks', name)).line}: {problem}"
+        f"{path}:{_line_column(doc, ('target', 'stacks', name))}: {problem}"
         for name, spec in doc.data.get("target", {}).get("stacks", {}).items()
         for problem in stacks.config_problems(name, spec)
     ]
     if stack_problems:
         raise ConfigError("\n".join(stack_problems))
     return _build(doc.data, path)
+
+
+def _line_column(doc: yamldoc.Document, at: yamldoc.JsonPath) -> str:
+    position = doc.position(at)
+    return f"{position.line}:{position.column}"
 
 
 Convert = Callable[[Any, str], Any]

@@ -26,7 +26,7 @@ from gitops_agent.core.manifests import (
     Workflow,
 )
 from gitops_agent.core.tree import SourceTree, is_manifest_path, under
-from gitops_agent.core.violations import Violation
+from gitops_agent.core.violations import Violation, type_words
 from gitops_agent.core.yamldoc import Document, JsonPath
 
 OTHER_DATAOS_TYPES = frozenset(
@@ -103,13 +103,10 @@ class _Loader:
     def _report_unreadable(self, roots: tuple[str, ...]) -> None:
         for path, reason in sorted(self.tree.problems.items()):
             if under(path.rstrip("/"), roots):
+                line, column = self.tree.positions.get(path, (1, 1))
+                message = f"not read: {reason}"
                 self._add(
-                    self.tree.display(path),
-                    1,
-                    1,
-                    who="",
-                    message=f"not read: {reason}",
-                    rule="files",
+                    self.tree.display(path), line, column, who="", message=message, rule="files"
                 )
 
     def _add(self, path: str, line: int, column: int, *, who: str, message: str, rule: str) -> None:
@@ -140,6 +137,10 @@ class _Loader:
                 doc, at, describe(doc.data), problem or f"cannot resolve {file!r}", "bundle-file"
             )
             return
+        refused = self._member_file_problem(doc, at, file, target)
+        if refused is not None:
+            self._at(doc, refused[0], describe(doc.data), refused[1], "bundle-file")
+            return
         first = self.claimed.get(target)
         if first is not None and (first.bundle_path, first.at) != (doc.path, at):
             line = first.document.position(first.at).line
@@ -147,6 +148,24 @@ class _Loader:
             self._at(doc, at, describe(doc.data), message, "bundle-file")
             return
         self.claimed[target] = _Reference(doc.path, doc, at)
+
+    def _member_file_problem(
+        self, doc: Document, at: JsonPath, file: str, target: str
+    ) -> tuple[JsonPath, str] | None:
+        """Why a bundle cannot take ``target`` as a member file: it is the bundle's own file,
+        or it holds a bundle (which then stays a resource of its own)."""
+        if target == doc.path:
+            message = (
+                f"bundle file {file!r} is this bundle's own file; name the file of a Worker or "
+                "Workflow, or write the member inline under 'spec'"
+            )
+            return at, message
+        for found in self._documents(target):
+            if isinstance(found.data, dict) and found.data.get("type") == "bundle":
+                name = describe(found.data) or "a bundle"
+                message = f"a bundle member cannot itself be a bundle ({file!r} holds {name})"
+                return at[:-1], message
+        return None
 
     def _at(self, doc: Document, at: JsonPath, who: str, message: str, rule: str) -> None:
         position = doc.position(at)
@@ -188,7 +207,7 @@ class _Loader:
     def _check_envelope(self, doc: Document, prefix: JsonPath, data: Any) -> str | None:
         """The manifest's type when it is one this agent manages; else report why not."""
         if not isinstance(data, dict):
-            message = f"a manifest must be a YAML mapping, got {_shape(data)}"
+            message = f"a manifest must be a YAML mapping, got {type_words(data)}"
             self._at(doc, prefix, "", message, "manifest")
             return None
         kind = data.get("type")
@@ -299,11 +318,6 @@ def describe(data: Any, workspace: str | None = None) -> str:
         return f"bundle/{name}"
     chosen = workspace or data.get("workspace")
     return f"{kind}/{chosen if isinstance(chosen, str) else 'public'}/{name}"
-
-
-def _shape(data: Any) -> str:
-    names: dict[type, str] = {list: "a list", str: "a string"}
-    return names.get(type(data), f"a {type(data).__name__}")
 
 
 def resolve_reference(

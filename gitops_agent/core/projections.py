@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from gitops_agent.core import yamldoc
 from gitops_agent.core.manifests import scalar_text
-from gitops_agent.core.violations import Finding
+from gitops_agent.core.violations import Finding, quoted, type_words
 
 if TYPE_CHECKING:
     from gitops_agent.core.manifests import Projection, Use
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ALIAS = r"""(?:\[\s*['"](?P<alias>[^'"]+)['"]\s*\]|\.(?P<dotted>[A-Za-z_][A-Za-z0-9_-]*))"""
 _KEY = r"""(?:\.(?P<key>[A-Za-z0-9_.-]+)|\[\s*['"](?P<bracket_key>[^'"]+)['"]\s*\])"""
 _SECRET = re.compile(
@@ -67,12 +67,12 @@ def env_template_vars(text: str) -> tuple[dict[str, str], str | None]:
     result: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict | list):
-            return (
-                {},
-                f"envVarsTemplate: {key} must be a single value, not a {type(value).__name__}",
+            message = (
+                f"envVarsTemplate: {quoted(key)} must be a single value, not {type_words(value)}"
             )
-        if not ENV_NAME.match(key):
-            return {}, f"envVarsTemplate: {key!r} is not a valid environment variable name"
+            return {}, message
+        if not ENV_NAME.fullmatch(key):
+            return {}, f"envVarsTemplate: {quoted(key)} is not a valid environment variable name"
         result[key] = scalar_text(value)
     return result, None
 

@@ -5,6 +5,10 @@ configuration, and by ``core.validation`` for
 ``stackSpec`` against a stack's schema. The schemas ship as package data in
 ``core/schemas/``; every error is collected, not only the first. Unknown fields become one
 problem per field with a suggestion for near misses (``replica`` -> ``replicas``).
+
+Patterns are read as ECMA-262 reads them (JSON Schema's regular expressions): ``$`` matches
+only at the very end of the text, never before a final newline as Python's ``$`` does, so
+``"name\n"`` does not pass ``^[a-z]+$``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -19,7 +24,10 @@ from typing import Any
 
 import jsonschema
 import referencing
+from jsonschema.protocols import Validator
 from referencing.jsonschema import DRAFT202012
+
+from gitops_agent.core.violations import quoted, shown, type_words
 
 JsonPath = tuple[str | int, ...]
 SCHEMA_NAMES = ("common", "worker", "workflow", "bundle", "config")
@@ -43,19 +51,96 @@ def _registry() -> referencing.Registry[Any]:
     return referencing.Registry().with_resources(pairs)
 
 
+@functools.lru_cache(maxsize=256)
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled so that ``$`` outside a character class and not escaped means the
+    end of the text (``\\Z``), as in ECMA-262 without the multiline flag."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        matched = ecma_pattern(pattern).search(instance)
+    except re.error as err:
+        yield jsonschema.ValidationError(f"the schema's pattern {pattern!r} is invalid: {err}")
+        return
+    if not matched:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Any
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if ecma_pattern(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties", {})
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
+    extras = sorted(
+        (k for k in instance if k not in known and not any(p.search(k) for p in patterns)),
+        key=str,
+    )
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif additional is False and extras:
+        listed = ", ".join(repr(extra) for extra in extras)
+        yield jsonschema.ValidationError(f"Additional properties are not allowed ({listed})")
+
+
+# jsonschema's ``extend`` is untyped: the class it returns is used through ``Validator``.
+_Validator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
+)
+
+
 @functools.cache
-def validator_for(kind: str) -> jsonschema.Draft202012Validator:
+def validator_for(kind: str) -> Validator:
     """The validator of one schema (``worker``, ``workflow``, ``bundle`` or ``config``)."""
     schema = _registry().get_or_retrieve(f"urn:gitops-agent:{kind}").value.contents
-    return jsonschema.Draft202012Validator(schema, registry=_registry())
+    validator: Validator = _Validator(schema, registry=_registry())
+    return validator
 
 
-def validator_of(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+def validator_of(schema: Mapping[str, Any]) -> Validator:
     """A validator for an ad hoc schema such as a stack's ``stackSpec`` schema."""
-    return jsonschema.Draft202012Validator(schema, registry=_registry())
+    validator: Validator = _Validator(schema, registry=_registry())
+    return validator
 
 
-def check(validator: jsonschema.Draft202012Validator, data: Any) -> list[Problem]:
+def check(validator: Validator, data: Any) -> list[Problem]:
     """Every problem of ``data`` against ``validator``'s schema, in document order."""
     problems: list[Problem] = []
     for error in validator.iter_errors(data):
@@ -80,11 +165,15 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
 def _unknown_fields(error: jsonschema.ValidationError, path: JsonPath) -> Iterator[Problem]:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     known = sorted(schema.get("properties", {}))
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
     instance = error.instance if isinstance(error.instance, dict) else {}
     for name in sorted(set(instance) - set(known)):
+        if any(pattern.search(str(name)) for pattern in patterns):
+            continue
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; known fields: {', '.join(known)}"
-        yield Problem((*path, name), f"unknown field '{name}'{_at(path)}{hint}", "unknown-field")
+        message = f"unknown field {quoted(str(name))}{_at(path)}{hint}"
+        yield Problem((*path, name), message, "unknown-field")
 
 
 def _one_of_message(error: jsonschema.ValidationError, path: JsonPath) -> str:
@@ -99,37 +188,63 @@ def _one_of_message(error: jsonschema.ValidationError, path: JsonPath) -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     kind, value = error.validator, error.instance
     expected: Any = error.validator_value
-    shown = json.dumps(value) if not isinstance(value, dict | list) else type(value).__name__
     if kind == "type":
-        wanted = " or ".join(expected) if isinstance(expected, list) else expected
-        hint = ""
-        if isinstance(value, bool) and "string" in wanted:
-            hint = " (quote it: YAML reads yes, no, on, off, true and false as booleans)"
-        return f"must be of type {wanted}, got {_type_name(value)} {shown}{hint}"
+        return _type_message(value, expected)
     if kind == "enum":
-        return f"must be one of {', '.join(map(str, expected))}; got {shown}"
+        return f"must be one of {', '.join(map(str, expected))}; got {shown(value)}"
     if kind == "const":
-        return f"must be {json.dumps(expected)}; got {shown}"
+        return f"must be {json.dumps(expected)}; got {shown(value)}"
     if kind == "pattern":
-        return f"{shown} has an invalid format ({_pattern_hint(expected)})"
+        return f"{shown(value)} has an invalid format ({_pattern_hint(expected)})"
     if kind in ("minItems", "minLength", "minProperties"):
         return "must not be empty"
     if kind in ("minimum", "maximum", "maxLength"):
-        return f"{shown} is out of range ({kind} {expected})"
+        return f"{shown(value)} is out of range ({kind} {expected})"
     return error.message
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _type_message(value: Any, expected: str | list[str]) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    wanted = " or ".join(_TYPE_WORDS.get(name, name) for name in names)
+    hint = ""
+    if isinstance(value, bool) and "string" in names:
+        hint = "; quote it: YAML reads yes, no, on, off, true and false as booleans"
+    got = type_words(value)
+    if value is not None and not isinstance(value, dict | list):
+        got = f"{got} ({shown(value)})"
+    return f"must be {wanted}, got {got}{hint}"
+
+
+#: What the schemas' patterns ask for, in words.
+_PATTERN_HINTS = {
+    "^/": "expected an absolute path",
+    "^[A-Za-z_][A-Za-z0-9_]*$": (
+        "expected a name of letters, digits and '_' that does not start with a digit, "
+        "such as MY_VAR"
+    ),
+    "^[A-Za-z0-9_][A-Za-z0-9_.-]*$": "expected a file name of letters, digits, '_', '.' and '-'",
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": (
+        "expected a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit"
+    ),
+}
 
 
 def _pattern_hint(pattern: str) -> str:
     if "KMGTPE" in pattern:
         return "expected a quantity such as 50m, 0.5, 2, 64Mi or 1G"
-    if pattern == "^/":
-        return "expected an absolute path"
-    return f"expected to match {pattern}"
-
-
-def _type_name(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
+    return _PATTERN_HINTS.get(pattern, f"expected to match {pattern}")
 
 
 def _quoted_field(message: str) -> str:

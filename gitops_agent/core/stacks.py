@@ -5,7 +5,9 @@ Schema, it has an image) and by ``core.rendering`` (how a stack becomes a contai
 built-in stacks are ``container`` (image, command and arguments from the ``stackSpec``),
 ``bento`` and ``fastfun`` (the ``stackSpec`` is written as the stack's configuration file
 and the stack's own image runs it). The agent configuration (``target.stacks``) adds stacks
-or overrides fields of built-in ones; ``configured`` and ``config_problems`` serve it.
+or overrides fields of built-in ones; ``configured`` and ``config_problems`` serve it. A
+stack's schema is the configuration's own: it may refer (``$ref``) only to its own parts by a
+JSON pointer (``#/$defs/port``), never to another document, a URN or a URL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonschema
+import referencing
+import referencing.exceptions
+from referencing.jsonschema import DRAFT202012
 
 from gitops_agent.core import variables
 from gitops_agent.core.rendering import context
@@ -27,7 +32,7 @@ CONFIG_DIRECTORY = "/etc/dataos/config"
 CONFIG_FILE_KEY = "config-file"
 #: The image of the bento stack unless the configuration names another.
 BENTO_IMAGE = "ghcr.io/warpstreamlabs/bento:1.21.1"
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
@@ -172,10 +177,7 @@ def config_problems(name: str, spec: Mapping[str, Any]) -> Iterator[str]:
     if builtin is not None and builtin.image_from_spec and set(spec) - {"schema"}:
         yield f"{where}: the {name} stack takes its image, command and arguments from stackSpec; only 'schema' may be set"
     if "schema" in spec:
-        try:
-            jsonschema.Draft202012Validator.check_schema(spec["schema"])
-        except jsonschema.SchemaError as err:
-            yield f"{where}.schema: not a valid JSON Schema: {err.message}"
+        yield from schema_problems(f"{where}.schema", spec["schema"])
     config_file = spec.get("configFile")
     if config_file is not None:
         yield from _config_file_problems(f"{where}.configFile", str(config_file))
@@ -183,10 +185,72 @@ def config_problems(name: str, spec: Mapping[str, Any]) -> Iterator[str]:
         yield from _template_problems(f"{where}.{key}", spec.get(key, ()))
 
 
+#: Keywords that would let a schema reach beyond itself, or rebase what ``$ref`` means.
+_FOREIGN_KEYWORDS = ("$id", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor")
+_SELF = "urn:gitops-agent:stack-schema"
+
+
+def schema_problems(where: str, schema: Any) -> Iterator[str]:
+    """What is wrong with a stack's JSON Schema: not a schema, or a reference that leaves it."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as err:
+        yield f"{where}: not a valid JSON Schema: {err.message}"
+        return
+    registry = referencing.Registry().with_resource(_SELF, DRAFT202012.create_resource(schema))
+    for at, keyword, value in _keywords(schema, ""):
+        if keyword in _FOREIGN_KEYWORDS:
+            yield (
+                f"{where}{at}: {keyword} is not allowed in a stack schema; "
+                "use '$ref': '#/$defs/...'"
+            )
+        elif keyword == "$ref" and not (value == "#" or str(value).startswith("#/")):
+            yield (
+                f"{where}{at}: $ref {value!r} leaves the schema; a stack schema may refer only to "
+                "its own parts, such as '#/$defs/port' (copy the definition into $defs)"
+            )
+        elif keyword == "$ref" and not _resolves(registry, str(value)):
+            yield f"{where}{at}: $ref {value!r} points at nothing in the schema"
+
+
+_NAME_MAPS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
+_DATA = frozenset({"enum", "const", "default", "examples"})
+
+
+def _keywords(node: Any, at: str, *, names: bool = False) -> Iterator[tuple[str, str, Any]]:
+    """Every ``$``-keyword of a schema with where it is (``.properties.port``); the keys of
+    ``properties`` and the like are names, and ``enum``, ``default``... hold data."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not names and key in _DATA:
+                continue
+            if (
+                not names
+                and str(key).startswith("$")
+                and key not in ("$defs", "$schema", "$comment")
+            ):
+                yield at, str(key), value
+            inner = not names and key in _NAME_MAPS
+            yield from _keywords(value, f"{at}.{key}", names=inner)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _keywords(item, f"{at}[{index}]")
+
+
+def _resolves(registry: referencing.Registry[Any], ref: str) -> bool:
+    try:
+        registry.resolver(_SELF).lookup(ref)
+    except referencing.exceptions.Unresolvable:
+        return False
+    return True
+
+
 def _config_file_problems(where: str, path: str) -> Iterator[str]:
     if not path.startswith("/") or posixpath.normpath(path) != path or path == "/":
         yield f"{where}: {path!r} must be a normalized absolute file path such as /etc/dataos/config/app.yaml"
-    elif not _CONFIG_KEY.match(posixpath.basename(path)):
+    elif not _CONFIG_KEY.fullmatch(posixpath.basename(path)):
         yield f"{where}: the file name of {path!r} may hold only letters, digits, '-', '_' and '.'"
 
 

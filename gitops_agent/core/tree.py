@@ -20,13 +20,16 @@ class SourceTree:
     """Manifest files by POSIX path relative to the repository root.
 
     ``problems`` holds paths that exist but could not be read, with the reason (a symlink
-    leaving the repository, a file too large, text that is not UTF-8). ``display_root`` is
-    how the user named the root, used to print paths they can open.
+    leaving the repository, a file too large, text that is not UTF-8, not a regular file);
+    ``positions`` the 1-based line and column of a problem inside its file, when it has one
+    (the first byte that is not UTF-8). ``display_root`` is how the user named the root, used
+    to print paths they can open.
     """
 
     files: Mapping[str, str]
     problems: Mapping[str, str] = field(default_factory=dict)
     display_root: str = ""
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def display(self, path: str) -> str:
         """``path`` as the user can open it from where they ran the command."""

@@ -4,23 +4,26 @@ Called after ``core.loading`` by the command line and the engine: ``validate(loa
 context)`` returns every violation of the run, sorted. Schema rules live in the JSON
 Schemas; this module holds what a schema cannot say: names, identities unique in the
 repository, known stacks and computes, quantities, graphs (``core.graph``), projections
-(``core.projections``), leftover ``${{...}}`` placeholders, and what rendering needs
-(``core.rendering.checks``).
+(``core.projections``), leftover ``${{...}}`` placeholders, what rendering needs
+(``core.rendering.checks``), and objects two resources would share once rendered (the
+renderer's own collision check, ``core.rendering.kubernetes.collisions``).
 """
 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import referencing.exceptions
 
 from gitops_agent.core import cron, graph, projections, quantities, schema, variables
 from gitops_agent.core.loading import Loaded
 from gitops_agent.core.manifests import (
     Bundle,
     Resource,
+    Resources,
     ResourceType,
     Runtime,
     Worker,
@@ -28,36 +31,68 @@ from gitops_agent.core.manifests import (
     flatten,
 )
 from gitops_agent.core.rendering import checks as rendering_checks
-from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE
+from gitops_agent.core.rendering import kubernetes
+from gitops_agent.core.rendering.objects import (
+    DEFAULT_COMPUTE,
+    Rendered,
+    RenderError,
+    RenderSettings,
+)
 from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.violations import Finding, Violation, sort_violations
 from gitops_agent.core.yamldoc import JsonPath
 
 MAX_NAME_LENGTH = 48
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-WORKSPACE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+WORKSPACE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 EXECUTION_MODES = ("default",)
+_FRACTIONAL_BYTES = {"m": "millibytes", "u": "microbytes", "n": "nanobytes"}
 _TEMPLATE_PATH = ("use", "projection", "projections")
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationContext:
-    """What the agent configuration tells the rules: the stacks and computes that exist, and
-    the workspaces resources may use (``target.allowedWorkspaces``; None: any)."""
+    """What the agent configuration tells the rules: the stacks and computes that exist, the
+    workspaces resources may use (``target.allowedWorkspaces``; None: any), and how resources
+    are rendered (workspaces mapped to namespaces), for the objects they would share."""
 
     stacks: StackRegistry = field(default_factory=StackRegistry)
     computes: frozenset[str] = frozenset({DEFAULT_COMPUTE})
     allowed_workspaces: frozenset[str] | None = None
+    render: RenderSettings = field(default_factory=RenderSettings)
 
 
 def validate(loaded: Loaded, context: ValidationContext | None = None) -> tuple[Violation, ...]:
-    """Every violation of the loaded repository: loading's and the semantic rules', sorted."""
+    """Every violation of the loaded repository: loading's, the semantic rules', and the
+    objects two resources would both write once rendered, sorted."""
     context = context or ValidationContext()
     found = list(loaded.violations)
+    clean: list[Resource] = []
     for resource in flatten(loaded.resources):
-        found.extend(_place(resource, resource_findings(resource, context)))
+        findings = resource_findings(resource, context)
+        found.extend(_place(resource, findings))
+        if not findings:
+            clean.append(resource)
     found.extend(_duplicate_ids(loaded.resources))
+    found.extend(_rendering_violations(clean, context.render))
     return sort_violations(found)
+
+
+def _rendering_violations(
+    resources: Sequence[Resource], settings: RenderSettings
+) -> Iterator[Violation]:
+    """What ``render`` would refuse of resources without findings: objects they share."""
+    rendered: list[Rendered] = []
+    renderable: list[Resource] = []
+    for resource in resources:
+        try:
+            rendered.append(kubernetes.render_resource(resource, settings))
+        except RenderError as err:
+            message = f"cannot be rendered: {err}"
+            yield from _place(resource, [Finding(("name",), message, "render")])
+            continue
+        renderable.append(resource)
+    yield from kubernetes.collisions(renderable, rendered)
 
 
 def _place(resource: Resource, findings: Sequence[Finding]) -> Iterator[Violation]:
@@ -87,7 +122,7 @@ def resource_findings(resource: Resource, context: ValidationContext) -> list[Fi
 
 def _name_findings(resource: Resource) -> Iterator[Finding]:
     name = resource.meta.name
-    if len(name) > MAX_NAME_LENGTH or not DNS_LABEL.match(name):
+    if len(name) > MAX_NAME_LENGTH or not DNS_LABEL.fullmatch(name):
         yield Finding(
             ("name",),
             f"name {name!r} must be a DNS-1123 label: lowercase letters, digits and '-', "
@@ -96,7 +131,7 @@ def _name_findings(resource: Resource) -> Iterator[Finding]:
         )
     workspace = resource.id.workspace
     if resource.id.type is not ResourceType.BUNDLE and (
-        len(workspace) > 32 or not WORKSPACE.match(workspace)
+        len(workspace) > 32 or not WORKSPACE.fullmatch(workspace)
     ):
         message = f"workspace {workspace!r} must be lowercase letters, digits and '-', at most 32"
         yield Finding(("workspace",), message, "name")
@@ -144,7 +179,10 @@ def _worker_findings(worker: Worker, context: ValidationContext) -> Iterator[Fin
         yield Finding(("spec", "executionMode"), message, "execution-mode")
     yield from _runtime_findings(worker.runtime, ("spec",), context)
     if worker.disk is not None:
-        if quantities.value(worker.disk.size) <= 0:
+        problem = quantities.problem(worker.disk.size)
+        if problem is not None:
+            yield Finding(("spec", "disk", "size"), f"disk size {problem}", "quantity")
+        elif quantities.value(worker.disk.size) <= 0:
             yield Finding(("spec", "disk", "size"), "disk size must be greater than 0", "quantity")
         yield from _mount_findings(worker.runtime, ("spec",), extra=(worker.disk.directory,))
     else:
@@ -172,32 +210,46 @@ def _stack_findings(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> It
         message = f"unknown stack {runtime.stack!r} (known: {known}; add it under target.stacks)"
         yield Finding((*at, "stack"), message, "stack")
         return
-    validator = schema.validator_of(stack.spec_schema)
-    for problem in schema.check(validator, dict(runtime.stack_spec)):
+    try:
+        problems = schema.check(schema.validator_of(stack.spec_schema), dict(runtime.stack_spec))
+    except (RecursionError, referencing.exceptions.Unresolvable) as err:
+        reason = "refers to itself without end" if isinstance(err, RecursionError) else str(err)
+        message = (
+            f"the {runtime.stack} stack's schema cannot check this stackSpec ({reason}): fix "
+            f"target.stacks.{runtime.stack}.schema in gitops-agent.yaml"
+        )
+        yield Finding((*at, "stackSpec"), message, "stack-spec")
+        return
+    for problem in problems:
         message = problem.message.replace("manifest", "stackSpec", 1)
         yield Finding(
             (*at, "stackSpec", *problem.path), f"{runtime.stack} stack: {message}", "stack-spec"
         )
 
 
-def _resource_findings(resources: Any, at: JsonPath) -> Iterator[Finding]:
+def _resource_findings(resources: Resources, at: JsonPath) -> Iterator[Finding]:
+    readable: dict[tuple[str, str], str] = {}
     for side in ("requests", "limits"):
-        memory = getattr(resources, side).memory
-        if memory is not None and str(memory).endswith("m"):
+        for name in ("cpu", "memory"):
+            written = getattr(getattr(resources, side), name)
+            problem = None if written is None else quantities.problem(written)
+            if problem is not None:
+                yield Finding((*at, side, name), f"{name} {problem}", "quantity")
+            elif written is not None:
+                readable[side, name] = written
+    for side in ("requests", "limits"):
+        memory = readable.get((side, "memory"))
+        unit = _FRACTIONAL_BYTES.get(memory[-1]) if memory else None
+        if memory and unit:
             amount = quantities.value(memory)
             message = (
-                f"memory {memory!r} means {memory[:-1]} millibytes ({amount.normalize():f} bytes); "
+                f"memory {memory!r} means {memory[:-1]} {unit} ({amount.normalize():f} bytes); "
                 f"did you mean {memory[:-1]}Mi?"
             )
             yield Finding((*at, side, "memory"), message, "quantity")
     for name in ("cpu", "memory"):
-        request = getattr(resources.requests, name)
-        limit = getattr(resources.limits, name)
-        if (
-            request is not None
-            and limit is not None
-            and (quantities.value(request) > quantities.value(limit))
-        ):
+        request, limit = readable.get(("requests", name)), readable.get(("limits", name))
+        if request and limit and quantities.value(request) > quantities.value(limit):
             message = f"{name} request {request} is above its limit {limit}"
             yield Finding((*at, "requests", name), message, "quantity")
 
@@ -208,7 +260,7 @@ def _mount_findings(
     seen: dict[str, str] = dict.fromkeys(extra, "disk")
     for index, volume in enumerate(runtime.use.volumes):
         where = (*at, "use", "volumes", index)
-        if len(volume.name) > 63 or not DNS_LABEL.match(volume.name):
+        if len(volume.name) > 63 or not DNS_LABEL.fullmatch(volume.name):
             yield Finding(
                 (*where, "name"), f"volume name {volume.name!r} must be a DNS-1123 label", "name"
             )
@@ -233,7 +285,7 @@ def _workflow_findings(workflow: Workflow, context: ValidationContext) -> Iterat
     names: dict[str, int] = {}
     for index, step in enumerate(workflow.dag):
         at: JsonPath = ("spec", "dag", index)
-        if not DNS_LABEL.match(step.name) or len(step.name) > MAX_NAME_LENGTH:
+        if not DNS_LABEL.fullmatch(step.name) or len(step.name) > MAX_NAME_LENGTH:
             message = f"step name {step.name!r} must be a DNS-1123 label of at most {MAX_NAME_LENGTH} characters"
             yield Finding((*at, "name"), message, "name")
         if step.name in names:
@@ -257,11 +309,9 @@ def _schedule_findings(workflow: Workflow) -> Iterator[Finding]:
         problem = cron.problem(expression)
         if problem:
             yield Finding(("spec", "schedule", "crons", index), problem, "schedule")
-    try:
-        zoneinfo.ZoneInfo(workflow.schedule.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        message = f"unknown timezone {workflow.schedule.timezone!r} (use an Area/Location name such as Europe/Berlin)"
-        yield Finding(("spec", "schedule", "timezone"), message, "schedule")
+    problem = cron.timezone_problem(workflow.schedule.timezone)
+    if problem:
+        yield Finding(("spec", "schedule", "timezone"), problem, "schedule")
 
 
 def _edge_findings(
@@ -321,7 +371,7 @@ def _workspace_findings(bundle: Bundle) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, workspace in enumerate(bundle.workspaces):
         at = ("bundle", "workspaces", index, "name")
-        if len(workspace.name) > 32 or not WORKSPACE.match(workspace.name):
+        if len(workspace.name) > 32 or not WORKSPACE.fullmatch(workspace.name):
             yield Finding(
                 at,
                 f"workspace {workspace.name!r} must be lowercase letters, digits and '-', at most 32",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 _REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PLACEHOLDER = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def substitute(text: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -43,6 +43,6 @@ def undefined_message(name: str) -> str:
 def parse_assignment(text: str) -> tuple[str, str]:
     """Split a ``KEY=VALUE`` command-line assignment; raise ValueError when malformed."""
     name, sep, value = text.partition("=")
-    if not sep or not NAME.match(name):
+    if not sep or not NAME.fullmatch(name):
         raise ValueError(f"--var expects KEY=VALUE with KEY like MY_VAR, got {text!r}")
     return name, value

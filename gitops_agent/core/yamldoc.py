@@ -3,15 +3,18 @@
 Called by ``core.loading`` for every manifest file. Builds Python values straight from the
 YAML event stream (libyaml when present) instead of PyYAML's recursive composer, so that it
 can enforce limits while reading: file size, nesting depth, the number of values after alias
-expansion (alias bombs), recursive aliases, duplicate keys and unknown tags all become
-``Violation``s, never exceptions or hangs. Timestamps stay strings (manifests are JSON data).
-``${VAR}`` references in scalars are substituted here, so that a plain ``replicas: ${N}``
-still becomes an integer and each undefined variable is reported where it is written.
+expansion and the characters of text they hold (alias bombs: both counted over the whole
+file), recursive aliases, duplicate keys, unknown tags and characters YAML does not allow (at
+their real line and column) all become ``Violation``s, never exceptions or hangs.
+Timestamps stay strings (manifests are JSON data). ``${VAR}`` references in scalars are
+substituted here, so that a plain ``replicas: ${N}`` still becomes an integer and each
+undefined variable is reported where it is written.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +25,13 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from gitops_agent.core import variables
-from gitops_agent.core.violations import Violation
+from gitops_agent.core.violations import Violation, quoted
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
+#: Characters of keys and scalars after alias expansion, per file: twice what a file can hold.
+MAX_CHARACTERS = 2 * MAX_FILE_BYTES
 MAX_DOCUMENTS = 1_000
 
 JsonPath = tuple[str | int, ...]
@@ -42,6 +47,8 @@ _SCALAR_TAGS = {
 _MAP_TAGS = {None, "tag:yaml.org,2002:map"}
 _SEQ_TAGS = {None, "tag:yaml.org,2002:seq"}
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: What YAML 1.1 does not allow in a stream (its printable set, negated); surrogates included.
+_NOT_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class _ManifestResolver(Resolver):
@@ -103,6 +110,7 @@ class _Frame:
     value: dict[str, Any] | list[Any]
     path: JsonPath
     size: int = 1
+    characters: int = 0
     anchor: str | None = None
     key: str | None = None
     key_is_merge: bool = False
@@ -117,18 +125,22 @@ class _Builder:
         self.env = env
         self.violations: list[Violation] = []
         self.documents: list[Document] = []
+        self.total = 0
+        self.characters = 0
         self._reset()
 
     def _reset(self) -> None:
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.positions: dict[JsonPath, Position] = {}
         self.root: Any = None
-        self.total = 0
         self.errors_before = len(self.violations)
 
     def violation(self, mark: Any, message: str, rule: str) -> None:
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        self.at(line, column, message, rule)
+
+    def at(self, line: int, column: int, message: str, rule: str) -> None:
         self.violations.append(Violation(self.path, line, column, "", message, rule))
 
     def run(self, events: Iterator[yaml.Event]) -> None:
@@ -173,10 +185,20 @@ class _Builder:
             return None
         return (*parent.path, parent.key) if parent.key is not None else parent.path
 
-    def _count(self, size: int, mark: Any) -> None:
+    def _count(self, size: int, characters: int, mark: Any) -> None:
         self.total += size
+        self.characters += characters
         if self.total > MAX_VALUES:
-            message = f"document expands to more than {MAX_VALUES} values (alias bomb?)"
+            message = (
+                f"file expands to more than {MAX_VALUES} values (alias bomb?); use fewer aliases"
+            )
+            self.violation(mark, message, "limits")
+            raise _AbortError
+        if self.characters > MAX_CHARACTERS:
+            message = (
+                f"file expands to more than {MAX_CHARACTERS} characters of text (alias bomb?); "
+                "use fewer aliases of long values"
+            )
             self.violation(mark, message, "limits")
             raise _AbortError
 
@@ -186,8 +208,9 @@ class _Builder:
             self._set_key(event)
             return
         value = self._scalar_value(event, path)
-        self._count(1, event.start_mark)
-        self._emit(value, 1, event.anchor, event.start_mark)
+        characters = len(value) if isinstance(value, str) else len(event.value)
+        self._count(1, characters, event.start_mark)
+        self._emit(value, 1, characters, event.anchor, event.start_mark)
 
     def _set_key(self, event: yaml.ScalarEvent) -> None:
         parent = self.stack[-1]
@@ -204,6 +227,8 @@ class _Builder:
         else:
             self.positions[key_path] = _pos(event.start_mark)
         parent.key = key
+        parent.characters += len(key)
+        self._count(0, len(key), event.start_mark)
 
     def _scalar_value(self, event: yaml.ScalarEvent, path: JsonPath) -> Any:
         raw: str = event.value
@@ -223,7 +248,9 @@ class _Builder:
         try:
             return _CONSTRUCTOR.construct_object(ScalarNode(tag, raw))
         except (ConstructorError, ValueError):
-            message = f"'{raw}' is not a valid {_short(tag)} value"
+            message = (
+                f"{quoted(raw)} is not a valid {_short(tag)} value; quote it to keep it as text"
+            )
             self.violation(event.start_mark, message, "yaml-tag")
             return raw
 
@@ -237,9 +264,9 @@ class _Builder:
             message = f"alias *{event.anchor} refers to no complete anchor (recursive or undefined)"
             self.violation(event.start_mark, message, "yaml-syntax")
             raise _AbortError
-        value, size = found
-        self._count(size, event.start_mark)
-        self._emit(copy.deepcopy(value), size, None, event.start_mark)
+        value, size, characters = found
+        self._count(size, characters, event.start_mark)
+        self._emit(copy.deepcopy(value), size, characters, None, event.start_mark)
 
     def _on_collection_start(self, event: yaml.CollectionStartEvent) -> None:
         path = self._child_path(event.start_mark)
@@ -253,7 +280,7 @@ class _Builder:
         if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
             message = f"unsupported YAML tag {_short(event.tag)}"
             self.violation(event.start_mark, message, "yaml-tag")
-        self._count(1, event.start_mark)
+        self._count(1, 0, event.start_mark)
         value: dict[str, Any] | list[Any] = {} if is_map else []
         self.stack.append(_Frame(value, path, anchor=event.anchor))
 
@@ -265,16 +292,17 @@ class _Builder:
                     if key not in frame.value:
                         frame.value[key] = item
                         self.positions.setdefault((*frame.path, key), position)
-        self._emit(frame.value, frame.size, frame.anchor, event.start_mark)
+        self._emit(frame.value, frame.size, frame.characters, frame.anchor, event.start_mark)
 
-    def _emit(self, value: Any, size: int, anchor: str | None, mark: Any) -> None:
+    def _emit(self, value: Any, size: int, characters: int, anchor: str | None, mark: Any) -> None:
         if anchor:
-            self.anchors[anchor] = (value, size)
+            self.anchors[anchor] = (value, size, characters)
         if not self.stack:
             self.root = value
             return
         parent = self.stack[-1]
         parent.size += size
+        parent.characters += characters
         if isinstance(parent.value, list):
             parent.value.append(value)
         elif parent.key_is_merge:
@@ -312,6 +340,9 @@ def parse(path: str, text: str, *, env: Mapping[str, str] | None = None) -> Pars
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         message = f"file is larger than {MAX_FILE_BYTES // 1024} KiB"
         return ParsedFile((), (Violation(path, 1, 1, "", message, "limits"),))
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        return ParsedFile((), (_bad_character(path, text, bad.start()),))
     builder = _Builder(path, env)
     try:
         builder.run(yaml.parse(text, Loader=_SafeLoader))
@@ -320,6 +351,34 @@ def parse(path: str, text: str, *, env: Mapping[str, str] | None = None) -> Pars
     except yaml.MarkedYAMLError as err:
         problem = " ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
         builder.violation(err.problem_mark, f"YAML syntax error: {problem}", "yaml-syntax")
+    except yaml.reader.ReaderError as err:
+        builder.violations.append(_bad_character(path, text, _character_index(text, err)))
     except yaml.YAMLError as err:
         builder.violation(None, f"YAML syntax error: {err}", "yaml-syntax")
     return ParsedFile(tuple(builder.documents), tuple(builder.violations))
+
+
+def line_and_column(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of the character at ``index`` of ``text``."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _bad_character(path: str, text: str, index: int) -> Violation:
+    line, column = line_and_column(text, index)
+    char = text[index] if index < len(text) else ""
+    code = f"U+{ord(char):04X}" if char else "a character"
+    escape = repr(char)[1:-1] if char else ""
+    message = (
+        f"character {code} is not allowed in YAML (a control character, or not text); remove "
+        f"it, or write it as the escape {escape} inside a double-quoted string"
+    )
+    return Violation(path, line, column, "", message, "yaml-syntax")
+
+
+def _character_index(text: str, err: yaml.reader.ReaderError) -> int:
+    """The character index of a reader error: libyaml counts bytes, PyYAML characters."""
+    position = int(err.position)
+    if _SafeLoader is yaml.SafeLoader:
+        return position
+    return len(text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore"))

@@ -3,17 +3,22 @@
 Called by the command line for a plain directory or file argument, and by the git source for
 a checkout. Enforces the repository boundary: hidden directories (``.git``) are skipped,
 symlinks that leave the root are recorded as problems instead of being read, files over the
-size limit or not UTF-8 are recorded as problems too. Nothing here parses YAML.
+size limit or not UTF-8 (with the line and column of the first bad byte) are recorded as
+problems too. Only regular files are opened: a FIFO, a device or a socket named like a
+manifest is a problem, never a read that blocks (the file is checked before it is opened,
+opened without blocking, and checked again once open). Nothing here parses YAML.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitops_agent.core.tree import CONFIG_FILE, MANIFEST_SUFFIXES, SourceTree
-from gitops_agent.core.yamldoc import MAX_FILE_BYTES
+from gitops_agent.core.yamldoc import MAX_FILE_BYTES, line_and_column
 from gitops_agent.errors import SourceError
 from gitops_agent.redaction import quoted
 
@@ -59,23 +64,32 @@ def repository_root(start: Path) -> Path:
     return current
 
 
+@dataclass(slots=True)
+class _Reading:
+    """What a tree read has found so far."""
+
+    root: Path
+    real_root: Path
+    files: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 def read_tree(root: Path, *, display: str = "") -> SourceTree:
     """Every manifest-like file under ``root`` (``.yaml``/``.yml``), read as UTF-8 text."""
-    real_root = root.resolve()
-    files: dict[str, str] = {}
-    problems: dict[str, str] = {}
+    reading = _Reading(root, root.resolve())
     for directory, subdirs, names in os.walk(root, followlinks=False):
         base = Path(directory)
         for name in list(subdirs):
             if name.startswith("."):
                 subdirs.remove(name)
             elif (base / name).is_symlink():
-                _check_dir_link(base / name, root, real_root, problems)
+                _check_dir_link(base / name, reading)
         for name in names:
             if name.startswith(".") or not name.endswith(MANIFEST_SUFFIXES):
                 continue
-            _read_file(base / name, root, real_root, files, problems)
-    return SourceTree(files, problems, display)
+            _read_file(base / name, reading)
+    return SourceTree(reading.files, reading.problems, display, reading.positions)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -90,28 +104,70 @@ def _inside(path: Path, real_root: Path) -> bool:
     return True
 
 
-def _check_dir_link(path: Path, root: Path, real_root: Path, problems: dict[str, str]) -> None:
-    if not _inside(path, real_root):
-        problems[_relative(path, root) + "/"] = "symlinked directory leaves the repository"
+def _check_dir_link(path: Path, reading: _Reading) -> None:
+    if not _inside(path, reading.real_root):
+        relative = _relative(path, reading.root) + "/"
+        reading.problems[relative] = "symlinked directory leaves the repository"
 
 
-def _read_file(
-    path: Path, root: Path, real_root: Path, files: dict[str, str], problems: dict[str, str]
-) -> None:
-    relative = _relative(path, root)
-    if not _inside(path, real_root):
-        problems[relative] = "symlink leaves the repository"
+def _read_file(path: Path, reading: _Reading) -> None:
+    relative = _relative(path, reading.root)
+    if not _inside(path, reading.real_root):
+        reading.problems[relative] = "symlink leaves the repository"
         return
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_regular(path)
+    except _NotRegularError as err:
+        reading.problems[relative] = str(err)
+        return
     except OSError as err:
-        problems[relative] = f"cannot read: {err.strerror}"
+        reading.problems[relative] = f"cannot read: {err.strerror}"
         return
     if len(data) > MAX_FILE_BYTES:
-        problems[relative] = f"file is larger than {MAX_FILE_BYTES // 1024} KiB"
+        reading.problems[relative] = f"file is larger than {MAX_FILE_BYTES // 1024} KiB"
         return
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        files[relative] = data.decode("utf-8-sig")
+        reading.files[relative] = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        problems[relative] = f"not UTF-8 text (byte {err.start})"
+        before = body[: err.start].decode("utf-8")
+        line, column = line_and_column(before, len(before))
+        byte = body[err.start]
+        reading.problems[relative] = f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+        reading.positions[relative] = (line, column)
+
+
+class _NotRegularError(OSError):
+    """A path named like a manifest that is not a regular file."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _not_regular(mode: int) -> _NotRegularError | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return _NotRegularError(
+        f"{kind}, not a regular file: only regular files are read; remove it, or name it "
+        "without .yaml or .yml"
+    )
+
+
+def _read_regular(path: Path) -> bytes:
+    """At most one byte more than the size limit of a regular file; never waits on a FIFO."""
+    problem = _not_regular(os.stat(path).st_mode)
+    if problem is not None:
+        raise problem
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with os.fdopen(descriptor, "rb") as handle:
+        problem = _not_regular(os.fstat(descriptor).st_mode)
+        if problem is not None:
+            raise problem
+        return handle.read(MAX_FILE_BYTES + 1)

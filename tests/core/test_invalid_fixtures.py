@@ -2,8 +2,8 @@
 
 Each case runs ``gitops-agent validate <fixture dir>`` in-process and checks the exit code,
 the file, line and message of the violation, and that no traceback was printed. Cases that
-cannot live in git (huge files, bad encodings, symlinks leaving the tree) are built in a
-temporary directory.
+cannot live in git (huge files, bad encodings, symlinks leaving the tree, FIFOs, alias bombs,
+configurations with foreign schema references) are built in a temporary directory.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ CASES = [
         6,
         "unknown field 'replica' in 'spec' (did you mean 'replicas'?)",
     ),
-    ("replicas-type", "w.yaml", 6, "'spec.replicas': must be of type integer, got string \"two\""),
+    ("replicas-type", "w.yaml", 6, "'spec.replicas': must be an integer, got a string (\"two\")"),
     ("compute-missing", "w.yaml", 4, "missing required field 'compute' in 'spec'"),
     ("quantity-invalid", "w.yaml", 9, '"50x" has an invalid format (expected a quantity'),
     ("quantity-millibytes", "w.yaml", 10, "means 64 millibytes (0.064 bytes); did you mean 64Mi?"),
@@ -93,6 +93,45 @@ CASES = [
     ),
     ("duplicate-resource", "b.yaml", 2, "worker/public/same is declared twice (first in"),
     ("duplicate-member-standalone", "w2.yaml", 2, "worker/public/same is declared twice"),
+    # numbers that are not quantities, and quantities too large to compute with
+    ("quantity-negative", "w.yaml", 8, "cpu '-1' is not a quantity: a quantity cannot be negative"),
+    ("quantity-nan", "w.yaml", 8, "cpu 'nan' is not a quantity: a quantity is a finite number"),
+    ("quantity-inf", "w.yaml", 8, "cpu 'inf' is not a quantity: a quantity is a finite number"),
+    ("quantity-huge-exponent", "w.yaml", 8, "the exponent must be between -30 and 30"),
+    ("quantity-long-number", "w.yaml", 8, "(5000 characters) is not a quantity: at most 64"),
+    # timezones are zone files, not directories of the zone database
+    ("timezone-directory", "wf.yaml", 7, "unknown timezone 'America' (use an Area/Location"),
+    ("timezone-long", "wf.yaml", 7, "unknown timezone 'AAAA"),
+    # a name ending in a line break is not a name ($ of a regular expression matches before it)
+    ("name-newline", "w.yaml", 2, "name 'w\\n' must be a DNS-1123 label"),
+    ("workspace-newline", "w.yaml", 4, "workspace 'public\\n' must be lowercase letters"),
+    ("step-name-newline", "wf.yaml", 9, "step name 'a\\n' must be a DNS-1123 label"),
+    ("env-key-newline", "w.yaml", 14, '"MODE\\n" has an invalid format (expected a name of'),
+    ("file-name-newline", "w.yaml", 14, '"app.yaml\\n" has an invalid format (expected a file'),
+    ("secret-id-newline", "w.yaml", 13, "secret id 'db-credentials\\n' must be 'tenant:name'"),
+    # objects two resources would both write: refused by validate, not first by render
+    (
+        "collision-mapped-workspaces",
+        "sales.yaml",
+        2,
+        "Deployment/shared/reporter would also be written for worker/marketing/reporter",
+    ),
+    (
+        "collision-worker-workflow-configmap",
+        "workflow.yaml",
+        2,
+        "ConfigMap/public/report-files would also be written for worker/public/report",
+    ),
+    ("bundle-file-self", "bundle.yaml", 7, "bundle file 'bundle.yaml' is this bundle's own file"),
+    ("bundle-file-mutual", "a.yaml", 6, "a bundle member cannot itself be a bundle ('b.yaml'"),
+    ("cron-reversed-range", "wf.yaml", 6, "the range 50-10 runs backwards"),
+    ("cron-overflow", "wf.yaml", 6, "the step '99999999999999999999' is too large a number"),
+    ("yaml-nul-byte", "w.yaml", 4, "20: character U+0000 is not allowed in YAML"),
+    ("type-null", "w.yaml", 4, "'description': must be a string, got null"),
+    # what Kubernetes would refuse at apply time is refused by validate
+    ("image-newline", "w.yaml", 8, "image 'docker.io/library/alpine:3.20\\n' has surrounding"),
+    ("storage-class-invalid", "w.yaml", 12, "storageClass 'Fast SSD' must be the name of"),
+    ("directory-newline", "w.yaml", 13, "'/data\\n' holds a line break or a control character"),
 ]
 
 
@@ -171,7 +210,8 @@ def test_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     code, out, _ = run_validate(capsys, str(tmp_path))
     assert code == 1
-    assert "latin.yaml:1:1: not read: not UTF-8 text" in out
+    line = _worker("latin").count("\n") + 1
+    assert f"latin.yaml:{line}:17: not read: not UTF-8 text (byte 0xe9)" in out
 
 
 def test_symlink_leaving_the_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,3 +246,44 @@ def test_symlink_inside_the_repository_is_read(
     # the real file is loaded on its own and the symlink is the bundle's member: one worker twice
     assert code == 1
     assert "worker/public/inside is declared twice" in out
+
+
+def test_aliases_of_a_long_value_are_bounded_by_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 680 KB: a 580,000-character anchor aliased 20,000 times (under the 100,000-value limit)
+    aliases = ", ".join(["*big"] * 20_000)
+    text = _worker("bomb").replace(
+        "version: v2alpha", f"version: v2alpha\ndescription: &big {'x' * 580_000}"
+    )
+    (tmp_path / "w.yaml").write_text(text.replace("command: [sh]", f"command: [{aliases}]"))
+    code, out, _ = run_validate(capsys, str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path}/w.yaml:18:27:" in out
+    assert "file expands to more than 2097152 characters of text (alias bomb?)" in out
+
+
+def test_a_fifo_is_skipped_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "w.yaml").write_text(_worker("w"))
+    os.mkfifo(tmp_path / "pipe.yaml")
+    code, out, _ = run_validate(capsys, str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path}/pipe.yaml:1:1: not read: a FIFO (named pipe), not a regular file" in out
+
+
+@pytest.mark.parametrize(
+    "ref", ["urn:example:stack", "https://schemas.example.invalid/flink.json", "#/$defs/nope"]
+)
+def test_a_stack_schema_refers_only_to_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str
+) -> None:
+    stack = f"flink:\n      image: flink:1.19\n      schema: {{$ref: '{ref}'}}\n"
+    config = f"target:\n  stacks:\n    {stack}"
+    (tmp_path / "gitops-agent.yaml").write_text(config)
+    (tmp_path / "w.yaml").write_text(_worker("w").replace("stack: container", "stack: flink"))
+    code, out, err = run_validate(capsys, str(tmp_path))
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert f"{tmp_path}/gitops-agent.yaml:3:5: target.stacks.flink.schema: $ref {ref!r}" in err

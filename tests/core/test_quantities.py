@@ -37,7 +37,57 @@ def test_values() -> None:
     assert quantities.value("50m") == Decimal("0.05")
 
 
-@pytest.mark.parametrize("text", ["", "50x", "-1", "1.2.3", "Mi", "1 Gi"])
-def test_rejects(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "50x",
+        "-1",
+        "1.2.3",
+        "Mi",
+        "1 Gi",
+        -1,
+        -0.5,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        "1e999999999",
+        "1e-999999999",
+        "1e31",
+        "9" * 5000,
+        10**4000,
+        1e300,
+        "8Ei",
+        "1e19",
+        "50m\n",
+        " 50m",
+        "\u0665",
+        True,
+    ],
+)
+def test_rejects(text: str | float) -> None:
     with pytest.raises(quantities.QuantityError):
         quantities.parse(text)
+    assert quantities.problem(text) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7Ei", "7Ei"),
+        ("1e18", "1e18"),
+        (0, "0"),
+        ("1e-30", "1e-9"),
+        (2**63 - 1, "9223372036854775807"),
+    ],
+)
+def test_bounds_that_are_quantities(text: str | int, expected: str) -> None:
+    assert quantities.problem(text) is None
+    assert quantities.canonical(text) == expected
+
+
+def test_messages_say_what_to_write_and_quote_long_text_short() -> None:
+    assert "cannot be negative" in str(quantities.problem(-1))
+    assert "finite number" in str(quantities.problem(float("nan")))
+    assert "exponent must be between -30 and 30" in str(quantities.problem("1e999999999"))
+    assert len(str(quantities.problem("9" * 5000))) < 200

@@ -219,13 +219,48 @@ def test_stack_arguments_must_use_keys_of_the_resource_type() -> None:
         ("job: {image: x, configFile: '/etc/job:1.yaml'}", "may hold only letters"),
         ("job: {image: x, arguments: ['${{tenant}}']}", "unknown placeholder ${{tenant}}"),
         ("container: {image: x}", "only 'schema' may be set"),
+        ("job: {image: x, schema: {$ref: 'urn:x:y'}}", "$ref 'urn:x:y' leaves the schema"),
+        ("job: {image: x, schema: {$ref: 'https://h.invalid/s.json'}}", "leaves the schema"),
+        ("job: {image: x, schema: {$ref: 'urn:gitops-agent:worker'}}", "leaves the schema"),
+        ("job: {image: x, schema: {$ref: 'other.json#/a'}}", "leaves the schema"),
+        ("job: {image: x, schema: {$ref: '#/$defs/none'}}", "points at nothing in the schema"),
+        ("job: {image: x, schema: {$id: 'urn:x', type: object}}", "$id is not allowed"),
+        ("job: {image: x, schema: {$dynamicRef: '#meta'}}", "$dynamicRef is not allowed"),
+        (
+            "job: {image: x, schema: {properties: {a: {allOf: [{$ref: 'urn:x'}]}}}}",
+            "schema.properties.a.allOf[0]: $ref 'urn:x' leaves the schema",
+        ),
     ],
 )
 def test_bad_stack_configuration_is_a_config_error(config: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=None) as caught:
         parse_config(f"target:\n  stacks:\n    {config}\n", "gitops-agent.yaml")
     assert expected in str(caught.value)
-    assert str(caught.value).startswith("gitops-agent.yaml:3: ")
+    assert str(caught.value).startswith("gitops-agent.yaml:3:5: ")
+
+
+def test_a_stack_schema_may_refer_to_its_own_parts() -> None:
+    config = """\
+    target:
+      stacks:
+        job:
+          image: registry.local/job:1
+          schema:
+            type: object
+            properties: {port: {$ref: '#/$defs/port'}, $ref: {type: string}}
+            $defs: {port: {type: integer, enum: [{$ref: 'not a reference'}, 80]}}
+    """
+    spec = "compute: runnable-default\nstack: job\nstackSpec: {port: 80}\n"
+    assert messages({"w.yaml": worker("w", spec)}, config) == []
+    found = messages({"w.yaml": worker("w", spec.replace("80", "'80'"))}, config)
+    assert any("must be an integer" in message for message in found)
+
+
+def test_a_stack_schema_that_refers_to_itself_without_end_is_a_violation() -> None:
+    config = "target:\n  stacks:\n    job:\n      image: x\n      schema: {$ref: '#'}\n"
+    spec = "compute: runnable-default\nstack: job\nstackSpec: {}\n"
+    found = messages({"w.yaml": worker("w", spec)}, config)
+    assert len(found) == 1 and "refers to itself without end" in found[0]
 
 
 def test_a_workspace_must_map_to_a_valid_namespace() -> None:
@@ -301,12 +336,12 @@ def test_objects_of_two_resources_may_not_share_a_name() -> None:
     }
     config = "target:\n  workspaces: {a: shared, b: shared}\n"
     result = evaluate(files, config)
-    assert result.violations == ()
-    with pytest.raises(RenderError) as caught:
-        kubernetes.render(result.resources, result.config.render_settings())
-    [violation] = caught.value.violations
+    [violation] = result.violations  # validate refuses what render would refuse
     assert violation.path == "b.yaml" and violation.rule == "collision"
     assert "Deployment/shared/same would also be written for worker/a/same (a.yaml)" in (
         violation.message
     )
+    with pytest.raises(RenderError) as caught:
+        kubernetes.render(result.resources, result.config.render_settings())
+    assert caught.value.violations == result.violations
     assert render_files(files)  # without the mapping each workspace has its own namespace

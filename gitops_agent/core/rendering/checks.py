@@ -2,9 +2,10 @@
 
 Called by ``core.validation.resource_findings`` for every Worker and Workflow, so that what
 cannot be rendered is a violation at ``validate`` time: unknown ``${{key}}`` placeholders,
-secret ids and keys Kubernetes cannot name, stacks without an image, mount paths that are
-not normalized absolute paths (or that sit on a stack's configuration directory), derived
-object names that are too long, and schedules a CronJob cannot express.
+secret ids, keys and storage classes Kubernetes cannot name, stacks without an image,
+images with spaces or line breaks, mount paths that are not normalized absolute paths (or
+that sit on a stack's configuration directory), derived object names that are too long,
+and schedules a CronJob cannot express.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from gitops_agent.core.manifests import (
 )
 from gitops_agent.core.rendering import context, names
 from gitops_agent.core.stacks import CONFIG_FILE_KEY, StackRegistry
-from gitops_agent.core.violations import Finding
+from gitops_agent.core.violations import Finding, quoted
 from gitops_agent.core.yamldoc import JsonPath
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _TEMPLATES: JsonPath = ("use", "projection", "projections")
 
 
@@ -98,7 +99,12 @@ def _secrets(runtime: Runtime, at: JsonPath) -> Iterator[Finding]:
         return
     for index, secret in enumerate(projection.secrets):
         tenant, colon, name = secret.id.rpartition(":")
-        if ":" in tenant or (colon and not tenant) or len(name) > 253 or not _SUBDOMAIN.match(name):
+        if (
+            ":" in tenant
+            or (colon and not tenant)
+            or len(name) > 253
+            or not _SUBDOMAIN.fullmatch(name)
+        ):
             message = (
                 f"secret id {secret.id!r} must be 'tenant:name' or 'name', where name is a "
                 "Kubernetes Secret name (lowercase letters, digits, '-' and '.')"
@@ -106,7 +112,7 @@ def _secrets(runtime: Runtime, at: JsonPath) -> Iterator[Finding]:
             yield Finding((*at, "use", "projection", "secrets", index, "id"), message, "secret")
     for where, template in _templates(projection, split_env_template=True):
         reference = projections.secret_reference(template)
-        if reference is not None and not _SECRET_KEY.match(reference.key):
+        if reference is not None and not _SECRET_KEY.fullmatch(reference.key):
             message = (
                 f"secret key {reference.key!r} may hold only letters, digits, '-', '_' and '.'"
             )
@@ -117,6 +123,14 @@ def _stack(
     runtime: Runtime, at: JsonPath, kind: ResourceType, stacks: StackRegistry
 ) -> Iterator[Finding]:
     stack = stacks.get(runtime.stack)
+    if stack is not None and stack.image_from_spec:
+        image = runtime.stack_spec.get("image")
+        if isinstance(image, str) and (image != image.strip() or not image.isprintable()):
+            message = (
+                f"image {quoted(image)} has surrounding spaces, line breaks or control "
+                "characters; write the image reference alone, such as alpine:3.20"
+            )
+            yield Finding((*at, "stackSpec", "image"), message, "stack")
     if stack is None or stack.image_from_spec:
         return
     if stack.image is None:
@@ -131,6 +145,8 @@ def _stack(
 
 def path_problem(path: str) -> str | None:
     """Why ``path`` is not a normalized absolute directory, or None."""
+    if not path.isprintable():
+        return f"{quoted(path)} holds a line break or a control character; write the path alone"
     normal = posixpath.normpath(path)
     if path == "/" or normal == "/":
         return f"{path!r} would hide the whole file system; mount a directory below /"
@@ -178,10 +194,19 @@ def _mounts(
 
 
 def _worker(worker: Worker) -> Iterator[Finding]:
+    storage_class = None if worker.disk is None else worker.disk.storage_class
+    if storage_class is not None and (
+        len(storage_class) > 253 or not _SUBDOMAIN.fullmatch(storage_class)
+    ):
+        message = (
+            f"storageClass {quoted(storage_class)} must be the name of a Kubernetes "
+            "StorageClass: lowercase letters, digits, '-' and '.'"
+        )
+        yield Finding(("spec", "disk", "storageClass"), message, "name")
     if (
         worker.disk is not None
         and worker.replicas > 1
-        and not names.DNS_1035.match(worker.meta.name)
+        and not names.DNS_1035.fullmatch(worker.meta.name)
     ):
         message = (
             f"a Worker with disk and more than one replica runs as a StatefulSet with a headless "
@@ -206,11 +231,19 @@ def _workflow(workflow: Workflow) -> Iterator[Finding]:
             "a scheduled Workflow has one cron for now (a Kubernetes CronJob has one schedule)"
         )
         yield Finding(("spec", "schedule", "crons", 1), message, "schedule")
-    try:
-        datetime.fromisoformat(schedule.end_on or "2000-01-01")
-    except ValueError:
-        message = f"endOn {schedule.end_on!r} is not an ISO-8601 time such as 2030-01-31T18:00:00Z"
+    if schedule.end_on is not None and _iso_time_problem(schedule.end_on):
+        message = (
+            f"endOn {quoted(schedule.end_on)} is not an ISO-8601 time such as 2030-01-31T18:00:00Z"
+        )
         yield Finding(("spec", "schedule", "endOn"), message, "schedule")
+
+
+def _iso_time_problem(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
 
 
 def _job_names(workflow: Workflow) -> Iterator[Finding]:

@@ -4,12 +4,13 @@ The entry the engine and the ``render`` command call, after ``core.validation`` 
 violation: ``render(resources, settings, revision=...)`` returns a ``RenderedSet`` (one
 rendered value per resource, Bundles and their members included, sorted by resource id).
 The same input always gives the same objects. Two resources whose objects would share a
-kind, namespace and name raise ``RenderError`` with a violation for each.
+kind, namespace and name raise ``RenderError`` with a violation for each; ``collisions``
+finds the same violations for ``core.validation``, so that ``validate`` refuses them too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from gitops_agent.core.kinds import ObjectKey, apply_order
@@ -44,10 +45,18 @@ def render(
     """
     flat = list(flatten(resources))
     rendered = [render_resource(r, settings, revision=revision, now=now) for r in flat]
-    collisions = sort_violations(_collisions(flat, rendered))
-    if collisions:
-        raise RenderError(collisions[0].format(), collisions)
+    shared = sort_violations(_collisions(flat, rendered))
+    if shared:
+        raise RenderError(shared[0].format(), shared)
     return RenderedSet(tuple(sorted(rendered, key=lambda r: r.id)), revision)
+
+
+def collisions(
+    resources: Sequence[Resource], rendered: Sequence[Rendered]
+) -> tuple[Violation, ...]:
+    """A violation for each object whose kind, namespace and name an earlier resource's
+    object already has; ``rendered[i]`` is ``resources[i]`` rendered (as ``render`` does)."""
+    return sort_violations(_collisions(list(resources), list(rendered)))
 
 
 def target_objects(rendered: RenderedSet) -> tuple[TargetObjects, ...]:

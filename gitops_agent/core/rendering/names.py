@@ -13,7 +13,7 @@ JOB_HASH_LENGTH = 8
 #: A Job's name is also its pods' ``job-name`` label value, so at most 63 characters.
 MAX_JOB_NAME = 63
 #: Service names are DNS-1035 labels: they start with a letter.
-DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 DISK_VOLUME = "disk"
 STACK_VOLUME = "stack-config"
 CONTAINER = "main"

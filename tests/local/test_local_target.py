@@ -64,7 +64,10 @@ def test_a_killed_worker_process_is_restarted(run: Run, repo: Path, state: Path)
 
 def test_a_crash_looping_worker_fails_and_its_dependents_are_skipped(run: Run, repo: Path) -> None:
     worker = repo / "tests" / "worker" / "sleep-worker" / "worker.yaml"
-    worker.write_text(worker.read_text().replace('sleep 30; done"', 'exit 3"'))
+    # exits at once (no $(date) first), so it is never up long enough to count as ready
+    text = worker.read_text()
+    start = text.index('      - "while true')
+    worker.write_text(text[:start] + '      - "exit 3"\n')
     code, out, _ = run("apply", str(repo))
     assert code == 1
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}

@@ -108,3 +108,25 @@ def test_allowed_workspaces_are_enforced_by_validate(tmp_path: Path) -> None:
         "may deploy to (target.allowedWorkspaces: sales); move the resource to an allowed "
         "workspace or add 'public' to the list"
     ]
+
+
+def test_a_configuration_that_is_not_a_regular_file_is_refused_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from gitops_agent.config import configuration
+
+    fifo = tmp_path / "gitops-agent.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"a FIFO \(named pipe\), not a regular file"):
+        load_config(fifo)
+    with pytest.raises(ConfigError, match=r"gitops-agent\.yaml: cannot read configuration"):
+        configuration(tmp_path, None, {})
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ConfigError, match="larger than 1024 KiB"):
+        load_config(big)
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        (tmp_path / "latin.yaml").write_bytes(b"name: caf\xe9\n")
+        load_config(tmp_path / "latin.yaml")

@@ -244,4 +244,9 @@ def _failure_of(err: GitOpsError) -> FailureReason:
 
 
 def _short(revision: str | None) -> str:
-    return (revision or "nothing")[:12]
+    """A revision as people read it: 12 characters of a commit; a directory's revision
+    (``<commit>+<digest>``, ``tree-<digest>``) keeps its digest, which tells edits apart."""
+    if not revision:
+        return "nothing"
+    head, plus, digest = revision.partition("+")
+    return f"{head[:12]}+{digest[:12]}" if plus else revision[:17]

@@ -116,9 +116,12 @@ def _read_file(path: Path, reading: _Reading) -> None:
         reading.problems[relative] = "symlink leaves the repository"
         return
     try:
-        data = _read_regular(path)
-    except _NotRegularError as err:
-        reading.problems[relative] = str(err)
+        data = read_regular(path)
+    except NotRegularError as err:
+        reading.problems[relative] = (
+            f"{err.kind}, not a regular file: only regular files are read; remove it, or "
+            "name it without .yaml or .yml"
+        )
         return
     except OSError as err:
         reading.problems[relative] = f"cannot read: {err.strerror}"
@@ -137,8 +140,12 @@ def _read_file(path: Path, reading: _Reading) -> None:
         reading.positions[relative] = (line, column)
 
 
-class _NotRegularError(OSError):
-    """A path named like a manifest that is not a regular file."""
+class NotRegularError(OSError):
+    """A path that is not a regular file (a FIFO, a device, a socket, a directory)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"{kind}, not a regular file")
+        self.kind = kind
 
 
 _KINDS = (
@@ -150,18 +157,15 @@ _KINDS = (
 )
 
 
-def _not_regular(mode: int) -> _NotRegularError | None:
+def _not_regular(mode: int) -> NotRegularError | None:
     if stat.S_ISREG(mode):
         return None
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-    return _NotRegularError(
-        f"{kind}, not a regular file: only regular files are read; remove it, or name it "
-        "without .yaml or .yml"
-    )
+    return NotRegularError(next((name for test, name in _KINDS if test(mode)), "something"))
 
 
-def _read_regular(path: Path) -> bytes:
-    """At most one byte more than the size limit of a regular file; never waits on a FIFO."""
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most one byte more than ``limit`` of a regular file; never waits on a FIFO.
+    Also used by ``gitops_agent.config`` for the configuration file."""
     problem = _not_regular(os.stat(path).st_mode)
     if problem is not None:
         raise problem
@@ -170,4 +174,4 @@ def _read_regular(path: Path) -> bytes:
         problem = _not_regular(os.fstat(descriptor).st_mode)
         if problem is not None:
             raise problem
-        return handle.read(MAX_FILE_BYTES + 1)
+        return handle.read(limit + 1)

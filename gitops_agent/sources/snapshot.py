@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from gitops_agent.core.tree import MANIFEST_SUFFIXES
 from gitops_agent.core.yamldoc import MAX_FILE_BYTES
 from gitops_agent.errors import SourceError
 from gitops_agent.redaction import quoted
-from gitops_agent.sources import gitrun
+from gitops_agent.sources import directory, gitrun
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec, is_sha
 from gitops_agent.sources.urls import UrlKind, check_ref, classify
 
@@ -141,24 +140,23 @@ def _committed(listing: bytes) -> dict[str, str]:
 def _on_disk(root: Path, algorithm: str) -> dict[str, str]:
     """Manifest path -> the blob id git would give the file (or symlink) on disk."""
     blobs: dict[str, str] = {}
-    for directory, subdirs, names in os.walk(root):
+    for folder, subdirs, names in os.walk(root):
         subdirs[:] = [name for name in subdirs if not name.startswith(".")]
         for name in names:
-            relative = (Path(directory) / name).relative_to(root).as_posix()
+            relative = (Path(folder) / name).relative_to(root).as_posix()
             if _is_manifest(relative):
-                blobs[relative] = _blob_id(Path(directory) / name, algorithm)
+                blobs[relative] = _blob_id(Path(folder) / name, algorithm)
     return blobs
 
 
 def _read_regular(path: Path) -> bytes | None:
     """The bytes of a regular file of at most ``MAX_FILE_BYTES``; ``None`` for anything else
     (a FIFO is opened without blocking and never read)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        return handle.read(MAX_FILE_BYTES + 1)
+    try:
+        data = directory.read_regular(path)
+    except directory.NotRegularError:
+        return None
+    return data if len(data) <= MAX_FILE_BYTES else None
 
 
 def _blob_id(path: Path, algorithm: str) -> str:

@@ -20,7 +20,10 @@ from tests.security.hostile import Markers, git, hostile_repository
 def hostile(tmp_path: Path) -> tuple[Path, Markers]:
     """The armed repository; plain git in it does run the programs (checked here)."""
     repo, markers = hostile_repository(tmp_path)
-    subprocess.run(["git", "status"], cwd=repo, capture_output=True, timeout=30, check=False)
+    # status always asks the fsmonitor; diff always runs the clean filter on the changed
+    # files (status alone runs it only on files it cannot tell apart by their size and time)
+    for command in (["status"], ["diff", "--stat"]):
+        subprocess.run(["git", *command], cwd=repo, capture_output=True, timeout=30, check=False)
     assert {"included-fsmonitor", "filter-process"} <= set(markers.fired())
     markers.reset()
     for stray in repo.iterdir():  # files plain git's fsmonitor hook call may have left

@@ -1,10 +1,12 @@
 """Server-side apply and ``metadata.managedFields`` bookkeeping.
 
 ``record_update`` gives the managedFields after a create, update or patch (the writer takes
-the fields it changed from everyone else); ``server_side_apply`` merges an applied
-configuration into the live object, removes fields the manager stopped applying (when no
-one else owns them), and raises the 409 field-manager conflict the real server raises
-unless ``force`` is set. Called by ``objects.py``.
+the fields it changed from everyone else); ``server_side_apply`` is structured-merge-diff's
+``Updater.Apply`` (``sigs.k8s.io/structured-merge-diff/v4/merge/update.go``): it merges an
+applied configuration into the live object, prunes what the manager stopped applying and no
+one else owns (whole list items included), raises the 409 field-manager conflict unless
+``force`` is set, and takes removed and forced fields from the other managers. Called by
+``objects.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim import errors, smd
 from gitops_agent.testing.kubesim.errors import Cause
 from gitops_agent.testing.kubesim.fieldsets import (
     Path,
@@ -20,10 +22,9 @@ from gitops_agent.testing.kubesim.fieldsets import (
     flatten,
     from_fields_v1,
     path_string,
-    remove_path,
     to_fields_v1,
 )
-from gitops_agent.testing.kubesim.patching import apply_merge, deep_copy
+from gitops_agent.testing.kubesim.patching import deep_copy
 from gitops_agent.testing.kubesim.schema import Node
 
 Obj = dict[str, Any]
@@ -38,6 +39,23 @@ _SERVER_META = (
     "selfLink",
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
+)
+# What fieldmanager's stripMeta leaves out of every recorded set (exact paths only).
+_STRIPPED = frozenset(
+    {("f:apiVersion",), ("f:kind",), ("f:metadata",)}
+    | {
+        ("f:metadata", "f:" + name)
+        for name in (
+            "name",
+            "namespace",
+            "creationTimestamp",
+            "selfLink",
+            "uid",
+            "generation",
+            "managedFields",
+            "resourceVersion",
+        )
+    }
 )
 
 
@@ -140,11 +158,28 @@ def _resets(old: Obj | None, new: Obj) -> bool:
     return sent is not None and sent != stored
 
 
+def applied_set(paths: set[Path], *, subresource: str, has_status: bool) -> set[Path]:
+    """An applied configuration's fields the manager gets: without the fields the endpoint
+    resets (``status`` on the main resource, all but ``status`` on the status subresource)."""
+    if subresource == "status":
+        return {p for p in paths if p[:1] == ("f:status",)}
+    if has_status:
+        return {p for p in paths if p[:1] != ("f:status",)}
+    return set(paths)
+
+
+def _ignored(path: Path, *, subresource: str, has_status: bool) -> bool:
+    if subresource == "status":
+        return path[:1] != ("f:status",)
+    return has_status and path[:1] == ("f:status",)
+
+
 def server_side_apply(
     live: Obj | None,
     config: Obj,
     node: Node,
     *,
+    applied: set[Path],
     manager: str,
     force: bool,
     api_version: str,
@@ -152,33 +187,56 @@ def server_side_apply(
     subresource: str = "",
     has_status: bool = False,
 ) -> tuple[Obj, list[Obj]]:
-    """The merged object and its managedFields; raises 409 on conflicts without force."""
+    """The merged object and its managedFields; raises 409 on conflicts without force.
+
+    ``applied`` is the configuration's field set (``applied_set`` of its paths)."""
     base = deep_copy(live) if live is not None else {}
     entries = load(base)
-    view_config = owned_view(config, subresource=subresource, has_status=has_status)
-    applied = set(flatten(view_config, node, intermediates=False))
     mine = next((e for e in entries if e.same_owner(manager, "Apply", subresource)), None)
-    merged = apply_merge(base, config, node)
     others = [e for e in entries if e is not mine]
-    owned_by_others = set().union(*(e.paths for e in others)) if others else set()
-    for path in sorted(
-        (mine.paths if mine else set()) - applied - owned_by_others, key=len, reverse=True
-    ):
-        remove_path(merged, path, node)
-    before = flatten(owned_view(base, subresource=subresource, has_status=has_status), node)
-    after = flatten(owned_view(merged, subresource=subresource, has_status=has_status), node)
-    modified, _ = changed_paths(before, after)
-    conflicts = [(e, p) for e in others for p in sorted(e.paths & modified & applied)]
-    if conflicts and not force:
-        raise conflict_error(conflicts)
-    for entry, path in conflicts:
-        entry.paths.discard(path)
+    recorded = applied - _STRIPPED
+    merged = smd.merge(base, config, node) if live is not None else deep_copy(config)
+    if mine is not None and not mine.paths <= recorded:
+        owned = set(applied).union(*(e.paths for e in others))
+        removal = smd.prune_paths(mine.paths, owned, node)
+        if removal:
+            merged = smd.remove_items(merged, smd.trie(removal), node) or {}
+    changed = live is None or merged != base
+    if changed and live is not None:
+        _take_from_others(
+            base, merged, node, others, force=force, subresource=subresource, has_status=has_status
+        )
     if mine is None:
         mine = Entry(manager, "Apply", api_version, now, subresource)
         entries.append(mine)
-    if mine.paths != applied:
-        mine.paths, mine.time, mine.api_version = applied, now, api_version
+    mine.paths = recorded
+    if changed:
+        mine.time, mine.api_version = now, api_version
     return merged, dump(entries)
+
+
+def _take_from_others(
+    base: Obj,
+    merged: Obj,
+    node: Node,
+    others: list[Entry],
+    *,
+    force: bool,
+    subresource: str,
+    has_status: bool,
+) -> None:
+    """Conflicts (fields others own that the apply added or changed) and removed fields."""
+    added, modified, removed = smd.compare(base, merged, node)
+    changed = {
+        p
+        for p in added | modified
+        if not _ignored(p, subresource=subresource, has_status=has_status)
+    }
+    conflicts = [(e, p) for e in others for p in sorted(e.paths & changed)]
+    if conflicts and not force:
+        raise conflict_error(conflicts)
+    for entry in others:
+        entry.paths -= changed | removed
 
 
 def _print_manager(entry: Entry) -> str:

@@ -1,10 +1,11 @@
 """Field sets of server-side apply: which fields of an object a manager owns.
 
 A path is a tuple of FieldsV1 keys (``("f:spec", "f:template", "f:spec", "f:containers",
-'k:{"name":"web"}', "f:image")``). ``flatten`` lists every path of an object with its value
-(driven by the schema's list types and map types), ``to_fields_v1`` / ``from_fields_v1``
-convert sets to and from the ``managedFields[].fieldsV1`` JSON, ``remove_path`` deletes one
-field, and ``path_string`` prints a path as conflict messages do. Used by ``apply.py``.
+'k:{"name":"web"}', "f:image")``). ``item_key`` and ``set_element`` name list items,
+``flatten`` lists every path of an object with its value (driven by the schema's list types
+and map types; the field sets of Update operations), ``to_fields_v1`` / ``from_fields_v1``
+convert sets to and from the ``managedFields[].fieldsV1`` JSON, and ``path_string`` prints a
+path as conflict messages do. Used by ``apply.py``, ``smd.py`` and ``typed.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def item_key(item: Any, node: Node) -> str:
         if value is not None:
             keys[name] = value
     return "k:" + _dumps(keys)
+
+
+def set_element(item: Any) -> str:
+    """The ``v:...`` element of an item of a set-typed list."""
+    return "v:" + _dumps(item)
 
 
 def flatten(value: Any, node: Node | None, *, intermediates: bool = True) -> dict[Path, Any]:
@@ -119,67 +125,6 @@ def from_fields_v1(fields: Any, prefix: Path = ()) -> set[Path]:
         else:
             out.add((*prefix, key))
     return out
-
-
-def _find_item(items: list[Any], element: str, node: Node | None) -> int:
-    kind, text = element[0], element[2:]
-    for i, item in enumerate(items):
-        if kind == "k" and node is not None and item_key(item, node) == element:
-            return i
-        if kind == "v" and _dumps(item) == text:
-            return i
-        if kind == "i" and str(i) == text:
-            return i
-    return -1
-
-
-def get_path(obj: Any, path: Path, node: Node | None) -> Any:
-    """The value at ``path`` or None."""
-    current = obj
-    for element in path:
-        if element.startswith("f:") and isinstance(current, dict):
-            current = current.get(element[2:])
-            node = node.child(element[2:]) if node is not None else None
-        elif isinstance(current, list):
-            index = _find_item(current, element, node)
-            current = current[index] if index >= 0 else None
-            node = node.elem if node is not None else None
-        else:
-            return None
-    return current
-
-
-def remove_path(obj: Obj, path: Path, node: Node | None) -> None:
-    """Delete the field or list item at ``path``; empty parent maps are pruned."""
-    parents: list[tuple[Any, str]] = []
-    current: Any = obj
-    for element in path[:-1]:
-        parents.append((current, element))
-        current = get_path(current, (element,), node)
-        node = _step(node, element)
-        if current is None:
-            return
-    last = path[-1]
-    if last.startswith("f:") and isinstance(current, dict):
-        current.pop(last[2:], None)
-    elif isinstance(current, list):
-        index = _find_item(current, last, node)
-        if index >= 0:
-            del current[index]
-    for parent, element in reversed(parents):
-        child = get_path(parent, (element,), None)
-        if child in ({}, []) and element.startswith("f:") and isinstance(parent, dict):
-            parent.pop(element[2:], None)
-        else:
-            break
-
-
-def _step(node: Node | None, element: str) -> Node | None:
-    if node is None:
-        return None
-    if element.startswith("f:"):
-        return node.child(element[2:])
-    return node.elem
 
 
 def path_string(path: Path) -> str:

@@ -22,6 +22,7 @@ import yaml
 
 from gitops_agent.testing import waiting
 from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim.admission import ClaimResize, ServiceAllocator
 from gitops_agent.testing.kubesim.control import Control, Fault, RequestRecord
 from gitops_agent.testing.kubesim.control_api import ControlApi
 from gitops_agent.testing.kubesim.controllers import ControllerLoop
@@ -53,6 +54,7 @@ class SimConfig:
     history: int = 50_000  # watch events kept for resuming from a resourceVersion
     log_text: str = "{container} started"  # logs of commands that print nothing we know
     storage_class: str = "standard"
+    volume_expansion: bool = False  # whether the default storage class allows claims to grow
     rules: tuple[OutcomeRule, ...] = field(default_factory=tuple)
     seed: int = 0
 
@@ -93,6 +95,8 @@ class KubeSim:
         self.store = Store(history=self.config.history)
         self.objects = Objects(self.store, clock=self.clock)
         self.objects.admission.append(admitter(self.config.storage_class))
+        self.objects.admission.append(ServiceAllocator(self.store, seed=self.config.seed))
+        self.objects.gates.append(ClaimResize(expandable=self.config.volume_expansion))
         self.deleter = Deleter(self.objects)
         for name in INITIAL_NAMESPACES:
             self.objects.create(

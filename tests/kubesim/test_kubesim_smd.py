@@ -4,7 +4,12 @@ the typed checks' messages and their skipping of unchanged parts."""
 
 from __future__ import annotations
 
-from gitops_agent.testing.kubesim import smd, typed
+import copy
+import random
+
+from kubesim_manifests import deployment
+
+from gitops_agent.testing.kubesim import fieldsets, smd, typed
 from gitops_agent.testing.kubesim.schema import shared
 
 DEPLOYMENT = shared().root("apps", "v1", "Deployment")
@@ -68,3 +73,41 @@ def test_decoding_checks_skip_what_the_stored_object_already_has() -> None:
         "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of "
         "type int32"
     )
+
+
+def _mutations(base: dict[str, object], seed: int) -> dict[str, object]:
+    """A copy of ``base`` with a few random fields changed, added or removed."""
+    rng = random.Random(seed)
+    mutated = copy.deepcopy(base)
+    for _ in range(rng.randint(1, 4)):
+        target: object = mutated
+        while isinstance(target, dict | list) and target and rng.random() < 0.8:
+            keys = list(target) if isinstance(target, dict) else list(range(len(target)))
+            key = rng.choice(keys)
+            child = target[key]  # type: ignore[index]
+            if not isinstance(child, dict | list) or not child:
+                choice = rng.random()
+                if choice < 0.4 and isinstance(target, dict):
+                    del target[key]
+                elif choice < 0.7 and isinstance(target, list):
+                    target.append(copy.deepcopy(child))
+                else:
+                    target[key] = f"changed-{seed}"  # type: ignore[index]
+                break
+            target = child
+    return mutated
+
+
+def test_changed_paths_walk_only_what_differs_and_agree_with_flattening() -> None:
+    base = deployment("web")
+    base["spec"]["template"]["spec"]["containers"][0].update(  # type: ignore[index]
+        env=[{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+        ports=[{"containerPort": 80, "protocol": "TCP"}],
+        resources={"limits": {"cpu": "1"}},
+    )
+    for seed in range(300):
+        new = _mutations(base, seed)
+        expected = fieldsets.changed_paths(
+            fieldsets.flatten(base, DEPLOYMENT), fieldsets.flatten(new, DEPLOYMENT)
+        )
+        assert fieldsets.changes(base, new, DEPLOYMENT) == expected, seed

@@ -11,15 +11,13 @@ one else owns (whole list items included), raises the 409 field-manager conflict
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_agent.testing.kubesim import errors, smd
 from gitops_agent.testing.kubesim.errors import Cause
 from gitops_agent.testing.kubesim.fieldsets import (
     Path,
-    changed_paths,
-    flatten,
+    changes,
     from_fields_v1,
     path_string,
     to_fields_v1,
@@ -59,54 +57,97 @@ _STRIPPED = frozenset(
 )
 
 
-@dataclass
 class Entry:
-    """One ``managedFields`` entry."""
+    """One ``managedFields`` entry. Its path set is parsed from the stored ``fieldsV1`` only
+    when a write could touch it (a path under one of its top-level fields), and written back
+    as stored while unchanged."""
 
-    manager: str
-    operation: str
-    api_version: str
-    time: str
-    subresource: str = ""
-    paths: set[Path] = field(default_factory=set)
+    def __init__(
+        self,
+        manager: str,
+        operation: str,
+        api_version: str,
+        time: str,
+        *,
+        subresource: str = "",
+        paths: set[Path] | None = None,
+        stored: Obj | None = None,
+    ) -> None:
+        self.manager, self.operation, self.subresource = manager, operation, subresource
+        self.api_version, self.time = api_version, time
+        self._paths = paths if paths is not None or stored is not None else set()
+        self._stored = stored
+
+    @property
+    def paths(self) -> set[Path]:
+        if self._paths is None:
+            self._paths = from_fields_v1(self._stored)
+        return self._paths
+
+    @paths.setter
+    def paths(self, value: set[Path]) -> None:
+        self._paths, self._stored = value, None
+
+    def _may_own(self, paths: set[Path]) -> bool:
+        if self._paths is not None or self._stored is None:
+            return bool(paths)
+        return any(p[:1] and p[0] in self._stored for p in paths)
+
+    def owned(self, paths: set[Path]) -> set[Path]:
+        """The members of ``paths`` this entry owns."""
+        return self.paths & paths if self._may_own(paths) else set()
+
+    def drop(self, paths: set[Path]) -> None:
+        """Give up ``paths`` (another writer took or removed them)."""
+        if self._may_own(paths) and self.paths & paths:
+            self.paths = self.paths - paths
+
+    @property
+    def empty(self) -> bool:
+        return not self._stored if self._paths is None else not self._paths
 
     def same_owner(self, manager: str, operation: str, subresource: str) -> bool:
         return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
 
     def to_json(self) -> Obj:
+        fields = self._stored if self._stored is not None else to_fields_v1(self.paths)
         out: Obj = {
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
             "time": self.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(self.paths),
+            "fieldsV1": fields,
         }
         if self.subresource:
             out["subresource"] = self.subresource
         return out
 
 
-def load(obj: Obj) -> list[Entry]:
-    """The managedFields entries of a stored object."""
+def load(obj: Obj, *, trusted: bool = True) -> list[Entry]:
+    """The managedFields entries of an object; ``trusted`` ones (stored by kubesim) keep their
+    ``fieldsV1`` as written until a change needs the paths."""
     out = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if isinstance(raw, dict):
+            fields = raw.get("fieldsV1")
+            keep = trusted and isinstance(fields, dict)
             out.append(
                 Entry(
                     str(raw.get("manager", "")),
                     str(raw.get("operation", "")),
                     str(raw.get("apiVersion", "")),
                     str(raw.get("time", "")),
-                    str(raw.get("subresource", "")),
-                    from_fields_v1(raw.get("fieldsV1")),
+                    subresource=str(raw.get("subresource", "")),
+                    paths=None if keep else from_fields_v1(fields),
+                    stored=fields if keep else None,
                 )
             )
     return out
 
 
 def dump(entries: list[Entry]) -> list[Obj]:
-    return [e.to_json() for e in entries if e.paths]
+    return [e.to_json() for e in entries if not e.empty]
 
 
 def owned_view(obj: Obj, *, subresource: str, has_status: bool) -> Obj:
@@ -133,16 +174,18 @@ def record_update(
     has_status: bool = False,
 ) -> list[Obj]:
     """managedFields of ``new`` after ``manager`` wrote it over ``old`` with an Update."""
-    entries = load(new) if _resets(old, new) else load(old or {})
-    before = flatten(owned_view(old or {}, subresource=subresource, has_status=has_status), node)
-    after = flatten(owned_view(new, subresource=subresource, has_status=has_status), node)
-    modified, removed = changed_paths(before, after)
+    entries = load(new, trusted=False) if _resets(old, new) else load(old or {})
+    modified, removed = changes(
+        owned_view(old or {}, subresource=subresource, has_status=has_status),
+        owned_view(new, subresource=subresource, has_status=has_status),
+        node,
+    )
     mine = next((e for e in entries if e.same_owner(manager, "Update", subresource)), None)
     for entry in entries:
         if entry is not mine:
-            entry.paths -= modified | removed
+            entry.drop(modified | removed)
     if mine is None and modified:
-        mine = Entry(manager, "Update", api_version, now, subresource)
+        mine = Entry(manager, "Update", api_version, now, subresource=subresource)
         entries.append(mine)
     if mine is not None:
         updated = (mine.paths | modified) - removed
@@ -207,7 +250,7 @@ def server_side_apply(
             base, merged, node, others, force=force, subresource=subresource, has_status=has_status
         )
     if mine is None:
-        mine = Entry(manager, "Apply", api_version, now, subresource)
+        mine = Entry(manager, "Apply", api_version, now, subresource=subresource)
         entries.append(mine)
     mine.paths = recorded
     if changed:
@@ -232,11 +275,11 @@ def _take_from_others(
         for p in added | modified
         if not _ignored(p, subresource=subresource, has_status=has_status)
     }
-    conflicts = [(e, p) for e in others for p in sorted(e.paths & changed)]
+    conflicts = [(e, p) for e in others for p in sorted(e.owned(changed))]
     if conflicts and not force:
         raise conflict_error(conflicts)
     for entry in others:
-        entry.paths -= changed | removed
+        entry.drop(changed | removed)
 
 
 def _print_manager(entry: Entry) -> str:

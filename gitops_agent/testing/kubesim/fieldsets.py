@@ -80,6 +80,82 @@ def _walk(value: Any, node: Node | None, prefix: Path, out: dict[Path, Any], int
         out[prefix] = value
 
 
+def changes(old: Any, new: Any, node: Node | None) -> tuple[set[Path], set[Path]]:
+    """``changed_paths(flatten(old), flatten(new))``, walking only the parts that differ."""
+    modified: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, node, (), (modified, removed))
+    return modified, removed
+
+
+_ABSENT: Any = object()
+Found = tuple[set[Path], set[Path]]
+
+
+def _diff(old: Any, new: Any, node: Node | None, prefix: Path, found: Found) -> None:
+    if old is new or (old == new and type(old) is type(new)):
+        return
+    if _both_maps(old, new, node):
+        assert node is not None
+        for key in [*old, *(k for k in new if k not in old)]:
+            before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
+            _diff(before, after, node.child(key), (*prefix, "f:" + key), found)
+        return
+    if node is not None and isinstance(old, list) and isinstance(new, list) and node.is_list_map:
+        before_items = {item_key(i, node): i for i in old}
+        after_items = {item_key(i, node): i for i in new}
+        if len(before_items) == len(old) and len(after_items) == len(new):
+            for key in [*before_items, *(k for k in after_items if k not in before_items)]:
+                one, two = before_items.get(key, _ABSENT), after_items.get(key, _ABSENT)
+                _diff_item(one, two, node.elem, (*prefix, key), found)
+            return
+    _compare(_flat(old, node, prefix), _flat(new, node, prefix), found)
+
+
+def _both_maps(old: Any, new: Any, node: Node | None) -> bool:
+    """Both sides are non-empty maps ``flatten`` walks into."""
+    if node is None or node.atomic or node.shape not in (Shape.STRUCT, Shape.MAP):
+        return False
+    return isinstance(old, dict) and isinstance(new, dict) and bool(old) and bool(new)
+
+
+def _diff_item(old: Any, new: Any, elem: Node | None, path: Path, found: Found) -> None:
+    """One list-map item: its own path is present on both sides, its fields are compared."""
+    if old == new and type(old) is type(new):
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            child = elem.child(key) if elem is not None else None
+            _diff(old.get(key, _ABSENT), new.get(key, _ABSENT), child, (*path, "f:" + key), found)
+        return
+    _compare(_flat_item(old, elem, path), _flat_item(new, elem, path), found)
+
+
+def _flat(value: Any, node: Node | None, prefix: Path) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    if value is not _ABSENT:
+        _walk(value, node, prefix, out, True)
+    return out
+
+
+def _flat_item(item: Any, elem: Node | None, path: Path) -> dict[Path, Any]:
+    """A list-map item as ``flatten`` lists it: the item path, then its fields."""
+    if item is _ABSENT:
+        return {}
+    out: dict[Path, Any] = {path: PRESENT}
+    if isinstance(item, dict):
+        for key, sub in item.items():
+            child = elem.child(key) if elem is not None else None
+            _walk(sub, child, (*path, "f:" + key), out, True)
+    return out
+
+
+def _compare(before: dict[Path, Any], after: dict[Path, Any], found: Found) -> None:
+    more, gone = changed_paths(before, after)
+    found[0].update(more)
+    found[1].update(gone)
+
+
 def changed_paths(old: dict[Path, Any], new: dict[Path, Any]) -> tuple[set[Path], set[Path]]:
     """(added or modified, removed) between two flattened objects."""
     modified = {p for p, v in new.items() if p not in old or _differs(old[p], v)}

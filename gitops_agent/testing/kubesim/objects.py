@@ -323,7 +323,7 @@ class Objects:
             integral_floats=checks.integral_floats,
         )
         self._split_status(rt, obj, old, opts.subresource)
-        defaults.apply_defaults(rt, obj)
+        defaults.apply_defaults(rt, obj, old)
         causes = required + rules.check_update_meta(obj, old)
         self._stamp(rt, obj, old)
         for hook in self.admission:

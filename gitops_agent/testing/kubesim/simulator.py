@@ -35,6 +35,7 @@ from gitops_agent.testing.kubesim.outcomes import OutcomeRule
 from gitops_agent.testing.kubesim.pods import admitter
 from gitops_agent.testing.kubesim.server import ApiServer
 from gitops_agent.testing.kubesim.store import Store
+from gitops_agent.testing.kubesim.traffic import Traffic
 
 Obj = dict[str, Any]
 INITIAL_NAMESPACES = ("default", "kube-system", "public")
@@ -79,6 +80,7 @@ class KubeSim:
         self.clock = time.time
         self.stopping = threading.Event()
         self.control = Control(seed=self.config.seed)
+        self.traffic = Traffic()
         self._rules: tuple[OutcomeRule, ...] = tuple(self.config.rules)
         self._host, self._port = host, port
         self._kubeconfig_arg = kubeconfig
@@ -111,6 +113,7 @@ class KubeSim:
             timing=self.config.timing,
             rules=self.rules,
             clock=self.clock,
+            pause=self.traffic.pause,
         )
 
     @property

@@ -342,3 +342,30 @@ def test_service_validation(core: client.CoreV1Api) -> None:
             lambda body=body: core.create_namespaced_service("public", copy.deepcopy(body))
         )
         assert expected in _causes(status), _causes(status)
+
+
+def test_statefulset_pod_template_is_left_to_its_pods(apps: client.AppsV1Api) -> None:
+    """``ValidatePodTemplateSpecForStatefulSet`` checks labels and annotations only: a mount
+    may name a claim template, and a container the pods would refuse is not refused here."""
+    body = _statefulset("claims")
+    container = _pod(body)["containers"][0]
+    container["volumeMounts"] = [{"name": "disk", "mountPath": "/disk"}]
+    container["imagePullPolicy"] = "Sometimes"
+    body["spec"]["volumeClaimTemplates"] = [
+        {
+            "metadata": {"name": "disk"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    ]
+    created = apps.create_namespaced_stateful_set("public", body)
+    assert created.spec.template.spec.containers[0].volume_mounts[0].name == "disk"
+    assert created.spec.template.spec.containers[0].image_pull_policy == "Sometimes"
+    _pod(body)["restartPolicy"] = "Never"
+    body["metadata"]["name"] = "never"
+    status = _refused(lambda: apps.create_namespaced_stateful_set("public", body))
+    assert _causes(status) == [
+        'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"'
+    ]

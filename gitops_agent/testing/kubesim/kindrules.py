@@ -178,7 +178,19 @@ def _statefulset(obj: Obj, spec: Obj) -> list[Cause]:
         )
     causes += _nonnegative(spec, "replicas", "minReadySeconds")
     causes += _selected("statefulset", spec)
-    return causes + podrules.check_template("spec.template", _template(spec), ("Always",))
+    return causes + _statefulset_template(_template(spec))
+
+
+def _statefulset_template(template: Obj) -> list[Cause]:
+    """``ValidatePodTemplateSpecForStatefulSet``: labels and annotations only (the pod spec is
+    not validated: its volume mounts may name claim templates), the restart policy Always."""
+    meta = template.get("metadata") or {}
+    causes = podrules.check_labels("spec.template.labels", meta.get("labels") or {})
+    causes += podrules.check_annotations("spec.template.annotations", meta.get("annotations") or {})
+    policy = (template.get("spec") or {}).get("restartPolicy")
+    if policy != "Always":
+        causes.append(fe.not_supported("spec.template.spec.restartPolicy", policy, ("Always",)))
+    return causes
 
 
 def _job(obj: Obj, spec: Obj) -> list[Cause]:

@@ -324,7 +324,7 @@ class Objects:
         )
         self._split_status(rt, obj, old, opts.subresource)
         defaults.apply_defaults(rt, obj, old)
-        causes = required + rules.check_update_meta(obj, old)
+        causes = rules.validated(rt, required) + rules.check_update_meta(obj, old)
         self._stamp(rt, obj, old)
         for hook in self.admission:
             hook(rt, obj, old)

@@ -38,6 +38,19 @@ def check(rt: ResourceType, obj: Obj, old: Obj | None, *, status_only: bool = Fa
     return causes
 
 
+# Parts of an object the server does not validate (``ValidatePodTemplateSpecForStatefulSet``
+# leaves the pod spec to the pods the controller creates).
+_UNVALIDATED = {"StatefulSet": "spec.template.spec."}
+
+
+def validated(rt: ResourceType, causes: list[Cause]) -> list[Cause]:
+    """``causes`` without those about parts the server does not validate for this kind."""
+    skipped = _UNVALIDATED.get(rt.kind)
+    if skipped is None:
+        return causes
+    return [c for c in causes if not c.field.startswith(skipped)]
+
+
 def check_meta(rt: ResourceType, meta: Obj) -> list[Cause]:
     """``ValidateObjectMeta``: the name (by the kind's rule), labels and annotations."""
     causes: list[Cause] = []

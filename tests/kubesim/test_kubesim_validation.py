@@ -310,7 +310,14 @@ def test_services_get_addresses_and_node_ports(core: client.CoreV1Api) -> None:
     assert 30000 <= exposed.spec.ports[0].node_port <= 32767
     assert exposed.spec.cluster_ip != address
     headless = core.create_namespaced_service("public", _service("peers", cluster_ip="None"))
-    assert headless.spec.cluster_ips == ["None"]
+    assert headless.spec.cluster_ips == ["None"] and headless.spec.ip_families == ["IPv4"]
+    bare = core.create_namespaced_service(
+        "public", _service("bare", cluster_ip="None", selector=None)
+    )
+    assert (bare.spec.ip_family_policy, bare.spec.ip_families) == (
+        "RequireDualStack",
+        ["IPv4", "IPv6"],
+    )
     replaced = core.read_namespaced_service("web", "public")
     replaced.spec.cluster_ip, replaced.spec.cluster_ips = None, None
     assert core.replace_namespaced_service("web", "public", replaced).spec.cluster_ip == address

@@ -1,6 +1,7 @@
 """What the Service registry and the admission plugins do around validation.
 
-``ServiceAllocator`` is the Service registry's allocation (``pkg/registry/core/service``): a
+``ServiceAllocator`` is the Service registry's allocation (``pkg/registry/core/service/storage``
+``alloc.go``, ``storage.go``): a
 ClusterIP from the service range (10.96.0.0/12, kind's default) with ``clusterIPs``,
 ``ipFamilies`` and ``ipFamilyPolicy``, a node port (30000-32767) for each port of a
 NodePort or LoadBalancer Service, values kept across updates that leave them out, and the 422
@@ -68,9 +69,13 @@ class ServiceAllocator:
                 wanted = self._free_address(used)
         spec["clusterIP"] = wanted
         spec["clusterIPs"] = [wanted]
-        spec.setdefault("ipFamilies", ["IPv4"])
+        # headless and selectorless: RequireDualStack, both families even on a single-stack
+        # cluster (initIPFamilyFields' special case)
         dual = headless and not spec.get("selector")
-        spec.setdefault("ipFamilyPolicy", "RequireDualStack" if dual else "SingleStack")
+        policy = spec.setdefault("ipFamilyPolicy", "RequireDualStack" if dual else "SingleStack")
+        families = spec.setdefault("ipFamilies", ["IPv4"])
+        if dual and policy != "SingleStack" and len(families) < 2:
+            spec["ipFamilies"] = [*families, "IPv6" if families[0] == "IPv4" else "IPv4"]
 
     def _free_address(self, used: set[str]) -> str:
         size = SERVICE_RANGE.num_addresses

@@ -191,6 +191,17 @@ def test_apply_without_api_version_or_kind_is_a_400(api_client: client.ApiClient
     assert reply.body["message"] == "invalid object type: apps/v1, Kind=StatefulSet"
 
 
+def test_apply_without_a_field_manager_is_invalid_patch_options(
+    api_client: client.ApiClient,
+) -> None:
+    reply = send(api_client, "PATCH", f"{DEPLOYMENTS}/anon", deployment("anon"), content_type=APPLY)
+    assert (reply.status, reply.body["reason"]) == (422, "Invalid")
+    assert reply.body["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for '
+        "apply patch"
+    )
+
+
 def test_apply_with_managed_fields_is_a_400(dyn: dynamic.DynamicClient) -> None:
     body = configmap("carried", {"a": "1"})
     applied = _apply(dyn, body, "gitops-agent")

@@ -219,8 +219,19 @@ class Objects:
     ) -> Written:
         """Server-side apply of a YAML (or JSON) configuration."""
         if not opts.field_manager:
-            raise errors.bad_request(
-                "PATCH, fieldManager: Required value: is required for apply requests"
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
+                "required for apply patch",
+                {"group": "meta.k8s.io", "kind": "PatchOptions"},
+                [
+                    errors.Cause(
+                        "FieldValueRequired",
+                        "Required value: is required for apply patch",
+                        "fieldManager",
+                    )
+                ],
             )
         config = applying.read_config(rt, raw)
         with self.store.lock:

@@ -7,7 +7,9 @@ or version (400 ``invalid object type: <gvk>``, from ``versionCheckManager``), a
 to create typed patch object``: unknown fields whatever ``fieldValidation`` says, wrong types,
 list-map items without keys or with duplicate keys; ``structuredMergeManager.Apply``). It
 returns the configuration, its field set and the strict YAML decoder's complaint, which the
-server only reports after merging. Called by ``objects.py``.
+server only reports after merging. ``merge`` runs structured-merge-diff's apply on the live
+object (``apply.py``) and ``strict_yaml`` turns that complaint into a 400 or warnings.
+Called by ``objects.py``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_agent.testing.kubesim import bodies, errors, typed
+from gitops_agent.testing.kubesim import apply, bodies, defaults, errors, typed
 from gitops_agent.testing.kubesim.fieldsets import Path
 from gitops_agent.testing.kubesim.kinds import ResourceType
+from gitops_agent.testing.kubesim.patching import deep_copy
 from gitops_agent.testing.kubesim.schema import Node, shared
+from gitops_agent.testing.kubesim.validation import FieldValidation
 
 Obj = dict[str, Any]
 
@@ -69,3 +73,63 @@ def read_config(rt: ResourceType, raw: bytes) -> Config:
             f"failed to create typed patch object ({where}): {typed.smd_message(found.errors)}",
         )
     return Config(value, found.paths, strict_yaml, node)
+
+
+def missing_field_manager() -> errors.ApiError:
+    """``ValidatePatchOptions``: an apply patch names its field manager."""
+    return errors.ApiError(
+        422,
+        "Invalid",
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+        "for apply patch",
+        {"group": "meta.k8s.io", "kind": "PatchOptions"},
+        [
+            errors.Cause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager"
+            )
+        ],
+    )
+
+
+def merge(
+    rt: ResourceType,
+    old: Obj | None,
+    config: Config,
+    *,
+    manager: str,
+    force: bool,
+    subresource: str,
+    now: str,
+) -> tuple[Obj, list[Obj]]:
+    """The merged object and its managedFields; 409 ``uid mismatch`` for a uid sent to create."""
+    found = config.obj.get("metadata")
+    meta: Obj = found if isinstance(found, dict) else {}
+    if old is None and meta.get("uid"):
+        raise errors.conflict(
+            rt,
+            str(meta.get("name") or ""),
+            f"uid mismatch: the provided object specified uid {meta['uid']}, "
+            "and no existing object was found",
+        )
+    has_status = "status" in rt.subresources
+    return apply.server_side_apply(
+        old,
+        defaults.canonicalize(deep_copy(config.obj), config.node),
+        config.node,
+        applied=apply.applied_set(config.paths, subresource=subresource, has_status=has_status),
+        manager=manager,
+        force=force,
+        api_version=rt.api_version,
+        now=now,
+        subresource=subresource,
+        has_status=has_status,
+    )
+
+
+def strict_yaml(complaint: str, mode: FieldValidation) -> list[str]:
+    """What the strict YAML decoder's complaint about an apply body becomes."""
+    if not complaint or mode is FieldValidation.IGNORE:
+        return []
+    if mode is FieldValidation.STRICT:
+        raise errors.bad_request(f"error strict decoding YAML: {complaint}")
+    return bodies.strict_yaml_warnings(complaint)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from gitops_agent.testing.kubesim import (
     defaults,
     errors,
     rules,
+    stamping,
     validation,
 )
 from gitops_agent.testing.kubesim.kinds import NAMESPACES, ResourceType
@@ -219,27 +219,22 @@ class Objects:
     ) -> Written:
         """Server-side apply of a YAML (or JSON) configuration."""
         if not opts.field_manager:
-            raise errors.ApiError(
-                422,
-                "Invalid",
-                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
-                "required for apply patch",
-                {"group": "meta.k8s.io", "kind": "PatchOptions"},
-                [
-                    errors.Cause(
-                        "FieldValueRequired",
-                        "Required value: is required for apply patch",
-                        "fieldManager",
-                    )
-                ],
-            )
+            raise applying.missing_field_manager()
         config = applying.read_config(rt, raw)
         with self.store.lock:
             old = self.store.get(rt, namespace, name)
             if old is None:
                 self.require_namespace(rt, namespace, creating=True)
-            merged, managed = self._merge_applied(rt, old, config, opts)
-            warnings = self._strict_yaml(config.strict_yaml, opts.validation)
+            merged, managed = applying.merge(
+                rt,
+                old,
+                config,
+                manager=opts.field_manager,
+                force=opts.force,
+                subresource=opts.subresource,
+                now=self.now(),
+            )
+            warnings = applying.strict_yaml(config.strict_yaml, opts.validation)
             meta = merged.setdefault("metadata", {})
             self._check_namespace(rt, namespace, meta)
             if meta.get("name", name) != name:
@@ -255,42 +250,6 @@ class Objects:
             checks = Checks(managed=managed, integral_floats=True)
             written = self._admit(rt, merged, old, opts, checks)
         return Written(written.obj, written.code, tuple(warnings) + written.warnings)
-
-    def _merge_applied(
-        self, rt: ResourceType, old: Obj | None, config: applying.Config, opts: WriteOptions
-    ) -> tuple[Obj, list[Obj]]:
-        found = config.obj.get("metadata")
-        meta: Obj = found if isinstance(found, dict) else {}
-        if old is None and meta.get("uid"):
-            raise errors.conflict(
-                rt,
-                str(meta.get("name") or ""),
-                f"uid mismatch: the provided object specified uid {meta['uid']}, "
-                "and no existing object was found",
-            )
-        has_status = "status" in rt.subresources
-        return apply.server_side_apply(
-            old,
-            defaults.canonicalize(deep_copy(config.obj), config.node),
-            config.node,
-            applied=apply.applied_set(
-                config.paths, subresource=opts.subresource, has_status=has_status
-            ),
-            manager=opts.field_manager,
-            force=opts.force,
-            api_version=rt.api_version,
-            now=self.now(),
-            subresource=opts.subresource,
-            has_status=has_status,
-        )
-
-    def _strict_yaml(self, complaint: str, mode: FieldValidation) -> list[str]:
-        """What the strict YAML decoder's complaint about an apply body becomes."""
-        if not complaint or mode is FieldValidation.IGNORE:
-            return []
-        if mode is FieldValidation.STRICT:
-            raise errors.bad_request(f"error strict decoding YAML: {complaint}")
-        return bodies.strict_yaml_warnings(complaint)
 
     def _decode(self, rt: ResourceType, body: Any) -> Obj:
         if not isinstance(body, dict):
@@ -333,10 +292,10 @@ class Objects:
             patch=checks.patch,
             integral_floats=checks.integral_floats,
         )
-        self._split_status(rt, obj, old, opts.subresource)
+        stamping.split_status(rt, obj, old, opts.subresource)
         defaults.apply_defaults(rt, obj, old)
         causes = rules.validated(rt, required) + rules.check_update_meta(obj, old)
-        self._stamp(rt, obj, old)
+        stamping.stamp(rt, obj, old, now=self.now())
         for hook in self.admission:
             hook(rt, obj, old)
         causes += rules.check(rt, obj, old, status_only=opts.subresource == "status")
@@ -349,7 +308,7 @@ class Objects:
         if not obj["metadata"]["managedFields"]:
             del obj["metadata"]["managedFields"]
         warnings += rules.warnings(rt, obj, old)
-        if old is not None and _same(old, obj):
+        if old is not None and stamping.same(old, obj):
             return Written(old, 200, tuple(warnings))
         if opts.dry_run:
             return Written(obj, 201 if old is None else 200, tuple(warnings))
@@ -370,68 +329,6 @@ class Objects:
             subresource=opts.subresource,
             has_status="status" in rt.subresources,
         )
-
-    def _split_status(self, rt: ResourceType, obj: Obj, old: Obj | None, sub: str) -> None:
-        """Writes to the main resource keep the stored status; status writes keep the rest."""
-        if "status" not in rt.subresources:
-            return
-        if sub == "status" and old is not None:
-            status = obj.get("status")
-            obj.clear()
-            obj.update(deep_copy(old))
-            if status is not None:
-                obj["status"] = status
-        elif old is None:
-            obj.pop("status", None)
-        elif "status" in old:
-            obj["status"] = deep_copy(old["status"])
-        else:
-            obj.pop("status", None)
-
-    def _stamp(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-        meta = obj["metadata"]
-        for key in (
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-            "generation",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ):
-            meta.pop(key, None)
-        if old is None:
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = self.now()
-            if rt.has_generation:
-                meta["generation"] = 1
-            return
-        old_meta = old["metadata"]
-        for key in (
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ):
-            if key in old_meta:
-                meta[key] = old_meta[key]
-        if rt.has_generation:
-            bump = obj.get("spec") != old.get("spec")
-            meta["generation"] = int(old_meta.get("generation", 1)) + (1 if bump else 0)
-
-
-def _same(old: Obj, new: Obj) -> bool:
-    """True when a write changed nothing but managedFields timestamps."""
-
-    def strip(obj: Obj) -> Obj:
-        meta = dict(obj["metadata"])
-        meta.pop("resourceVersion", None)
-        meta["managedFields"] = [
-            {k: v for k, v in e.items() if k != "time"} for e in meta.get("managedFields") or []
-        ]
-        return dict(obj, metadata=meta)
-
-    return strip(old) == strip(new)
 
 
 def _patched(rt: ResourceType, old: Obj, patch: Any, kind: str) -> Obj:

@@ -252,7 +252,8 @@ def server_side_apply(
     if mine is None:
         mine = Entry(manager, "Apply", api_version, now, subresource=subresource)
         entries.append(mine)
-    mine.paths = recorded
+    if mine.paths != recorded:
+        mine.paths = recorded
     if changed:
         mine.time, mine.api_version = now, api_version
     return merged, dump(entries)

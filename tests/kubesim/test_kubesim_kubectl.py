@@ -5,43 +5,23 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
+from kubesim_calls import kubectl, needs_kubectl
 from kubesim_manifests import configmap, deployment
 
 from gitops_agent.testing.kubesim import KubeSim
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(KUBECTL), reason="kubectl is not installed on this machine"
-)
+pytestmark = needs_kubectl
 HEARTBEAT = [
     "sh",
     "-c",
     'while true; do echo "$(date -u +%FT%TZ) sleep-worker heartbeat"; sleep 30; done',
 ]
-
-
-def kubectl(
-    sim_or_config: KubeSim | str, *args: str, timeout: float = 30, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    config = sim_or_config if isinstance(sim_or_config, str) else sim_or_config.kubeconfig
-    result = subprocess.run(
-        [KUBECTL, "--kubeconfig", config, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-    return result
 
 
 def _manifest(tmp_path: Path, name: str, *docs: dict[str, object]) -> str:

@@ -1,29 +1,28 @@
 """Server-side apply and ``metadata.managedFields`` bookkeeping.
 
 ``record_update`` gives the managedFields after a create, update or patch (the writer takes
-the fields it changed from everyone else); ``server_side_apply`` merges an applied
-configuration into the live object, removes fields the manager stopped applying (when no
-one else owns them), and raises the 409 field-manager conflict the real server raises
-unless ``force`` is set. Called by ``objects.py``.
+the fields it changed from everyone else); ``server_side_apply`` is structured-merge-diff's
+``Updater.Apply`` (``sigs.k8s.io/structured-merge-diff/v4/merge/update.go``): it merges an
+applied configuration into the live object, prunes what the manager stopped applying and no
+one else owns (whole list items included), raises the 409 field-manager conflict unless
+``force`` is set, and takes removed and forced fields from the other managers. Called by
+``objects.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim import errors, smd
 from gitops_agent.testing.kubesim.errors import Cause
 from gitops_agent.testing.kubesim.fieldsets import (
     Path,
-    changed_paths,
-    flatten,
+    changes,
     from_fields_v1,
     path_string,
-    remove_path,
     to_fields_v1,
 )
-from gitops_agent.testing.kubesim.patching import apply_merge, deep_copy
+from gitops_agent.testing.kubesim.patching import deep_copy
 from gitops_agent.testing.kubesim.schema import Node
 
 Obj = dict[str, Any]
@@ -39,56 +38,116 @@ _SERVER_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+# What fieldmanager's stripMeta leaves out of every recorded set (exact paths only).
+_STRIPPED = frozenset(
+    {("f:apiVersion",), ("f:kind",), ("f:metadata",)}
+    | {
+        ("f:metadata", "f:" + name)
+        for name in (
+            "name",
+            "namespace",
+            "creationTimestamp",
+            "selfLink",
+            "uid",
+            "generation",
+            "managedFields",
+            "resourceVersion",
+        )
+    }
+)
 
 
-@dataclass
 class Entry:
-    """One ``managedFields`` entry."""
+    """One ``managedFields`` entry. Its path set is parsed from the stored ``fieldsV1`` only
+    when a write could touch it (a path under one of its top-level fields), and written back
+    as stored while unchanged."""
 
-    manager: str
-    operation: str
-    api_version: str
-    time: str
-    subresource: str = ""
-    paths: set[Path] = field(default_factory=set)
+    def __init__(
+        self,
+        manager: str,
+        operation: str,
+        api_version: str,
+        time: str,
+        *,
+        subresource: str = "",
+        paths: set[Path] | None = None,
+        stored: Obj | None = None,
+    ) -> None:
+        self.manager, self.operation, self.subresource = manager, operation, subresource
+        self.api_version, self.time = api_version, time
+        self._paths = paths if paths is not None or stored is not None else set()
+        self._stored = stored
+
+    @property
+    def paths(self) -> set[Path]:
+        if self._paths is None:
+            self._paths = from_fields_v1(self._stored)
+        return self._paths
+
+    @paths.setter
+    def paths(self, value: set[Path]) -> None:
+        self._paths, self._stored = value, None
+
+    def _may_own(self, paths: set[Path]) -> bool:
+        if self._paths is not None or self._stored is None:
+            return bool(paths)
+        return any(p[:1] and p[0] in self._stored for p in paths)
+
+    def owned(self, paths: set[Path]) -> set[Path]:
+        """The members of ``paths`` this entry owns."""
+        return self.paths & paths if self._may_own(paths) else set()
+
+    def drop(self, paths: set[Path]) -> None:
+        """Give up ``paths`` (another writer took or removed them)."""
+        if self._may_own(paths) and self.paths & paths:
+            self.paths = self.paths - paths
+
+    @property
+    def empty(self) -> bool:
+        return not self._stored if self._paths is None else not self._paths
 
     def same_owner(self, manager: str, operation: str, subresource: str) -> bool:
         return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
 
     def to_json(self) -> Obj:
+        fields = self._stored if self._stored is not None else to_fields_v1(self.paths)
         out: Obj = {
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
             "time": self.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(self.paths),
+            "fieldsV1": fields,
         }
         if self.subresource:
             out["subresource"] = self.subresource
         return out
 
 
-def load(obj: Obj) -> list[Entry]:
-    """The managedFields entries of a stored object."""
+def load(obj: Obj, *, trusted: bool = True) -> list[Entry]:
+    """The managedFields entries of an object; ``trusted`` ones (stored by kubesim) keep their
+    ``fieldsV1`` as written until a change needs the paths."""
     out = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if isinstance(raw, dict):
+            fields = raw.get("fieldsV1")
+            keep = trusted and isinstance(fields, dict)
             out.append(
                 Entry(
                     str(raw.get("manager", "")),
                     str(raw.get("operation", "")),
                     str(raw.get("apiVersion", "")),
                     str(raw.get("time", "")),
-                    str(raw.get("subresource", "")),
-                    from_fields_v1(raw.get("fieldsV1")),
+                    subresource=str(raw.get("subresource", "")),
+                    paths=None if keep else from_fields_v1(fields),
+                    stored=fields if keep else None,
                 )
             )
     return out
 
 
 def dump(entries: list[Entry]) -> list[Obj]:
-    return [e.to_json() for e in entries if e.paths]
+    return [e.to_json() for e in entries if not e.empty]
 
 
 def owned_view(obj: Obj, *, subresource: str, has_status: bool) -> Obj:
@@ -115,16 +174,18 @@ def record_update(
     has_status: bool = False,
 ) -> list[Obj]:
     """managedFields of ``new`` after ``manager`` wrote it over ``old`` with an Update."""
-    entries = load(new) if _resets(old, new) else load(old or {})
-    before = flatten(owned_view(old or {}, subresource=subresource, has_status=has_status), node)
-    after = flatten(owned_view(new, subresource=subresource, has_status=has_status), node)
-    modified, removed = changed_paths(before, after)
+    entries = load(new, trusted=False) if _resets(old, new) else load(old or {})
+    modified, removed = changes(
+        owned_view(old or {}, subresource=subresource, has_status=has_status),
+        owned_view(new, subresource=subresource, has_status=has_status),
+        node,
+    )
     mine = next((e for e in entries if e.same_owner(manager, "Update", subresource)), None)
     for entry in entries:
         if entry is not mine:
-            entry.paths -= modified | removed
+            entry.drop(modified | removed)
     if mine is None and modified:
-        mine = Entry(manager, "Update", api_version, now, subresource)
+        mine = Entry(manager, "Update", api_version, now, subresource=subresource)
         entries.append(mine)
     if mine is not None:
         updated = (mine.paths | modified) - removed
@@ -140,11 +201,28 @@ def _resets(old: Obj | None, new: Obj) -> bool:
     return sent is not None and sent != stored
 
 
+def applied_set(paths: set[Path], *, subresource: str, has_status: bool) -> set[Path]:
+    """An applied configuration's fields the manager gets: without the fields the endpoint
+    resets (``status`` on the main resource, all but ``status`` on the status subresource)."""
+    if subresource == "status":
+        return {p for p in paths if p[:1] == ("f:status",)}
+    if has_status:
+        return {p for p in paths if p[:1] != ("f:status",)}
+    return set(paths)
+
+
+def _ignored(path: Path, *, subresource: str, has_status: bool) -> bool:
+    if subresource == "status":
+        return path[:1] != ("f:status",)
+    return has_status and path[:1] == ("f:status",)
+
+
 def server_side_apply(
     live: Obj | None,
     config: Obj,
     node: Node,
     *,
+    applied: set[Path],
     manager: str,
     force: bool,
     api_version: str,
@@ -152,33 +230,57 @@ def server_side_apply(
     subresource: str = "",
     has_status: bool = False,
 ) -> tuple[Obj, list[Obj]]:
-    """The merged object and its managedFields; raises 409 on conflicts without force."""
+    """The merged object and its managedFields; raises 409 on conflicts without force.
+
+    ``applied`` is the configuration's field set (``applied_set`` of its paths)."""
     base = deep_copy(live) if live is not None else {}
     entries = load(base)
-    view_config = owned_view(config, subresource=subresource, has_status=has_status)
-    applied = set(flatten(view_config, node, intermediates=False))
     mine = next((e for e in entries if e.same_owner(manager, "Apply", subresource)), None)
-    merged = apply_merge(base, config, node)
     others = [e for e in entries if e is not mine]
-    owned_by_others = set().union(*(e.paths for e in others)) if others else set()
-    for path in sorted(
-        (mine.paths if mine else set()) - applied - owned_by_others, key=len, reverse=True
-    ):
-        remove_path(merged, path, node)
-    before = flatten(owned_view(base, subresource=subresource, has_status=has_status), node)
-    after = flatten(owned_view(merged, subresource=subresource, has_status=has_status), node)
-    modified, _ = changed_paths(before, after)
-    conflicts = [(e, p) for e in others for p in sorted(e.paths & modified & applied)]
+    recorded = applied - _STRIPPED
+    merged = smd.merge(base, config, node) if live is not None else deep_copy(config)
+    if mine is not None and not mine.paths <= recorded:
+        owned = set(applied).union(*(e.paths for e in others))
+        removal = smd.prune_paths(mine.paths, owned, node)
+        if removal:
+            merged = smd.remove_items(merged, smd.trie(removal), node) or {}
+    changed = live is None or merged != base
+    if changed and live is not None:
+        _take_from_others(
+            base, merged, node, others, force=force, subresource=subresource, has_status=has_status
+        )
+    if mine is None:
+        mine = Entry(manager, "Apply", api_version, now, subresource=subresource)
+        entries.append(mine)
+    if mine.paths != recorded:
+        mine.paths = recorded
+    if changed:
+        mine.time, mine.api_version = now, api_version
+    return merged, dump(entries)
+
+
+def _take_from_others(
+    base: Obj,
+    merged: Obj,
+    node: Node,
+    others: list[Entry],
+    *,
+    force: bool,
+    subresource: str,
+    has_status: bool,
+) -> None:
+    """Conflicts (fields others own that the apply added or changed) and removed fields."""
+    added, modified, removed = smd.compare(base, merged, node)
+    changed = {
+        p
+        for p in added | modified
+        if not _ignored(p, subresource=subresource, has_status=has_status)
+    }
+    conflicts = [(e, p) for e in others for p in sorted(e.owned(changed))]
     if conflicts and not force:
         raise conflict_error(conflicts)
-    for entry, path in conflicts:
-        entry.paths.discard(path)
-    if mine is None:
-        mine = Entry(manager, "Apply", api_version, now, subresource)
-        entries.append(mine)
-    if mine.paths != applied:
-        mine.paths, mine.time, mine.api_version = applied, now, api_version
-    return merged, dump(entries)
+    for entry in others:
+        entry.drop(changed | removed)
 
 
 def _print_manager(entry: Entry) -> str:

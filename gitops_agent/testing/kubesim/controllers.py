@@ -3,8 +3,9 @@
 ``ControllerLoop`` watches every store event; an event marks the object and its owners dirty
 (a pod changing wakes its ReplicaSet, whose status change wakes its Deployment). Pods, Jobs
 and CronJobs also ask to be looked at again at a time (the next phase change, the next
-schedule). ``step()`` reconciles until nothing is dirty; ``run()`` calls it every tick in a
-daemon thread owned by ``KubeSim``.
+schedule). ``step()`` reconciles until nothing is dirty, pausing between reconciles while
+requests are being answered (``traffic.py``); ``run()`` calls it every tick in a daemon thread
+owned by ``KubeSim``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ class ControllerLoop:
         timing: Timing,
         rules: Callable[[], tuple[OutcomeRule, ...]],
         clock: Callable[[], float] = time.time,
+        pause: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = objects.store
+        self.pause = pause  # called between reconciles: requests being answered go first
         self.deleter = deleter
         self.clock = clock
         self.workloads = WorkloadControllers(objects, deleter, clock)
@@ -111,6 +114,7 @@ class ControllerLoop:
                 break
             batch, self.dirty = sorted(self.dirty), set()
             for key in batch:
+                self.pause()
                 self._reconcile(key)
                 done += 1
         if self.deleter.pending:

@@ -21,17 +21,19 @@ Obj = dict[str, Any]
 _VOLUME_SOURCES_WITH_MODE = ("secret", "configMap", "downwardAPI", "projected")
 
 
-def apply_defaults(rt: ResourceType, obj: Obj) -> None:
-    """Default ``obj`` (of resource ``rt``) in place, then canonicalize its quantities."""
+def apply_defaults(rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
+    """Default ``obj`` (of resource ``rt``) in place, then canonicalize its quantities (the
+    parts equal to the stored ``old`` are canonical already)."""
     handler = _BY_KIND.get(rt.kind)
     spec = obj.get("spec")
     if handler is not None:
         handler(obj, spec if isinstance(spec, dict) else obj.setdefault("spec", {}))
-    canonicalize(obj, shared().root(rt.group, rt.version, rt.kind))
+    canonicalize(obj, shared().root(rt.group, rt.version, rt.kind), old)
 
 
-def canonicalize(value: Any, node: Node | None) -> Any:
-    """Rewrite Quantity fields of ``value`` (in place for dicts and lists); return the value."""
+def canonicalize(value: Any, node: Node | None, old: Any = None) -> Any:
+    """Rewrite Quantity fields of ``value`` (in place for dicts and lists); return the value.
+    Parts equal to ``old`` are left as they are."""
     if node is None or value is None:
         return value
     if node.shape is Shape.QUANTITY:
@@ -40,18 +42,24 @@ def canonicalize(value: Any, node: Node | None) -> Any:
         except quantities.QuantityError as exc:
             raise errors.bad_request(str(exc)) from exc
     if isinstance(value, dict) and node.shape in (Shape.STRUCT, Shape.MAP):
+        before = old if isinstance(old, dict) else {}
         for key, item in value.items():
             child = node.child(key)
             if child is not None and child.shape is not Shape.SCALAR:
-                value[key] = canonicalize(item, child)
+                known = before.get(key)
+                if known is None or item != known:
+                    value[key] = canonicalize(item, child, known)
     elif (
         isinstance(value, list)
         and node.shape is Shape.LIST
         and node.elem is not None
         and node.elem.shape is not Shape.SCALAR
     ):
+        stored = old if isinstance(old, list) else []
         for i, item in enumerate(value):
-            value[i] = canonicalize(item, node.elem)
+            known = stored[i] if i < len(stored) else None
+            if known is None or item != known:
+                value[i] = canonicalize(item, node.elem, known)
     return value
 
 

@@ -51,8 +51,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:
+            body["reason"] = self.reason
         details = dict(self.details or {})
         if self.causes:
             details["causes"] = [c.to_json() for c in self.causes]
@@ -94,7 +95,8 @@ def stale(rt: ResourceType, name: str) -> ApiError:
 
 
 def invalid(rt: ResourceType, name: str, causes: list[Cause]) -> ApiError:
-    """422 with the message the server builds from the field errors."""
+    """422 with the message the server builds from the field errors (repeated ones once)."""
+    causes = list(dict.fromkeys(causes))
     kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"

@@ -1,10 +1,11 @@
 """Field sets of server-side apply: which fields of an object a manager owns.
 
 A path is a tuple of FieldsV1 keys (``("f:spec", "f:template", "f:spec", "f:containers",
-'k:{"name":"web"}', "f:image")``). ``flatten`` lists every path of an object with its value
-(driven by the schema's list types and map types), ``to_fields_v1`` / ``from_fields_v1``
-convert sets to and from the ``managedFields[].fieldsV1`` JSON, ``remove_path`` deletes one
-field, and ``path_string`` prints a path as conflict messages do. Used by ``apply.py``.
+'k:{"name":"web"}', "f:image")``). ``item_key`` and ``set_element`` name list items,
+``flatten`` lists every path of an object with its value (driven by the schema's list types
+and map types; the field sets of Update operations), ``to_fields_v1`` / ``from_fields_v1``
+convert sets to and from the ``managedFields[].fieldsV1`` JSON, and ``path_string`` prints a
+path as conflict messages do. Used by ``apply.py``, ``smd.py`` and ``typed.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def item_key(item: Any, node: Node) -> str:
         if value is not None:
             keys[name] = value
     return "k:" + _dumps(keys)
+
+
+def set_element(item: Any) -> str:
+    """The ``v:...`` element of an item of a set-typed list."""
+    return "v:" + _dumps(item)
 
 
 def flatten(value: Any, node: Node | None, *, intermediates: bool = True) -> dict[Path, Any]:
@@ -72,6 +78,82 @@ def _walk(value: Any, node: Node | None, prefix: Path, out: dict[Path, Any], int
             out[prefix] = value
     elif prefix:
         out[prefix] = value
+
+
+def changes(old: Any, new: Any, node: Node | None) -> tuple[set[Path], set[Path]]:
+    """``changed_paths(flatten(old), flatten(new))``, walking only the parts that differ."""
+    modified: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, node, (), (modified, removed))
+    return modified, removed
+
+
+_ABSENT: Any = object()
+Found = tuple[set[Path], set[Path]]
+
+
+def _diff(old: Any, new: Any, node: Node | None, prefix: Path, found: Found) -> None:
+    if old is new or (old == new and type(old) is type(new)):
+        return
+    if _both_maps(old, new, node):
+        assert node is not None
+        for key in [*old, *(k for k in new if k not in old)]:
+            before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
+            _diff(before, after, node.child(key), (*prefix, "f:" + key), found)
+        return
+    if node is not None and isinstance(old, list) and isinstance(new, list) and node.is_list_map:
+        before_items = {item_key(i, node): i for i in old}
+        after_items = {item_key(i, node): i for i in new}
+        if len(before_items) == len(old) and len(after_items) == len(new):
+            for key in [*before_items, *(k for k in after_items if k not in before_items)]:
+                one, two = before_items.get(key, _ABSENT), after_items.get(key, _ABSENT)
+                _diff_item(one, two, node.elem, (*prefix, key), found)
+            return
+    _compare(_flat(old, node, prefix), _flat(new, node, prefix), found)
+
+
+def _both_maps(old: Any, new: Any, node: Node | None) -> bool:
+    """Both sides are non-empty maps ``flatten`` walks into."""
+    if node is None or node.atomic or node.shape not in (Shape.STRUCT, Shape.MAP):
+        return False
+    return isinstance(old, dict) and isinstance(new, dict) and bool(old) and bool(new)
+
+
+def _diff_item(old: Any, new: Any, elem: Node | None, path: Path, found: Found) -> None:
+    """One list-map item: its own path is present on both sides, its fields are compared."""
+    if old == new and type(old) is type(new):
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            child = elem.child(key) if elem is not None else None
+            _diff(old.get(key, _ABSENT), new.get(key, _ABSENT), child, (*path, "f:" + key), found)
+        return
+    _compare(_flat_item(old, elem, path), _flat_item(new, elem, path), found)
+
+
+def _flat(value: Any, node: Node | None, prefix: Path) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    if value is not _ABSENT:
+        _walk(value, node, prefix, out, True)
+    return out
+
+
+def _flat_item(item: Any, elem: Node | None, path: Path) -> dict[Path, Any]:
+    """A list-map item as ``flatten`` lists it: the item path, then its fields."""
+    if item is _ABSENT:
+        return {}
+    out: dict[Path, Any] = {path: PRESENT}
+    if isinstance(item, dict):
+        for key, sub in item.items():
+            child = elem.child(key) if elem is not None else None
+            _walk(sub, child, (*path, "f:" + key), out, True)
+    return out
+
+
+def _compare(before: dict[Path, Any], after: dict[Path, Any], found: Found) -> None:
+    more, gone = changed_paths(before, after)
+    found[0].update(more)
+    found[1].update(gone)
 
 
 def changed_paths(old: dict[Path, Any], new: dict[Path, Any]) -> tuple[set[Path], set[Path]]:
@@ -119,67 +201,6 @@ def from_fields_v1(fields: Any, prefix: Path = ()) -> set[Path]:
         else:
             out.add((*prefix, key))
     return out
-
-
-def _find_item(items: list[Any], element: str, node: Node | None) -> int:
-    kind, text = element[0], element[2:]
-    for i, item in enumerate(items):
-        if kind == "k" and node is not None and item_key(item, node) == element:
-            return i
-        if kind == "v" and _dumps(item) == text:
-            return i
-        if kind == "i" and str(i) == text:
-            return i
-    return -1
-
-
-def get_path(obj: Any, path: Path, node: Node | None) -> Any:
-    """The value at ``path`` or None."""
-    current = obj
-    for element in path:
-        if element.startswith("f:") and isinstance(current, dict):
-            current = current.get(element[2:])
-            node = node.child(element[2:]) if node is not None else None
-        elif isinstance(current, list):
-            index = _find_item(current, element, node)
-            current = current[index] if index >= 0 else None
-            node = node.elem if node is not None else None
-        else:
-            return None
-    return current
-
-
-def remove_path(obj: Obj, path: Path, node: Node | None) -> None:
-    """Delete the field or list item at ``path``; empty parent maps are pruned."""
-    parents: list[tuple[Any, str]] = []
-    current: Any = obj
-    for element in path[:-1]:
-        parents.append((current, element))
-        current = get_path(current, (element,), node)
-        node = _step(node, element)
-        if current is None:
-            return
-    last = path[-1]
-    if last.startswith("f:") and isinstance(current, dict):
-        current.pop(last[2:], None)
-    elif isinstance(current, list):
-        index = _find_item(current, last, node)
-        if index >= 0:
-            del current[index]
-    for parent, element in reversed(parents):
-        child = get_path(parent, (element,), None)
-        if child in ({}, []) and element.startswith("f:") and isinstance(parent, dict):
-            parent.pop(element[2:], None)
-        else:
-            break
-
-
-def _step(node: Node | None, element: str) -> Node | None:
-    if node is None:
-        return None
-    if element.startswith("f:"):
-        return node.child(element[2:])
-    return node.elem
 
 
 def path_string(path: Path) -> str:

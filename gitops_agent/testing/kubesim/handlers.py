@@ -13,7 +13,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
-from gitops_agent.testing.kubesim import discovery, errors, openapi, tables
+from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, tables
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Propagation
 from gitops_agent.testing.kubesim.objects import WriteOptions
 from gitops_agent.testing.kubesim.patching import deep_copy, merge_patch, parse_json
@@ -157,11 +157,15 @@ class ApiHandler:
         if target.verb == "create":
             if target.subresource or target.name:
                 raise errors.method_not_allowed("POST")
-            written = self.objects.create(rt, ns, parse_json(request.body), opts)
+            body = bodies.parse_json(request.body)
+            strict = tuple(body.strict_errors())
+            written = self.objects.create(rt, ns, body.value, opts, strict=strict)
         elif target.verb == "update":
             if target.subresource == "finalize":
                 return json_response(200, self.objects.get(rt, ns, target.name))
-            written = self.objects.update(rt, ns, target.name, parse_json(request.body), opts)
+            body = bodies.parse_json(request.body)
+            strict = tuple(body.strict_errors())
+            written = self.objects.update(rt, ns, target.name, body.value, opts, strict=strict)
         elif target.verb == "patch":
             written = self.objects.patch(
                 rt,

@@ -13,25 +13,31 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from gitops_agent.testing.kubesim import apply, defaults, errors, rules, validation
+from gitops_agent.testing.kubesim import (
+    apply,
+    applying,
+    bodies,
+    defaults,
+    errors,
+    rules,
+    stamping,
+    validation,
+)
 from gitops_agent.testing.kubesim.kinds import NAMESPACES, ResourceType
 from gitops_agent.testing.kubesim.patching import (
     deep_copy,
     json_patch,
     merge_patch,
-    parse_json,
     strategic_merge,
 )
 from gitops_agent.testing.kubesim.schema import shared
-from gitops_agent.testing.kubesim.store import Store
-from gitops_agent.testing.kubesim.validation import FieldValidation
+from gitops_agent.testing.kubesim.store import Store, encode
+from gitops_agent.testing.kubesim.typed import go_map
+from gitops_agent.testing.kubesim.validation import FieldValidation, Patched
 
 Obj = dict[str, Any]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -72,6 +78,17 @@ class WriteOptions:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """How a write's body is checked: the body's own strict errors, whether it is a patch
+    (its errors name the patch), and the managedFields an apply already computed."""
+
+    strict: tuple[str, ...] = ()
+    patch: Patched | None = None
+    managed: list[Obj] | None = None
+    integral_floats: bool = False
+
+
+@dataclass(frozen=True)
 class Written:
     """A write's outcome: the object, 201 for a creation, and warnings for the headers."""
 
@@ -86,7 +103,9 @@ class Objects:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
+        # create-time mutations (before validation), then checks of admission plugins (after)
         self.admission: list[Callable[[ResourceType, Obj, Obj | None], None]] = []
+        self.gates: list[Callable[[ResourceType, Obj, Obj | None], None]] = []
 
     def now(self) -> str:
         return timestamp(self.clock())
@@ -111,7 +130,16 @@ class Objects:
                 {"name": namespace, "kind": rt.plural},
             )
 
-    def create(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions) -> Written:
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        body: Any,
+        opts: WriteOptions,
+        *,
+        strict: tuple[str, ...] = (),
+    ) -> Written:
+        """POST; ``strict`` holds the body's own strict decoding errors (repeated fields)."""
         obj = self._decode(rt, body)
         meta = obj.setdefault("metadata", {})
         self._check_namespace(rt, namespace, meta)
@@ -124,11 +152,19 @@ class Objects:
             name = str(meta.get("name") or "")
             if name and self.store.get(rt, namespace, name) is not None:
                 raise errors.already_exists(rt, name)
-            return self._admit(rt, obj, None, opts)
+            return self._admit(rt, obj, None, opts, Checks(strict=strict))
 
     def update(
-        self, rt: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        opts: WriteOptions,
+        *,
+        strict: tuple[str, ...] = (),
     ) -> Written:
+        """PUT: a uid in the body is a precondition, a resourceVersion too."""
         obj = self._decode(rt, body)
         meta = obj.setdefault("metadata", {})
         self._check_namespace(rt, namespace, meta)
@@ -140,10 +176,13 @@ class Objects:
         meta["name"] = name
         with self.store.lock:
             old = self.get(rt, namespace, name)
+            uid = meta.get("uid")
+            if uid and uid != old["metadata"].get("uid"):
+                raise uid_precondition(rt, name, str(uid), old)
             sent = meta.get("resourceVersion")
             if sent and sent != old["metadata"]["resourceVersion"]:
                 raise errors.stale(rt, name)
-            return self._admit(rt, obj, old, opts)
+            return self._admit(rt, obj, old, opts, Checks(strict=strict))
 
     def patch(
         self,
@@ -160,70 +199,56 @@ class Objects:
             raise errors.unsupported_media(content_type)
         if kind.startswith("application/apply-patch"):
             return self.apply(rt, namespace, name, raw, opts)
-        patch = parse_json(raw)
+        body = bodies.parse_json(raw)
+        strict = body.strict_errors()
+        if kind == "application/json-patch+json":
+            strict = [f"json patch {e}" for e in strict]
         with self.store.lock:
             old = self.get(rt, namespace, name)
-            base = deep_copy(old)
-            if kind == "application/json-patch+json":
-                obj = json_patch(base, patch)
-            elif kind == "application/merge-patch+json":
-                obj = merge_patch(base, patch)
-            else:
-                obj = strategic_merge(base, patch, shared().root(rt.group, rt.version, rt.kind))
-            if not isinstance(obj, dict):
-                raise errors.bad_request("the patch did not result in an object")
+            obj = _patched(rt, old, body.value, kind)
             sent = (obj.get("metadata") or {}).get("resourceVersion")
             if sent and sent != old["metadata"]["resourceVersion"]:
                 raise errors.stale(rt, name)
             obj["metadata"] = dict(obj.get("metadata") or {}, name=name)
-            return self._admit(rt, obj, old, opts)
+            shown = go_map(body.value) if "strategic" in kind else encode(obj).decode()
+            checks = Checks(strict=tuple(strict), patch=Patched(shown))
+            return self._admit(rt, obj, old, opts, checks)
 
     def apply(
         self, rt: ResourceType, namespace: str, name: str, raw: bytes, opts: WriteOptions
     ) -> Written:
         """Server-side apply of a YAML (or JSON) configuration."""
-        try:
-            config = yaml.safe_load(raw.decode() or "{}")
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise errors.bad_request(f"error decoding YAML: {exc}") from exc
-        if not isinstance(config, dict):
-            raise errors.bad_request("the apply configuration is not an object")
         if not opts.field_manager:
-            raise errors.bad_request(
-                "PATCH, fieldManager: Required value: is required for apply requests"
-            )
-        config = self._decode(rt, config)
-        meta = config.setdefault("metadata", {})
-        self._check_namespace(rt, namespace, meta)
-        if meta.get("name", name) != name:
-            raise errors.bad_request(
-                f"the name of the object ({meta.get('name')}) does not "
-                f"match the name on the URL ({name})"
-            )
-        meta["name"] = name
-        warnings, _ = validation.check_schema(rt, config, opts.validation)
-        node = shared().root(rt.group, rt.version, rt.kind)
-        defaults.canonicalize(config, node)
+            raise applying.missing_field_manager()
+        config = applying.read_config(rt, raw)
         with self.store.lock:
             old = self.store.get(rt, namespace, name)
             if old is None:
                 self.require_namespace(rt, namespace, creating=True)
+            merged, managed = applying.merge(
+                rt,
+                old,
+                config,
+                manager=opts.field_manager,
+                force=opts.force,
+                subresource=opts.subresource,
+                now=self.now(),
+            )
+            warnings = applying.strict_yaml(config.strict_yaml, opts.validation)
+            meta = merged.setdefault("metadata", {})
+            self._check_namespace(rt, namespace, meta)
+            if meta.get("name", name) != name:
+                raise errors.bad_request(
+                    f"the name of the object ({meta.get('name')}) does not "
+                    f"match the name on the URL ({name})"
+                )
+            meta["name"] = name
             sent = meta.get("resourceVersion")
             if sent and (old is None or sent != old["metadata"]["resourceVersion"]):
                 raise errors.stale(rt, name) if old else errors.not_found(rt, name)
-            merged, managed = apply.server_side_apply(
-                old,
-                config,
-                node,
-                manager=opts.field_manager,
-                force=opts.force,
-                api_version=rt.api_version,
-                now=self.now(),
-                subresource=opts.subresource,
-                has_status="status" in rt.subresources,
-            )
             merged["metadata"]["managedFields"] = managed
-            written = self._admit(rt, merged, old, opts, managed=managed)
+            checks = Checks(managed=managed, integral_floats=True)
+            written = self._admit(rt, merged, old, opts, checks)
         return Written(written.obj, written.code, tuple(warnings) + written.warnings)
 
     def _decode(self, rt: ResourceType, body: Any) -> Obj:
@@ -255,41 +280,35 @@ class Objects:
         meta["namespace"] = namespace
 
     def _admit(
-        self,
-        rt: ResourceType,
-        obj: Obj,
-        old: Obj | None,
-        opts: WriteOptions,
-        *,
-        managed: list[Obj] | None = None,
+        self, rt: ResourceType, obj: Obj, old: Obj | None, opts: WriteOptions, checks: Checks
     ) -> Written:
-        warnings: list[str] = []
-        if managed is None:
-            warnings, required = validation.check_schema(rt, obj, opts.validation)
-        else:
-            required = []
-        self._split_status(rt, obj, old, opts.subresource)
-        defaults.apply_defaults(rt, obj)
-        self._stamp(rt, obj, old)
+        mode = FieldValidation.IGNORE if checks.managed is not None else opts.validation
+        warnings, required = validation.check_schema(
+            rt,
+            obj,
+            mode,
+            old=old,
+            strict=checks.strict,
+            patch=checks.patch,
+            integral_floats=checks.integral_floats,
+        )
+        stamping.split_status(rt, obj, old, opts.subresource)
+        defaults.apply_defaults(rt, obj, old)
+        causes = rules.validated(rt, required) + rules.check_update_meta(obj, old)
+        stamping.stamp(rt, obj, old, now=self.now())
         for hook in self.admission:
             hook(rt, obj, old)
-        causes = required + rules.check(rt, obj, old)
+        causes += rules.check(rt, obj, old, status_only=opts.subresource == "status")
         if causes:
             raise errors.invalid(rt, str(obj["metadata"].get("name") or ""), causes)
-        if managed is None:
-            obj["metadata"]["managedFields"] = apply.record_update(
-                old,
-                obj,
-                shared().root(rt.group, rt.version, rt.kind),
-                manager=opts.field_manager or "unknown",
-                api_version=rt.api_version,
-                now=self.now(),
-                subresource=opts.subresource,
-                has_status="status" in rt.subresources,
-            )
+        for gate in self.gates:
+            gate(rt, obj, old)
+        if checks.managed is None:
+            obj["metadata"]["managedFields"] = self._record(rt, obj, old, opts)
         if not obj["metadata"]["managedFields"]:
             del obj["metadata"]["managedFields"]
-        if old is not None and _same(old, obj):
+        warnings += rules.warnings(rt, obj, old)
+        if old is not None and stamping.same(old, obj):
             return Written(old, 200, tuple(warnings))
         if opts.dry_run:
             return Written(obj, 201 if old is None else 200, tuple(warnings))
@@ -299,64 +318,38 @@ class Objects:
             self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return Written(stored, 201 if old is None else 200, tuple(warnings))
 
-    def _split_status(self, rt: ResourceType, obj: Obj, old: Obj | None, sub: str) -> None:
-        """Writes to the main resource keep the stored status; status writes keep the rest."""
-        if "status" not in rt.subresources:
-            return
-        if sub == "status" and old is not None:
-            status = obj.get("status")
-            obj.clear()
-            obj.update(deep_copy(old))
-            if status is not None:
-                obj["status"] = status
-        elif old is None:
-            obj.pop("status", None)
-        elif "status" in old:
-            obj["status"] = deep_copy(old["status"])
-        else:
-            obj.pop("status", None)
-
-    def _stamp(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-        meta = obj["metadata"]
-        for key in (
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-            "generation",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ):
-            meta.pop(key, None)
-        if old is None:
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = self.now()
-            if rt.has_generation:
-                meta["generation"] = 1
-            return
-        old_meta = old["metadata"]
-        for key in (
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ):
-            if key in old_meta:
-                meta[key] = old_meta[key]
-        if rt.has_generation:
-            bump = obj.get("spec") != old.get("spec")
-            meta["generation"] = int(old_meta.get("generation", 1)) + (1 if bump else 0)
+    def _record(self, rt: ResourceType, obj: Obj, old: Obj | None, opts: WriteOptions) -> list[Obj]:
+        return apply.record_update(
+            old,
+            obj,
+            shared().root(rt.group, rt.version, rt.kind),
+            manager=opts.field_manager or "unknown",
+            api_version=rt.api_version,
+            now=self.now(),
+            subresource=opts.subresource,
+            has_status="status" in rt.subresources,
+        )
 
 
-def _same(old: Obj, new: Obj) -> bool:
-    """True when a write changed nothing but managedFields timestamps."""
+def _patched(rt: ResourceType, old: Obj, patch: Any, kind: str) -> Obj:
+    """The stored object with a JSON, merge or strategic merge patch applied."""
+    base = deep_copy(old)
+    if kind == "application/json-patch+json":
+        obj = json_patch(base, patch)
+    elif kind == "application/merge-patch+json":
+        obj = merge_patch(base, patch)
+    else:
+        obj = strategic_merge(base, patch, shared().root(rt.group, rt.version, rt.kind))
+    if not isinstance(obj, dict):
+        raise errors.bad_request("the patch did not result in an object")
+    return obj
 
-    def strip(obj: Obj) -> Obj:
-        meta = dict(obj["metadata"])
-        meta.pop("resourceVersion", None)
-        meta["managedFields"] = [
-            {k: v for k, v in e.items() if k != "time"} for e in meta.get("managedFields") or []
-        ]
-        return dict(obj, metadata=meta)
 
-    return strip(old) == strip(new)
+def uid_precondition(rt: ResourceType, name: str, uid: str, stored: Obj) -> errors.ApiError:
+    """409 of ``storage.Preconditions.Check``: the uid asked for is not the stored one's."""
+    return errors.conflict(
+        rt,
+        name,
+        f"Precondition failed: UID in precondition: {uid}, "
+        f"UID in object meta: {stored['metadata'].get('uid', '')}",
+    )

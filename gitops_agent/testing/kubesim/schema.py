@@ -1,10 +1,11 @@
 """The OpenAPI structure of the served kinds, read from kubernetes-validate's strict schemas.
 
-``Schemas`` loads the Kubernetes 1.32 definitions that ship with kubernetes-validate once,
-compiles them lazily into ``Node`` trees (struct, map, list, quantity...) carrying the
-patch and list-merge extensions, and keeps one JSON Schema validator per kind. Callers:
-``validation.py`` (strict checks), ``quantities.py`` walkers via ``defaults.py``,
-``patching.py`` (strategic merge), ``fieldsets.py`` (server-side apply) and ``openapi.py``.
+``Schemas`` loads the Kubernetes 1.32 definitions that ship with kubernetes-validate once and
+compiles them lazily into ``Node`` trees (struct, map, list, quantity...) carrying the types,
+required fields, patch and list-merge extensions; each node is compiled once per process and
+shared by every request. Callers: ``typed.py`` (decoding and apply checks), ``defaults.py``
+(quantities), ``patching.py`` (strategic merge), ``smd.py`` and ``fieldsets.py`` (server-side
+apply) and ``openapi.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ from __future__ import annotations
 import enum
 import functools
 import json
-import threading
 from importlib import resources
 from typing import Any
-
-import jsonschema
-import referencing
-import referencing.jsonschema
 
 Obj = dict[str, Any]
 SCHEMA_VERSION = "v1.32.0"
@@ -60,6 +56,7 @@ class Node:
         )
         self.required: tuple[str, ...] = tuple(raw.get("required", ()))
         self.shape = self._shape()
+        self.scalar_type = self._scalar_type()
 
     def _shape(self) -> Shape:
         if self.ref in _SPECIAL:
@@ -75,6 +72,37 @@ class Node:
         if "object" in types or not types:
             return Shape.ANY
         return Shape.SCALAR
+
+    def _scalar_type(self) -> str:
+        """``string``, ``integer``, ``number`` or ``boolean`` for scalars, else empty."""
+        types = self.raw.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        found = [t for t in types if t in ("string", "integer", "number", "boolean")]
+        return found[0] if self.shape is Shape.SCALAR and found else ""
+
+    @functools.cached_property
+    def go_type(self) -> str:
+        """The Go type a decoding error names (``int32``, ``v1.PodSpec``, ``[]v1.Container``)."""
+        if self.ref:
+            if self.shape in (Shape.QUANTITY, Shape.INT_OR_STRING):
+                return self.ref.rsplit(".", 2)[-2] + "." + self.ref.rsplit(".", 1)[-1]
+            if self.shape is Shape.STRUCT:
+                return self.ref.rsplit(".", 2)[-2] + "." + self.ref.rsplit(".", 1)[-1]
+        if self.shape is Shape.LIST and self.elem is not None:
+            return "[]" + self.elem.go_type
+        if self.shape is Shape.MAP and self.elem is not None:
+            return "map[string]" + self.elem.go_type
+        formats = {"int32": "int32", "int64": "int64", "double": "float64", "byte": "[]uint8"}
+        if self.raw.get("format") in formats:
+            return formats[str(self.raw["format"])]
+        return {"boolean": "bool", "number": "float64", "integer": "int64"}.get(
+            self.scalar_type, "string" if self.scalar_type else "interface {}"
+        )
+
+    @property
+    def struct_name(self) -> str:
+        """The Go struct's name without its package (``DeploymentSpec``)."""
+        return self.ref.rsplit(".", 1)[-1] if self.ref else ""
 
     @functools.cached_property
     def fields(self) -> dict[str, Node]:
@@ -113,10 +141,6 @@ class Schemas:
         self.defs: Obj = self.definitions["$defs"]
         self._nodes: dict[int, Node] = {}
         self._roots: dict[str, Node] = {}
-        self._validators: dict[str, jsonschema.protocols.Validator] = {}
-        self._lock = threading.Lock()
-        resource = referencing.Resource.from_contents(self.definitions)
-        self._registry: referencing.Registry[Any] = resource @ referencing.Registry()
 
     def compile(self, raw: Obj) -> Node:
         """The node of an inline schema (following a ``$ref`` and keeping its extensions)."""
@@ -143,17 +167,6 @@ class Schemas:
             node = Node(self, self.defs[name], {}, name)
             self._roots[name] = node
         return node
-
-    def validator(self, group: str, version: str, kind: str) -> jsonschema.protocols.Validator:
-        """A strict Draft 2020-12 validator for this kind, built once."""
-        name = self.definition_name(group, version, kind)
-        with self._lock:
-            found = self._validators.get(name)
-            if found is None:
-                schema = {"$ref": "https://kubernetes.io/api/_definitions.json#/$defs/" + name}
-                found = jsonschema.Draft202012Validator(schema, registry=self._registry)
-                self._validators[name] = found
-            return found
 
 
 @functools.cache

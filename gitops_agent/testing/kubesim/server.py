@@ -104,11 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
         if target is not None:
             resource = target.rt.plural + (f"/{target.subresource}" if target.subresource else "")
             fault = sim.control.fault_for(target.verb, resource, target.namespace, target.name)
-        response = self._answer(request, target, fault)
-        # Recorded before the answer is sent: a client that has its answer finds its
-        # request in the log (tests read the log right after a call returns).
-        sim.control.record(_record(request, target, response.code if response else 0, started))
-        if response is not None:
+        if fault is not None and fault.latency and sim.stopping.wait(fault.latency):
+            sim.control.record(_record(request, target, 0, started))
+            return  # shutting down: the connection is dropped
+        with sim.traffic.busy():
+            response = self._answer(request, target, fault)
+            # Recorded before the answer is sent: a client that has its answer finds its
+            # request in the log (tests read the log right after a call returns).
+            sim.control.record(_record(request, target, response.code if response else 0, started))
+            if response is not None and response.stream is None:
+                self._write(response)
+        if response is not None and response.stream is not None:
             self._write(response)
 
     def _answer(
@@ -116,8 +122,6 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> Response | None:
         """The response to send, or None when the connection is to be dropped."""
         sim = self.server.sim
-        if fault is not None and fault.latency and sim.stopping.wait(fault.latency):
-            return None
         if fault is not None and fault.reset:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True

@@ -22,6 +22,7 @@ import yaml
 
 from gitops_agent.testing import waiting
 from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim.admission import ClaimResize, ServiceAllocator
 from gitops_agent.testing.kubesim.control import Control, Fault, RequestRecord
 from gitops_agent.testing.kubesim.control_api import ControlApi
 from gitops_agent.testing.kubesim.controllers import ControllerLoop
@@ -34,6 +35,7 @@ from gitops_agent.testing.kubesim.outcomes import OutcomeRule
 from gitops_agent.testing.kubesim.pods import admitter
 from gitops_agent.testing.kubesim.server import ApiServer
 from gitops_agent.testing.kubesim.store import Store
+from gitops_agent.testing.kubesim.traffic import Traffic
 
 Obj = dict[str, Any]
 INITIAL_NAMESPACES = ("default", "kube-system", "public")
@@ -53,6 +55,7 @@ class SimConfig:
     history: int = 50_000  # watch events kept for resuming from a resourceVersion
     log_text: str = "{container} started"  # logs of commands that print nothing we know
     storage_class: str = "standard"
+    volume_expansion: bool = False  # whether the default storage class allows claims to grow
     rules: tuple[OutcomeRule, ...] = field(default_factory=tuple)
     seed: int = 0
 
@@ -77,6 +80,7 @@ class KubeSim:
         self.clock = time.time
         self.stopping = threading.Event()
         self.control = Control(seed=self.config.seed)
+        self.traffic = Traffic()
         self._rules: tuple[OutcomeRule, ...] = tuple(self.config.rules)
         self._host, self._port = host, port
         self._kubeconfig_arg = kubeconfig
@@ -93,6 +97,8 @@ class KubeSim:
         self.store = Store(history=self.config.history)
         self.objects = Objects(self.store, clock=self.clock)
         self.objects.admission.append(admitter(self.config.storage_class))
+        self.objects.admission.append(ServiceAllocator(self.store, seed=self.config.seed))
+        self.objects.gates.append(ClaimResize(expandable=self.config.volume_expansion))
         self.deleter = Deleter(self.objects)
         for name in INITIAL_NAMESPACES:
             self.objects.create(
@@ -107,6 +113,7 @@ class KubeSim:
             timing=self.config.timing,
             rules=self.rules,
             clock=self.clock,
+            pause=self.traffic.pause,
         )
 
     @property

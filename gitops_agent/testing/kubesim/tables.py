@@ -81,8 +81,16 @@ def _job_status(obj: Obj) -> str:
 
 
 def _ports(obj: Obj) -> str:
+    """``80/TCP``, or ``80:30080/TCP`` with a node port, as ``kubectl get svc`` prints them."""
     ports = _spec(obj, "ports", []) or []
-    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+    return (
+        ",".join(
+            f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}"
+            f"/{p.get('protocol', 'TCP')}"
+            for p in ports
+        )
+        or "<none>"
+    )
 
 
 _NAME: Column = ("Name", "string", lambda o: _meta(o, "name"))

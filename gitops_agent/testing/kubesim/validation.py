@@ -1,19 +1,23 @@
-"""Schema checks of written objects against kubernetes-validate's strict JSON schemas.
+"""Schema checks of written objects, as the API server's decoders make them.
 
-``check_schema(rt, obj, mode)`` runs the strict validator of the kind and sorts what it finds
-the way the API server does: unknown fields are a 400 ``strict decoding error`` under
-``fieldValidation=Strict`` and otherwise dropped with a warning; wrong types are a 400
-decoding error; missing required fields are 422 ``Required value``. It returns the warnings
-to send in ``Warning`` headers. Called by ``objects.py`` before the semantic ``rules``.
+``check_schema(rt, obj, mode)`` walks the kind's compiled schema (``typed.py``; the schemas are
+kubernetes-validate's strict 1.32 set) and sorts what it finds the way the API server does:
+unknown and duplicate fields are a 400 ``strict decoding error`` under
+``fieldValidation=Strict`` and otherwise dropped with a warning (``Warn``, the default) or
+silently (``Ignore``); wrong types are a 400 decoding error; for patches both are a 422 naming
+the patch (``k8s.io/apiserver/pkg/endpoints/handlers/patch.go``); missing required fields are
+422 ``Required value``. Called by ``objects.py`` before the semantic ``rules``.
 """
 
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim import errors, typed
 from gitops_agent.testing.kubesim.errors import Cause
 from gitops_agent.testing.kubesim.kinds import ResourceType
 from gitops_agent.testing.kubesim.schema import shared
@@ -40,72 +44,62 @@ class FieldValidation(enum.Enum):
         )
 
 
-@dataclass(frozen=True)
-class SchemaFindings:
-    """What the strict schema found in one object."""
-
-    unknown: tuple[tuple[tuple[str | int, ...], str], ...]
-    required: tuple[str, ...]
-    decode: tuple[str, ...]
-
-
-def field_path(path: tuple[str | int, ...] | list[str | int]) -> str:
-    """``spec.template.spec.containers[0].image`` from a JSON path."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-def find(rt: ResourceType, obj: Obj) -> SchemaFindings:
-    """Every strict-schema error in ``obj``, sorted into the three kinds above."""
-    validator = shared().validator(rt.group, rt.version, rt.kind)
-    unknown: list[tuple[tuple[str | int, ...], str]] = []
-    required: list[str] = []
-    decode: list[str] = []
-    for error in validator.iter_errors(obj):
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            schema: Any = error.schema
-            known = schema.get("properties", {}) if isinstance(schema, dict) else {}
-            unknown.extend((path, name) for name in error.instance if name not in known)
-        elif error.validator == "required" and isinstance(error.instance, dict):
-            wanted: Any = error.validator_value
-            missing = [n for n in wanted if n not in error.instance]
-            required.extend(field_path((*path, n)) for n in missing)
-        else:
-            decode.append(_decode_message(rt, path, error.instance))
-    return SchemaFindings(tuple(unknown), tuple(required), tuple(decode))
-
-
-def _decode_message(rt: ResourceType, path: tuple[str | int, ...], value: Any) -> str:
-    where = field_path(path)
-    kind = type(value).__name__.replace("str", "string").replace("dict", "object")
-    kind = kind.replace("list", "array").replace("int", "number").replace("float", "number")
-    return f"json: cannot unmarshal {kind} into Go struct field {rt.kind}.{where}"
-
-
 def check_schema(
-    rt: ResourceType, obj: Obj, mode: FieldValidation
+    rt: ResourceType,
+    obj: Obj,
+    mode: FieldValidation,
+    *,
+    old: Obj | None = None,
+    strict: Sequence[str] = (),
+    patch: Patched | None = None,
+    integral_floats: bool = False,
 ) -> tuple[list[str], list[Cause]]:
-    """Raise a decoding error or return (warnings, required-field causes); prunes unknowns."""
-    found = find(rt, obj)
+    """Raise a decoding error or return (warnings, required-field causes); drops unknowns.
+
+    ``old`` (the stored object) spares the walk of unchanged parts; ``strict`` holds the
+    body's own strict errors (``duplicate field``); ``patch`` says the object came out of a
+    patch, whose errors the server reports differently (422 naming the patch)."""
+    found = typed.decode_findings(
+        shared().root(rt.group, rt.version, rt.kind),
+        obj,
+        old=old,
+        integral_floats=integral_floats,
+    )
     header = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
-    if found.decode:
-        raise errors.bad_request(header + found.decode[0])
-    unknown = [field_path((*path, name)) for path, name in found.unknown]
-    if unknown and mode is FieldValidation.STRICT:
-        listed = ", ".join(f'unknown field "{u}"' for u in unknown)
-        raise errors.bad_request(header + "strict decoding error: " + listed)
+    if found.type_error:
+        if patch is not None:
+            raise patch.invalid(found.type_error)
+        raise errors.bad_request(header + found.type_error)
+    complaints = [*strict, *found.strict]
+    if complaints and mode is FieldValidation.STRICT:
+        message = "strict decoding error: " + ", ".join(complaints)
+        if patch is not None:
+            raise patch.invalid(message)
+        raise errors.bad_request(header + message)
     for path, name in found.unknown:
         _drop(obj, path, name)
     causes = [Cause("FieldValueRequired", "Required value", f) for f in found.required]
-    if mode is FieldValidation.WARN:
-        return [f'unknown field "{u}"' for u in unknown], causes
-    return [], causes
+    return (complaints if mode is FieldValidation.WARN else []), causes
+
+
+@dataclass(frozen=True)
+class Patched:
+    """How a patch's decoding errors are reported: the value the 422 names (the patched JSON,
+    or the patch as Go prints a map for strategic merge patches)."""
+
+    value: str
+
+    def invalid(self, message: str) -> errors.ApiError:
+        """``errors.NewInvalid(schema.GroupKind{}, "", patch: Invalid value ...)``."""
+        quoted = json.dumps(self.value, ensure_ascii=False)
+        cause = Cause("FieldValueInvalid", f"Invalid value: {quoted}: {message}", "patch")
+        return errors.ApiError(
+            422,
+            "Invalid",
+            f' "" is invalid: patch: {cause.message}',
+            {},
+            [cause],
+        )
 
 
 def _drop(obj: Any, path: tuple[str | int, ...], name: str) -> None:

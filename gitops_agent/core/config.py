@@ -34,7 +34,7 @@ _RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
     url: str | None = None
-    ref: str = "main"
+    ref: str = "HEAD"  # the branch the remote's HEAD names
     path: str = ""
     interval: float = 60.0
     token_env: str | None = None

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
+from gitops_agent.core.config import SourceConfig
 from gitops_agent.errors import ConfigError, SourceError
 from gitops_agent.redaction import redact, strip_userinfo
 from gitops_agent.sources import gitrun
@@ -32,6 +33,12 @@ from gitops_agent.sources.auth import GitAuth, GitEnvironment, git_environment
 from gitops_agent.sources.urls import UrlKind, check_ref, classify
 
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+#: The ref of a source that names none: the branch the remote's HEAD points at.
+REMOTE_HEAD = SourceConfig().ref
+REF_HINT = (
+    "set source.ref in gitops-agent.yaml, or --ref, to a branch, tag or commit of that "
+    "repository"
+)
 _LOCAL_REF = "refs/gitops-agent/fetched"
 _MODE_KEY = "gitops-agent.fetchMode"
 
@@ -49,7 +56,7 @@ class GitSourceSpec:
     """Where manifests live: repository URL, ref (branch, tag, full ref or SHA), sub-path."""
 
     url: str
-    ref: str = "main"
+    ref: str = REMOTE_HEAD
     path: str = ""
     token_env: str = ""
     ssh_key_file: str = ""
@@ -104,6 +111,8 @@ def is_sha(ref: str) -> bool:
 
 def ls_remote_patterns(ref: str) -> list[str]:
     """The patterns one ``git ls-remote`` needs to resolve ``ref`` (tags peeled)."""
+    if ref == REMOTE_HEAD:
+        return [REMOTE_HEAD]
     if ref.startswith("refs/"):
         return [ref, ref + "^{}"]
     return [f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/tags/{ref}^{{}}"]
@@ -116,7 +125,8 @@ def pick_revision(ls_remote_output: str, ref: str) -> str | None:
         sha, _, name = line.partition("\t")
         if sha and name:
             found[name.strip()] = sha.strip()
-    full = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+    named = ref.startswith("refs/") or ref == REMOTE_HEAD
+    full = [ref] if named else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
     for name in full:
         if name + "^{}" in found:
             return found[name + "^{}"]
@@ -166,7 +176,10 @@ class GitSource:
         output = self._run(args, cwd=self.cache_dir, remote=True, verb="ls-remote")
         revision = pick_revision(output, self.spec.ref)
         if revision is None:
-            raise SourceError(f"ref {self.spec.ref!r} not found in {self.spec.safe_url}")
+            where = self.spec.safe_url
+            if self.spec.ref == REMOTE_HEAD:
+                raise SourceError(f"{where} has no default branch (HEAD); {REF_HINT}")
+            raise SourceError(f"ref {self.spec.ref!r} not found in {where}; {REF_HINT}")
         return revision
 
     def checkout(self, revision: str | None = None) -> Checkout:
@@ -334,13 +347,18 @@ class GitSource:
                 args, cwd=cwd or self.workdir, env=env.env, timeout=self.spec.timeout, binary=binary
             )
         except git.GitCommandError as exc:
-            detail = git_error_summary(exc) + self._auth_hint(exc)
+            detail = git_error_summary(exc) + self._auth_hint(exc) + _ref_hint(exc)
             message = f"git {verb} {self.spec.safe_url} (ref {self.spec.ref}) failed: {detail}"
             raise SourceError(redact(message, env.secrets)) from None
         except OSError as exc:
             message = f"cannot run git for {self.spec.safe_url}: {exc}"
             raise SourceError(redact(message, env.secrets)) from None
         return out
+
+
+def _ref_hint(exc: git.GitCommandError) -> str:
+    text = str(exc.stderr)
+    return f" ({REF_HINT})" if "couldn't find remote ref" in text else ""
 
 
 def remote_url(url: str) -> str:

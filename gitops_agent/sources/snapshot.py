@@ -2,7 +2,7 @@
 
 Called by the ``plan`` and ``apply`` commands (and the agent loop for its configured source).
 SOURCE is a git URL (cloned into the cache directory at ``--ref``, else ``source.ref``, else
-``main``), a local git repository with an explicit ``--ref`` (checked out into the cache, so
+the branch the remote's HEAD names), a local git repository with an explicit ``--ref`` (checked out into the cache, so
 the working tree is not touched), or a directory (read as it is: its revision is the
 enclosing repository's HEAD when there is one, else empty). SOURCE and ``--ref`` pass the
 allow-lists of ``sources.urls`` first. A directory's repository is untrusted: its revision

@@ -217,7 +217,7 @@ def test_https_failure_text_is_masked(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as failed:
         GitSource(spec, tmp_path, environ={"T": TOKEN}).checkout()
     text = str(failed.value)
-    assert "127.0.0.1" in text and "ref main" in text
+    assert "127.0.0.1" in text and "ref HEAD" in text
     assert TOKEN not in text
 
 
@@ -263,3 +263,21 @@ def test_sub_path_through_a_symlink_cannot_leave_the_repository(
     source = GitSource(GitSourceSpec(url=upstream.as_uri(), path="escape"), tmp_path / "c")
     with pytest.raises(SourceError, match="leaves the repository"):
         source.checkout()
+
+
+def test_without_a_ref_the_remote_default_branch_is_followed(tmp_path: Path) -> None:
+    repo = tmp_path / "served" / "legacy"
+    repo.mkdir(parents=True)
+    git(repo, "init", "--quiet", "-b", "master")
+    sha = commit(repo, {"workers/a.yaml": "name: a\n"}, "on master")
+    source = GitSource(GitSourceSpec(url=repo.as_uri()), tmp_path / "cache")
+    assert source.remote_revision() == sha
+    assert source.checkout().revision == sha
+
+
+def test_a_missing_ref_names_where_to_set_it(upstream: Path, tmp_path: Path) -> None:
+    source = GitSource(GitSourceSpec(url=upstream.as_uri(), ref="release"), tmp_path / "c")
+    with pytest.raises(SourceError) as missing:
+        source.remote_revision()
+    assert "ref 'release' not found" in str(missing.value)
+    assert "set source.ref in gitops-agent.yaml, or --ref" in str(missing.value)

@@ -130,7 +130,11 @@ def _run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "source",
         nargs="?",
         metavar="SOURCE",
-        help="a local directory to follow instead of source.url",
+        help="git URL, local repository or directory to follow (default: source.url, else .)",
+    )
+    run.add_argument(
+        "--ref",
+        help="branch, tag or commit to follow (a local repository is then cloned, not read in place)",
     )
     run.add_argument(
         "--once", action="store_true", help="run one cycle and exit (0 when it converged)"

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
@@ -20,7 +21,7 @@ from gitops_agent.core.tree import CONFIG_FILE
 from gitops_agent.engine.ports import Periodic
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
-from gitops_agent.redaction import SecretRegistry
+from gitops_agent.redaction import SecretRegistry, quoted
 from gitops_agent.reporters import ReporterKind, ReporterSpec, SafeReporter, build_reporter
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
@@ -30,23 +31,47 @@ from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.auth import GitAuth
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
-from gitops_agent.sources.revisions import GitRevisions, directory_revisions
+from gitops_agent.sources.revisions import (
+    GitRevisions,
+    directory_revisions,
+    is_directory_source,
+)
 from gitops_agent.sources.snapshot import default_cache_dir
+from gitops_agent.sources.urls import UrlKind, classify
 from gitops_agent.wiring import build_target
 
 log = logging.getLogger("gitops_agent.run")
 
 
 def run(args: argparse.Namespace) -> int:
-    followed = directory_revisions(args.source) if args.source else None
+    in_place = bool(args.source) and is_directory_source(args.source, args.ref)
+    followed = directory_revisions(args.source) if in_place else None
     config_path = args.config
     if config_path is None and followed and (followed.path / CONFIG_FILE).is_file():
         config_path = str(followed.path / CONFIG_FILE)
     config = (load_config(config_path) if config_path else AgentConfig()).with_vars(
         parse_vars(args.var)
     )
+    if args.source and not in_place:
+        config = _following(config, args.source, args.ref)
     with configured(fmt=args.log_format, registry=_secrets(config)):
         return _run(args, config, config_path, followed)
+
+
+def _following(config: AgentConfig, source: str, ref: str | None) -> AgentConfig:
+    """The configuration with SOURCE (a URL, or a local repository at ``--ref``) as the
+    repository to follow; a local path is made absolute, as git is handed it."""
+    url = source if classify(source, what="SOURCE") is not UrlKind.LOCAL else None
+    if url is None:
+        path = Path(source)
+        if not (path / ".git").exists():
+            raise ConfigError(
+                f"SOURCE {quoted(source)} is not a git repository; --ref needs one (a plain "
+                "directory is followed in place, without --ref)"
+            )
+        url = str(path.resolve())
+    chosen = replace(config.source, url=url, ref=ref or config.source.ref)
+    return replace(config, source=chosen)
 
 
 def _run(
@@ -66,7 +91,7 @@ def _run(
         ),
         metrics=AgentMetrics(),
         health=Health(),
-        display=args.source if args.source or not config.source.url else "",
+        display=args.source if followed is not None else ("" if config.source.url else None),
     )
     loop = AgentLoop(parts)
     if args.once:

@@ -17,7 +17,7 @@ from gitops_agent.config import load_config
 from gitops_agent.core import reporting
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.rendering.objects import RenderError
-from gitops_agent.core.results import SyncResult
+from gitops_agent.core.results import FailureReason, SyncResult
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired
 from gitops_agent.sources import snapshot
@@ -106,7 +106,7 @@ def report(result: SyncResult, output: str) -> int:
             ],
         }
         print(json.dumps(data, indent=2))
-    else:
+    elif result.resources:
         rows = [
             [
                 str(r.id),
@@ -118,7 +118,8 @@ def report(result: SyncResult, output: str) -> int:
             for r in result.resources
         ]
         print(table(rows, ["RESOURCE", "OUTCOME", "STATUS", "RUNTIME", "MESSAGE"]))
-    if result.blocked_prune is not None:
+    said = result.describe()
+    if result.blocked_prune is not None and result.reason is not FailureReason.PRUNE_REFUSED:
         print(f"prune refused: {result.blocked_prune.message()}", file=sys.stderr)
-    print(("ok: " if result.ok else "failed: ") + result.describe(), file=sys.stderr)
+    print(("ok: " if result.ok else "failed: ") + said, file=sys.stderr)
     return 0 if result.ok else 1

@@ -100,20 +100,28 @@ class ResourcePlan:
 
 @dataclass(frozen=True, slots=True)
 class PruneGuard:
-    """Why a prune was refused (None in a Plan when it was not)."""
+    """Why a prune was refused (None in a Plan when it was not), and what it would delete."""
 
     deleting: int
     owned: int
     limit: float
+    resources: tuple[ResourceId, ...] = ()
 
     def message(self) -> str:
         share = self.deleting / self.owned if self.owned else 1.0
         what = "all" if self.deleting == self.owned else f"{share:.0%}"
+        shown = ", ".join(str(rid) for rid in self.resources[:GUARD_LISTED])
+        more = len(self.resources) - GUARD_LISTED
+        listed = f": {shown}" + (f" and {more} more" if more > 0 else "") if shown else ""
         return (
             f"refusing to prune {self.deleting} of {self.owned} owned resources ({what}; the "
-            f"limit is {self.limit:.0%} of them, set by sync.maxPruneFraction); check the "
-            "source path and ref, then pass --allow-mass-prune if this is intended"
+            f"limit is {self.limit:.0%} of them, set by sync.maxPruneFraction){listed}; check "
+            "the source path and ref, then pass --allow-mass-prune if this is intended"
         )
+
+
+#: How many of the resources a refused prune would delete its message names.
+GUARD_LISTED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +188,7 @@ def plan(
     declared = {d.id for d in desired}
     owned = inventory.owned()
     gone = sorted(owned - declared)
-    guard = _guard(len(gone), len(owned), options)
+    guard = _guard(gone, len(owned), options)
     last = max(waves.values(), default=-1) + 1
     if gone and options.prune and guard is None:
         planned.extend(_plan_prunes(gone, live, inventory, first_wave=last))
@@ -294,11 +302,12 @@ def _unmanaged(rid: ResourceId, objects: Sequence[Mapping[str, Any]], wave: int)
     return ResourcePlan(rid, Action.UNMANAGED, wave, steps)
 
 
-def _guard(deleting: int, owned: int, options: PlanOptions) -> PruneGuard | None:
+def _guard(gone: Sequence[ResourceId], owned: int, options: PlanOptions) -> PruneGuard | None:
+    deleting = len(gone)
     if not deleting or not options.prune or options.allow_mass_prune:
         return None
     if deleting == owned or deleting > options.max_prune_fraction * owned:
-        return PruneGuard(deleting, owned, options.max_prune_fraction)
+        return PruneGuard(deleting, owned, options.max_prune_fraction, tuple(gone))
     return None
 
 

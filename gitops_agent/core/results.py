@@ -141,7 +141,7 @@ class SyncResult:
             more = f" (+{len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
             return f"invalid: {self.violations[0].format()}{more}"
         if self.error:
-            return f"error: {self.error}"
+            return self.error
         failed = [r for r in self.resources if not r.ok]
         if failed:
             first = failed[0]

@@ -150,6 +150,9 @@ class Applier:
                 self._settle(track)
 
     def _try_start(self, track: _Track) -> None:
+        if track.plan.action is Action.UNCHANGED:
+            self._finish(track, _State.DONE, "")  # nothing to write: nothing to wait for
+            return
         blocked = self._blocking(track)
         if blocked is None:
             self._start(track)
@@ -177,6 +180,9 @@ class Applier:
                 waits.append(
                     f"{describe_condition(str(dependency.id), dependency.condition)} (now just applied)"
                 )
+                continue
+            if other is not None and other.state is _State.WAITING:
+                waits.append(f"{dependency.id} (now waiting for its own dependencies)")
                 continue
             if other is not None and other.state not in (_State.DONE, _State.SETTLING):
                 observed = None
@@ -207,9 +213,6 @@ class Applier:
         track.message = message
 
     def _start(self, track: _Track) -> None:
-        if track.plan.action is Action.UNCHANGED:
-            self._finish(track, _State.DONE, "")
-            return
         if track.plan.action is Action.CONFLICT:
             conflict = next(s for s in track.plan.steps if s.action is Action.CONFLICT)
             message = f"{conflict.key} {conflict.note}"
@@ -224,9 +227,15 @@ class Applier:
         track.state = _State.RUNNING
         if not steps:
             self._delete_stale(track)
-            if track.state is _State.RUNNING:
-                settle = self.options.wait_healthy and track.desired and track.desired.objects
-                track.state = _State.SETTLING if settle else _State.DONE
+            if track.state is _State.RUNNING and self._settles(track):
+                track.state = _State.SETTLING
+            elif track.state is _State.RUNNING:
+                self._finish(track, _State.DONE, "")
+
+    def _settles(self, track: _Track) -> bool:
+        """Whether the applied resource is waited on until healthy (not a Bundle, which has
+        no objects, nor anything with ``--no-wait``)."""
+        return bool(self.options.wait_healthy and track.desired and track.desired.objects)
 
     def _write(self, track: _Track, steps: Sequence[ObjectStep]) -> bool:
         for step in sorted(steps, key=lambda s: apply_order(s.key)):

@@ -167,8 +167,6 @@ def delete(
 
 
 def _report_plan_notes(the_plan: Plan, progress: Progress) -> None:
-    if the_plan.blocked_prune is not None:
-        progress(f"prune refused: {the_plan.blocked_prune.message()}")
     for resource in the_plan.resources:
         for step in resource.steps:
             if step.action is Action.UNMANAGED:

@@ -36,8 +36,7 @@ _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 #: The ref of a source that names none: the branch the remote's HEAD points at.
 REMOTE_HEAD = SourceConfig().ref
 REF_HINT = (
-    "set source.ref in gitops-agent.yaml, or --ref, to a branch, tag or commit of that "
-    "repository"
+    "set source.ref in gitops-agent.yaml, or --ref, to a branch, tag or commit of that repository"
 )
 _LOCAL_REF = "refs/gitops-agent/fetched"
 _MODE_KEY = "gitops-agent.fetchMode"

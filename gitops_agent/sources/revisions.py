@@ -4,7 +4,8 @@
 new revision); ``DirectoryRevisions`` follows a local directory, whose revision is the
 enclosing repository's HEAD plus a digest of the manifest files when the tree differs from
 it, so that an edit is a new revision; ``directory_revisions(SOURCE)`` checks that SOURCE
-names a local directory first. Built by the ``run`` command.
+names a local directory first. Built by the ``run`` command, which takes the SOURCE forms of
+``plan`` and ``apply``: a repository URL, a local repository with ``--ref``, a directory.
 """
 
 from __future__ import annotations
@@ -37,16 +38,22 @@ class GitRevisions:
         return [sha for sha in self.source.commits_between(older, newer) if sha != newer]
 
 
+def is_directory_source(source: str, ref: str | None) -> bool:
+    """True when ``run SOURCE`` follows a directory in place (a local path, no ``--ref``);
+    False when it follows a repository (a URL, or a local repository at ``--ref``)."""
+    return classify(source, what="SOURCE") is UrlKind.LOCAL and not ref
+
+
 def directory_revisions(source: str) -> DirectoryRevisions:
-    """The revisions of ``run SOURCE``: SOURCE must be an existing local directory."""
+    """The revisions of a directory SOURCE, which must exist."""
     if classify(source, what="SOURCE") is not UrlKind.LOCAL:
-        raise ConfigError(
-            f"SOURCE {quoted(source)} is a repository URL; run follows a local directory, "
-            "or the repository named by source.url in the configuration"
-        )
+        raise ConfigError(f"SOURCE {quoted(source)} is a repository URL, not a directory")
     path = Path(source)
     if not path.is_dir():
-        raise ConfigError(f"SOURCE {quoted(source)} is not a directory; run follows one")
+        raise ConfigError(
+            f"SOURCE {quoted(source)} is not a directory: give a directory, a local "
+            "repository with --ref, or a repository URL"
+        )
     return DirectoryRevisions(path)
 
 

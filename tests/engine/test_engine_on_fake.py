@@ -464,7 +464,7 @@ def test_delete_saves_what_it_deleted_when_another_delete_fails(h: Harness) -> N
 
 def test_cycle_failures_of_the_agent_are_errors_not_failures() -> None:
     broken = SyncResult.failed("rev", FailureReason.SOURCE, "git server down")
-    assert commit_state(broken) == (StatusState.ERROR, "error: git server down")
+    assert commit_state(broken) == (StatusState.ERROR, "git server down")
     assert not broken.permanent
     assert commit_state(SyncResult("rev")) == (StatusState.SUCCESS, "synced: nothing to do")
 

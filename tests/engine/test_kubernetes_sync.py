@@ -146,12 +146,18 @@ def test_mass_prune_is_refused_then_allowed(run: Run, repo: Path, kubesim: KubeS
     # the bundle's files stay and load on their own: 3 of 5 resources go, more than half
     code, out, err = run("apply", str(repo))
     assert code == 1
-    assert "prune refused: refusing to prune 3 of 5 owned resources (60%; the limit is 50%" in err
+    assert "failed: refusing to prune 3 of 5 owned resources (60%; the limit is 50%" in err
+    assert err.count("refusing to prune") == 1, "said once"
+    assert (
+        "set by sync.maxPruneFraction): bundle/test-worker-sleep, worker/public/events-bento, "
+        "worker/public/report-writer; check the source path" in err
+    ), "what would be deleted is listed"
     assert not [w for w in writes(kubesim) if w.startswith("delete")]
     shutil.rmtree(repo / "tests")
     code, out, err = run("apply", str(repo))
     assert code == 1
     assert "refusing to prune 5 of 5 owned resources (all" in err
+    assert not out.strip(), "nothing else to do: no empty results table"
     assert not [w for w in writes(kubesim) if w.startswith("delete")]
     code, out, err = run("apply", str(repo), "--allow-mass-prune")
     assert code == 0, out + err

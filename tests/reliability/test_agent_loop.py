@@ -53,7 +53,7 @@ def test_a_render_bug_fails_the_cycle_and_is_retried_with_backoff(tmp_path: Path
     finals = [s for _, s in reporter.posted if s.state is not StatusState.PENDING]
     assert len(finals) == attempts
     assert all(s.state is StatusState.FAILURE for s in finals)
-    assert finals[0].description == "error: unexpected error (KeyError: 'spec')"
+    assert finals[0].description == "unexpected error (KeyError: 'spec')"
     assert 'gitops_agent_errors_total{stage="internal"} ' in metrics.render()
     target.clear_faults()
     clock.advance(600.0)

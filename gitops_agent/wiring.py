@@ -45,8 +45,10 @@ def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
     from gitops_agent.targets import kubeapi
     from gitops_agent.targets.kubernetes import KubernetesTarget
 
+    path, origin = kubeconfig_choice(config, choice)
     client = kubeapi.connect(
-        kubeconfig=choice.kubeconfig or config.target.kubeconfig,
+        kubeconfig=path,
+        origin=origin,
         context=choice.context or config.target.context,
         in_cluster=config.target.in_cluster,
     )
@@ -56,6 +58,18 @@ def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
         settings=config.render_settings(),
         inventory_namespace=config.target.inventory_namespace,
     )
+
+
+def kubeconfig_choice(config: AgentConfig, choice: TargetChoice) -> tuple[str | None, str]:
+    """The kubeconfig to read and where that choice came from, for messages: the command
+    line, the configuration, ``KUBECONFIG``, else the client's default file."""
+    if choice.kubeconfig:
+        return choice.kubeconfig, "from --kubeconfig"
+    if config.target.kubeconfig:
+        return config.target.kubeconfig, f"from target.kubeconfig in {config.path}"
+    if os.environ.get("KUBECONFIG"):
+        return None, f"from KUBECONFIG={os.environ['KUBECONFIG']}"
+    return None, "the default ~/.kube/config"
 
 
 def _local(config: AgentConfig) -> Target:

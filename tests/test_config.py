@@ -80,7 +80,9 @@ def test_sync_timeout_did_nothing_and_is_gone() -> None:
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-5", "1e999"])
 def test_durations_are_finite_and_not_negative(value: str) -> None:
-    with pytest.raises(ConfigError, match=r"agent\.yaml: sync\.waitTimeout: .* is not a duration"):
+    with pytest.raises(
+        ConfigError, match=r"agent\.yaml:1:\d+: sync\.waitTimeout: .* is not a duration"
+    ):
         parse_config(f"sync: {{waitTimeout: {value}}}\n", "agent.yaml")
 
 
@@ -130,3 +132,29 @@ def test_a_configuration_that_is_not_a_regular_file_is_refused_not_waited_on(
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         (tmp_path / "latin.yaml").write_bytes(b"name: caf\xe9\n")
         load_config(tmp_path / "latin.yaml")
+
+
+def test_every_problem_of_the_file_is_reported_sorted_with_its_position() -> None:
+    text = (
+        "name: prod\n"
+        "sync:\n"
+        "  waitTimeout: 5 minutes\n"
+        "  maxPrune: 0.9\n"
+        "source:\n"
+        "  interval: soon\n"
+        "reporter: {kind: gitbucket}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "agent.yaml")
+    lines = str(caught.value).splitlines()
+    assert lines == sorted(lines, key=lambda line: tuple(int(n) for n in line.split(":")[1:3]))
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        "agent.yaml:3:3",
+        "agent.yaml:4:3",
+        "agent.yaml:6:3",
+        "agent.yaml:7:12",
+    ]
+    assert "sync.waitTimeout: '5 minutes' is not a duration" in lines[0]
+    assert "unknown field 'maxPrune'" in lines[1]
+    assert "source.interval: 'soon' is not a duration" in lines[2]
+    assert "gitbucket" in lines[3]

@@ -172,36 +172,50 @@ def parse_duration(value: str | float | int, *, where: str = "duration") -> floa
 
 
 def parse_config(text: str, path: str) -> AgentConfig:
-    """A configuration from YAML text; ``path`` is used in messages."""
+    """A configuration from YAML text; ``path`` is used in messages. Every problem of the
+    file is reported at once, sorted, each as ``file:line:column: message``."""
     parsed = yamldoc.parse(path, text)
     if parsed.violations:
-        raise ConfigError(parsed.violations[0].format())
+        raise ConfigError("\n".join(v.format() for v in sorted(parsed.violations)))
     documents = [doc for doc in parsed.documents if doc.data is not None]
     if len(documents) > 1:
         raise ConfigError(f"{path}: a configuration file holds one YAML document")
     if not documents:
         return AgentConfig(path=path)
     doc = documents[0]
-    problems = schema.check(schema.validator_for("config"), doc.data)
+    problems = _problems(doc)
     if problems:
-        lines = []
-        for problem in problems:
-            position = doc.position(problem.path)
-            lines.append(f"{path}:{position.line}:{position.column}: {problem.message}")
-        raise ConfigError("\n".join(lines))
-    stack_problems = [
-        f"{path}:{_line_column(doc, ('target', 'stacks', name))}: {problem}"
-        for name, spec in doc.data.get("target", {}).get("stacks", {}).items()
-        for problem in stacks.config_problems(name, spec)
-    ]
-    if stack_problems:
-        raise ConfigError("\n".join(stack_problems))
+        found = sorted(set(problems))
+        raise ConfigError("\n".join(f"{path}:{line}:{col}: {text}" for line, col, text in found))
     return _build(doc.data, path)
 
 
-def _line_column(doc: yamldoc.Document, at: yamldoc.JsonPath) -> str:
-    position = doc.position(at)
-    return f"{position.line}:{position.column}"
+Problem = tuple[int, int, str]
+
+
+def _problems(doc: yamldoc.Document) -> list[Problem]:
+    """Schema problems, stack problems and values that do not convert, with positions."""
+    found: list[Problem] = []
+    for problem in schema.check(schema.validator_for("config"), doc.data):
+        position = doc.position(problem.path)
+        found.append((position.line, position.column, problem.message))
+    data = doc.data if isinstance(doc.data, Mapping) else {}
+    target = data.get("target")
+    stacks_data = target.get("stacks") if isinstance(target, Mapping) else None
+    for name, spec in (stacks_data or {}).items() if isinstance(stacks_data, Mapping) else ():
+        position = doc.position(("target", "stacks", name))
+        for text in stacks.config_problems(name, spec):
+            found.append((position.line, position.column, text))
+    for where, convert in _CONVERSIONS.items():
+        section, key = where.split(".")
+        values = data.get(section)
+        if convert is _duration and isinstance(values, Mapping) and key in values:
+            try:
+                convert(values[key], where)
+            except ConfigError as err:
+                position = doc.position((section, key))
+                found.append((position.line, position.column, str(err)))
+    return found
 
 
 Convert = Callable[[Any, str], Any]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -88,8 +88,41 @@ def diff(
     have = project(normalize(live, ignore), want, owned)
     if want == have:
         return ()
+    manifest_changes = _manifest_changes(have, want)
     secret = desired.get("kind") == kinds.SECRET.name
-    return tuple(sorted(_changes(have, want, secret=secret), key=lambda c: c.path))
+    changes = [*_changes(have, want, secret=secret), *manifest_changes]
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _manifest_changes(have: dict[str, Any], want: dict[str, Any]) -> list[FieldChange]:
+    """The manifest annotation compared as the manifest it holds, field by field (``manifest.
+    spec.replicas``), not as one long text; taken out of both objects here."""
+    texts = [_pop_annotation(obj, labels.MANIFEST) for obj in (have, want)]
+    if texts[0] == texts[1]:
+        return []
+    before, after = (_loaded(text) for text in texts)
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [FieldChange("manifest", ChangeKind.CHANGED, texts[0], texts[1])]
+    return [replace(c, path=f"manifest.{c.path}") for c in _changes(before, after, secret=False)]
+
+
+def _pop_annotation(obj: dict[str, Any], name: str) -> str | None:
+    annotations = (obj.get("metadata") or {}).get("annotations")
+    if not isinstance(annotations, dict):
+        return None
+    text = annotations.pop(name, None)
+    if not annotations:
+        obj["metadata"].pop("annotations", None)
+    return None if text is None else str(text)
+
+
+def _loaded(text: str | None) -> Any:
+    if text is None:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:

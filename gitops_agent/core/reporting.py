@@ -108,14 +108,27 @@ def _resource_lines(resource: ResourcePlan) -> Iterator[str]:
     yield f"  {SYMBOL[resource.action]} {resource.id}  {resource.action}{where}"
     for dependency in resource.depends:
         yield f"      after {describe_condition(dependency.id.name, dependency.condition)}"
+    shown: set[str] = set()
     for step in resource.steps:
         if step.action is Action.UNCHANGED:
             continue
         yield f"      {SYMBOL[step.action]} {step.key}{_step_suffix(step)}"
         if step.note:
             yield f"          {step.note}"
-        for change in step.changes:
-            yield f"          {change.format()}"
+        for line in _change_lines(step, shown):
+            yield f"          {line}"
+
+
+def _change_lines(step: ObjectStep, shown: set[str]) -> Iterator[str]:
+    """A step's changes; a change of the manifest, which every primary object of a resource
+    carries, is shown once per resource."""
+    for change in step.changes:
+        line = change.format()
+        if change.path.startswith("manifest"):
+            if line in shown:
+                continue
+            shown.add(line)
+        yield line
 
 
 def _step_suffix(step: ObjectStep) -> str:
@@ -191,10 +204,11 @@ def plan_markdown(plan: Plan, *, title: str = "gitops-agent plan") -> str:
     lines += ["", "| wave | action | resource | file |", "|---|---|---|---|"]
     lines += [f"| {r.wave} | {r.action} | `{r.id}` | {r.file} |" for r in changed]
     for resource in changed:
+        shown: set[str] = set()
         body = [
             f"{SYMBOL[s.action]} {s.key}{_step_suffix(s)}"
             + (f"\n    {s.note}" if s.note else "")
-            + "".join(f"\n    {c.format()}" for c in s.changes)
+            + "".join(f"\n    {line}" for line in _change_lines(s, shown))
             for s in resource.steps
             if s.action is not Action.UNCHANGED
         ]

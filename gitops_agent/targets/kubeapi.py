@@ -25,8 +25,10 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client as kube
 from kubernetes import config as kube_config
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
@@ -49,6 +51,10 @@ RETRIED = frozenset({429, 500, 502, 503, 504})
 #: How a real API server says an apply patch is invalid (unknown field, duplicate key): a 500.
 TYPED_PATCH_FAILURE = "failed to create typed patch object"
 
+#: A call still failing after this many seconds says so (once) while it keeps retrying.
+NOTICE_AFTER = 1.0
+
+log = logging.getLogger(__name__)
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
@@ -67,9 +73,12 @@ class RetryPolicy:
     rng: random.Random | None = None
 
 
-def connect(*, kubeconfig: str | None, context: str | None, in_cluster: bool) -> kube.ApiClient:
+def connect(
+    *, kubeconfig: str | None, context: str | None, in_cluster: bool, origin: str = ""
+) -> kube.ApiClient:
     """An API client from a kubeconfig (``KUBECONFIG`` or the default) or the pod's account;
-    urllib3 does not retry on its own (``KubeApi`` does, within a budget)."""
+    urllib3 does not retry on its own (``KubeApi`` does, within a budget). ``origin`` says
+    where the kubeconfig choice came from, for the message when it cannot be read."""
     configuration = kube.Configuration()
     try:
         if in_cluster:
@@ -78,11 +87,49 @@ def connect(*, kubeconfig: str | None, context: str | None, in_cluster: bool) ->
             kube_config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=configuration
             )
-    except (kube_config.ConfigException, OSError, TypeError, ValueError) as err:
-        where = kubeconfig or "the default kubeconfig"
-        raise ConfigError(f"cannot load Kubernetes configuration from {where}: {err}") from err
+    except _CONFIG_ERRORS as err:
+        raise ConfigError(_config_problem(err, kubeconfig, origin, context, in_cluster)) from None
     configuration.retries = False
     return kube.ApiClient(configuration)
+
+
+#: What the client raises on a kubeconfig it cannot use (broken YAML, missing keys...).
+_CONFIG_ERRORS = (
+    kube_config.ConfigException,
+    OSError,
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    yaml.YAMLError,
+)
+
+
+def _config_problem(
+    err: BaseException, kubeconfig: str | None, origin: str, context: str | None, in_cluster: bool
+) -> str:
+    if in_cluster:
+        return (
+            f"cannot use the pod's service account (target.inCluster): {_first_line(err)}; "
+            "run inside a pod, or set target.inCluster: false and pass --kubeconfig"
+        )
+    if kubeconfig and not Path(kubeconfig).exists():
+        err = FileNotFoundError("no such file")
+    where = kubeconfig or "the default kubeconfig"
+    if origin:
+        where = f"{where} ({origin})" if kubeconfig else origin
+    chosen = f" with context {context!r}" if context else ""
+    return (
+        f"cannot load the Kubernetes configuration {where}{chosen}: {_first_line(err)}; "
+        "pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG"
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    """The client's complaint on one line, bounded."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    prefix = "not valid YAML: " if isinstance(err, yaml.YAMLError) else ""
+    return (prefix + text)[:300]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +165,7 @@ class KubeApi:
     def _call(self, request: _Request) -> Any:
         """The JSON answer of ``request``, retried while it is unavailable and budget is left."""
         started = self.retry.clock()
-        attempt = 1
+        attempt, told = 1, False
         while True:
             try:
                 return self._once(request)
@@ -127,6 +174,9 @@ class KubeApi:
                 spent = self.retry.clock() - started
                 if spent + wait > self.retry.budget:
                     raise _exhausted(err, attempt, spent) from err
+                if not told and spent + wait >= NOTICE_AFTER:
+                    log.warning("%s; retrying for up to %.0fs", err, self.retry.budget)
+                    told = True
                 self.retry.sleep(wait)
                 attempt += 1
 

@@ -81,6 +81,8 @@ def _run(
     followed: RevisionSource | None,
 ) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    for section in _unused_sections(config):
+        log.warning("the %s section of the configuration has no effect yet", section)
     parts = AgentParts(
         config=config,
         config_path=config_path,
@@ -119,6 +121,16 @@ def _once(args: argparse.Namespace, config: AgentConfig, loop: AgentLoop) -> int
     finally:
         target.close()
     return code
+
+
+def _unused_sections(config: AgentConfig) -> list[str]:
+    """Sections that are validated but not acted on by this version (previews, drift)."""
+    unused = []
+    if config.previews.enabled:
+        unused.append("previews")
+    if config.drift.schedule is not None:
+        unused.append("drift")
+    return unused
 
 
 def _secrets(config: AgentConfig) -> SecretRegistry:

@@ -52,13 +52,15 @@ def get(args: argparse.Namespace) -> int:
     target = _open(args)
     try:
         observation = observe(target, all_owners=args.all)
+        found = [
+            rid for rid in _known(observation) if _selected(rid, kind, args.name, args.workspace)
+        ]
+        if not found:
+            others = [] if args.all else _elsewhere(target, kind, args)
+            print(_not_found(kind, args, target.owner, others), file=sys.stderr)
+            return 1
     finally:
         target.close()
-    found = [rid for rid in _known(observation) if _selected(rid, kind, args.name, args.workspace)]
-    if not found:
-        what = f"{kind} {args.name}" if args.name else f"no {kind} resources"
-        print(f"not found: {what}", file=sys.stderr)
-        return 1
     if args.details or args.output in ("json", "yaml"):
         items = [
             _details(rid, observation, target.owner)
@@ -72,6 +74,29 @@ def get(args: argparse.Namespace) -> int:
     rows = [list(_summary(rid, observation, target.owner).values()) for rid in found]
     print(table(rows, HEADERS))
     return 0
+
+
+def _elsewhere(target: Target, kind: ResourceType, args: argparse.Namespace) -> list[str]:
+    """Matches held by other owners of the same target, as ``name (owner 'x')``."""
+    everyone = observe(target, all_owners=True)
+    return [
+        f"{rid} (owner {everyone.owners.get(rid, '?')!r})"
+        for rid in _known(everyone)
+        if _selected(rid, kind, args.name, args.workspace)
+    ]
+
+
+def _not_found(kind: ResourceType, args: argparse.Namespace, owner: str, others: list[str]) -> str:
+    what = f"{kind} {args.name}" if args.name else f"no {kind} resources"
+    scope = "any owner" if args.all else f"agent owner {owner!r}"
+    if not args.all and args.config is None:
+        scope += " (named by ./gitops-agent.yaml, else the default; --config FILE names another)"
+    text = f"not found: {what} among the resources of {scope}"
+    if others:
+        text += f"; held by other owners: {', '.join(others)}"
+    if not args.all:
+        text += "; -a shows every owner's"
+    return text
 
 
 def _known(observation: Observation) -> list[ResourceId]:

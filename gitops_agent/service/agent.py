@@ -249,4 +249,6 @@ def _short(revision: str | None) -> str:
     if not revision:
         return "nothing"
     head, plus, digest = revision.partition("+")
-    return f"{head[:12]}+{digest[:12]}" if plus else revision[:17]
+    if plus:
+        return f"{head[:12]}+{digest[:12]}"
+    return revision[:17] if revision.startswith("tree-") else revision[:12]

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from gitops_agent.core import labels
 from gitops_agent.core.config import SyncConfig
@@ -32,6 +31,7 @@ from gitops_agent.core.status import (
     condition_unreachable,
     describe_condition,
 )
+from gitops_agent.engine import hints
 from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target
 from gitops_agent.errors import ConflictError, InvalidError, TargetError, UnavailableError
@@ -243,14 +243,15 @@ class Applier:
             try:
                 written = self.target.apply(step.desired or {}, create=create)
             except TargetError as err:
-                message = str(err) + (ADOPT_HINT if step.adopt and "immutable" in str(err) else "")
+                message = str(err) + hints.for_failure(str(err), adopting=step.adopt)
                 self._finish(track, _State.FAILED, message, _failure_of(err, FailureReason.APPLY))
                 return False
             self.uids[step.key] = labels.uid_of(written)
             track.writes += 1
             track.written_epoch = self.epoch
             if step.adopt:
-                self.progress(f"adopted {step.key} into {track.plan.id}{_leftovers(written)}")
+                note = hints.leftovers(written)
+                self.progress(f"adopted {step.key} into {track.plan.id}{note}")
         return True
 
     def _settle(self, track: _Track) -> None:
@@ -362,28 +363,8 @@ class Applier:
         )
 
 
-ADOPT_HINT = (
-    "; it cannot be taken over in place (a field the API server keeps immutable differs): "
-    "delete it, then apply again to let the agent create its own"
-)
 _FINAL = frozenset({_State.DONE, _State.FAILED, _State.SKIPPED})
 _WRITES = frozenset({Action.CREATE, Action.UPDATE})
-
-
-def _leftovers(written: Mapping[str, Any]) -> str:
-    """Who else still owns fields of an adopted object: its fields outside the manifest stay
-    as they were set (a takeover never deletes what it does not understand)."""
-    others = [
-        f"{entry.get('manager')} ({entry.get('operation')})"
-        for entry in (written.get("metadata") or {}).get("managedFields") or []
-        if entry.get("manager") != labels.FIELD_MANAGER and not entry.get("subresource")
-    ]
-    if not others:
-        return ""
-    return (
-        f"; fields outside its manifest stay as {', '.join(others)} set them "
-        "(remove them by hand if they are not wanted)"
-    )
 
 
 def _failure_of(err: TargetError, otherwise: FailureReason) -> FailureReason:

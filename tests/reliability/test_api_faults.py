@@ -146,3 +146,23 @@ def test_a_worker_whose_image_never_pulls_fails_unless_only_submitted(
     write_repo(tmp_path / "other", ["b"], image="registry.invalid/missing:2", owner="other")
     code, out, err = run("apply", str(tmp_path / "other"), "--no-wait")
     assert code == 0, out + err
+
+
+def test_a_change_the_server_refuses_in_place_says_how_to_make_it(
+    run: Run, kubesim: KubeSim, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", [])
+    manifest = repo / "workers" / "store.yaml"
+    text = (
+        "version: v2alpha\nname: store\ntype: worker\nspec:\n  compute: runnable-default\n"
+        "  replicas: 2\n  stack: container\n"
+        "  stackSpec: {image: 'alpine:3.20', command: [sleep, infinity]}\n"
+        "  disk: {size: 1Gi, directory: /data}\n"
+    )
+    manifest.write_text(text)
+    assert run("apply", str(repo))[0] == 0
+    manifest.write_text(text.replace("size: 1Gi", "size: 2Gi"))
+    code, out, err = run("apply", str(repo))
+    assert code == 1
+    assert "updates to statefulset spec for fields other than" in out
+    assert "delete it with kubectl delete statefulset NAME --cascade=orphan" in out

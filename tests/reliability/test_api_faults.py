@@ -162,7 +162,7 @@ def test_a_change_the_server_refuses_in_place_says_how_to_make_it(
     manifest.write_text(text)
     assert run("apply", str(repo))[0] == 0
     manifest.write_text(text.replace("size: 1Gi", "size: 2Gi"))
-    code, out, err = run("apply", str(repo))
+    code, out, _err = run("apply", str(repo))
     assert code == 1
     assert "updates to statefulset spec for fields other than" in out
     assert "delete it with kubectl delete statefulset NAME --cascade=orphan" in out

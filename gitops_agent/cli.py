@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_flags(render)
     _sync_parsers(commands)
+    _preview_parser(commands)
     _resource_parsers(commands)
     _run_parser(commands)
     return parser
@@ -155,6 +156,34 @@ def _run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     _config_flags(run)
     _target_flags(run)
+
+
+def _preview_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    preview = _add(
+        commands,
+        "preview",
+        "previews:preview",
+        "the read-only plan of a branch or pull request against the live target; exit 0 no "
+        "changes, 2 changes, 1 invalid or error",
+    )
+    preview.add_argument(
+        "source", metavar="SOURCE", help="git URL or local repository holding both commits"
+    )
+    preview.add_argument(
+        "--head", required=True, help="the commit to preview: branch, tag, ref or SHA"
+    )
+    preview.add_argument(
+        "--base",
+        help="the commit it would be merged into; its configuration is used "
+        "(default: source.ref, else the remote's default branch)",
+    )
+    preview.add_argument(
+        "--path",
+        help="directory inside the source whose manifests are loaded (default: source.path)",
+    )
+    preview.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    _config_flags(preview)
+    _target_flags(preview)
 
 
 def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

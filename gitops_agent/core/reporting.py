@@ -108,15 +108,22 @@ def _resource_lines(resource: ResourcePlan) -> Iterator[str]:
     yield f"  {SYMBOL[resource.action]} {resource.id}  {resource.action}{where}"
     for dependency in resource.depends:
         yield f"      after {describe_condition(dependency.id.name, dependency.condition)}"
+    for line in step_lines(resource):
+        yield f"      {line}"
+
+
+def step_lines(resource: ResourcePlan) -> Iterator[str]:
+    """A resource's object steps and their field changes, indented under each step; a
+    change of the manifest, which every primary object carries, once."""
     shown: set[str] = set()
     for step in resource.steps:
         if step.action is Action.UNCHANGED:
             continue
-        yield f"      {SYMBOL[step.action]} {step.key}{_step_suffix(step)}"
+        yield f"{SYMBOL[step.action]} {step.key}{_step_suffix(step)}"
         if step.note:
-            yield f"          {step.note}"
+            yield f"    {step.note}"
         for line in _change_lines(step, shown):
-            yield f"          {line}"
+            yield f"    {line}"
 
 
 def _change_lines(step: ObjectStep, shown: set[str]) -> Iterator[str]:
@@ -204,26 +211,20 @@ def plan_markdown(plan: Plan, *, title: str = "gitops-agent plan") -> str:
     lines += ["", "| wave | action | resource | file |", "|---|---|---|---|"]
     lines += [f"| {r.wave} | {r.action} | `{r.id}` | {r.file} |" for r in changed]
     for resource in changed:
-        shown: set[str] = set()
-        body = [
-            f"{SYMBOL[s.action]} {s.key}{_step_suffix(s)}"
-            + (f"\n    {s.note}" if s.note else "")
-            + "".join(f"\n    {line}" for line in _change_lines(s, shown))
-            for s in resource.steps
-            if s.action is not Action.UNCHANGED
-        ]
+        body = list(step_lines(resource))
         lines += [
             "",
             f"<details><summary>{resource.action} <code>{resource.id}</code></summary>",
             "",
             "```diff",
         ]
-        lines += [_diff_line(line) for text in body for line in text.splitlines()]
+        lines += [diff_line(line) for text in body for line in text.splitlines()]
         lines += ["```", "</details>"]
     return "\n".join(lines)
 
 
-def _diff_line(line: str) -> str:
+def diff_line(line: str) -> str:
+    """A diff line as a ```diff block colours it: a changed field (``~``) marked ``!``."""
     stripped = line.lstrip()
     if stripped.startswith("~ "):
         return "! " + line

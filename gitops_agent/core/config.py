@@ -84,8 +84,13 @@ class ReporterConfig:
 @dataclass(frozen=True, slots=True)
 class PreviewsConfig:
     enabled: bool = False
-    mode: str = "plan"
-    forks: bool = False
+    forks: str = "off"  # off | plan: pull requests from forks are never deployed
+    max_concurrent: int = 2
+    environments: bool = False
+    namespace_template: str = "<workspace>-pr-<number>"
+    ttl: float = 7 * 24 * 3600.0
+    max_environments: int = 5
+    comment: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +256,7 @@ _CONVERSIONS: Mapping[str, Convert] = {
     "sync.pollInterval": _duration,
     "sync.ignore": _tuple,
     "drift.schedule": lambda value, where: str(value),
+    "previews.ttl": _duration,
 }
 
 

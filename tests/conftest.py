@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from gitops_agent.cli import main
+from gitops_agent.testing.kubesim.simulator import KubeSim
 
 pytest_plugins = ["gitops_agent.testing.kubesim.pytest_plugin"]
 
@@ -52,3 +56,33 @@ def copy_sample(dest: Path, *, sync: str | None = None) -> Path:
 @pytest.fixture
 def sample_repo() -> Path:
     return SAMPLE_REPO
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+def cli_on_kubesim(kubesim: KubeSim, capsys: pytest.CaptureFixture[str]) -> Run:
+    """``gitops-agent <args> --target kubernetes`` against kubesim in this process; returns
+    (exit code, stdout, stderr) and fails on any traceback."""
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--target", "kubernetes", "--kubeconfig", str(kubesim.kubeconfig)])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    return invoke
+
+
+def unreachable_kubeconfig(path: Path) -> tuple[Path, str]:
+    """A kubeconfig naming an API server on a port where nothing listens; (file, URL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = f"http://127.0.0.1:{port}"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: k, cluster: {{server: '{server}'}}}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\nusers: [{name: u, user: {}}]\n"
+    )
+    return path, server

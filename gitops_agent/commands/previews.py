@@ -19,6 +19,7 @@ from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.previews import Preview, preview_json, preview_markdown, preview_text
 from gitops_agent.core.tree import CONFIG_FILE
 from gitops_agent.engine import preview as previewing
+from gitops_agent.engine.desired import Desired
 from gitops_agent.errors import ConfigError
 from gitops_agent.reporters.links import file_link
 from gitops_agent.sources import snapshot
@@ -42,20 +43,17 @@ def preview(args: argparse.Namespace) -> int:
     head = snapshot.take(args.source, config=bootstrap, ref=args.head)
     config_path = args.config or _file(base.directory / CONFIG_FILE)
     variables = parse_vars(args.var)
-    wanted = read_desired(
-        str(head.directory),
-        config_path=config_path,
-        variables=variables,
-        subpath=args.path,
-        display="",
-    )
-    before = read_desired(
-        str(base.directory),
-        config_path=config_path,
-        variables=variables,
-        subpath=args.path,
-        display="",
-    )
+
+    def read(directory: Path) -> Desired:
+        return read_desired(
+            str(directory),
+            config_path=config_path,
+            variables=variables,
+            subpath=args.path,
+            display="",
+        )
+
+    wanted, before = read(head.directory), read(base.directory)
     changed = _config_bytes(head.directory) != _config_bytes(base.directory)
     notes = (CONFIG_NOTE,) if changed and not args.config else ()
     target = build_target(before.config, target_choice(args))

@@ -12,7 +12,6 @@ sections say they have no effect yet. Items 1, 5, 9, 12 and 13 are in ``test_fir
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 from gitops_agent.cli import main
 from gitops_agent.targets.localproc import LocalRuntime
 from gitops_agent.testing.kubesim.simulator import KubeSim
-from tests.conftest import SAMPLE_REPO, copy_sample
+from tests.conftest import SAMPLE_REPO, copy_sample, unreachable_kubeconfig
 
 FAST = "sync:\n  waitTimeout: 30s\n  pollInterval: 0.1s\n"
 
@@ -115,15 +114,7 @@ def test_3_a_broken_or_missing_kubeconfig_is_named(
 def test_4_an_api_server_that_is_down_is_named(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = tmp_path / "kubeconfig"
-    config.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: k, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\nusers: [{name: u, user: {}}]\n"
-    )
+    config, server = unreachable_kubeconfig(tmp_path / "kubeconfig")
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -145,7 +136,6 @@ def test_4_an_api_server_that_is_down_is_named(
     )
     code, err = done.returncode, done.stderr
     assert code == 1 and "Traceback" not in err
-    server = f"http://127.0.0.1:{port}"
     assert f"error: list ConfigMap: connection refused by {server} (gave up after" in err
     assert f"connection refused by {server}; retrying for up to 30s" in err
     assert "MaxRetryError" not in err and "Retrying (Retry(" not in err

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from gitops_agent.cli import main
 from gitops_agent.testing.kubesim.simulator import KubeSim
-from tests.conftest import copy_sample
+from tests.conftest import Run, cli_on_kubesim, copy_sample
 
 FAST_SYNC = (
     "sync:\n  prune: true\n  maxPruneFraction: 0.5\n  waitTimeout: 20s\n  pollInterval: 0.1s\n"
 )
-
-Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -26,12 +22,5 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run(kubesim: KubeSim, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``gitops-agent <args>`` against kubesim; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--target", "kubernetes", "--kubeconfig", str(kubesim.kubeconfig)])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return invoke
+    """``gitops-agent <args> --target kubernetes`` against kubesim; (code, stdout, stderr)."""
+    return cli_on_kubesim(kubesim, capsys)

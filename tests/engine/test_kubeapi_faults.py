@@ -8,7 +8,6 @@ object, the HTTP status and the server's URL. A manual clock keeps the budget te
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from gitops_agent.errors import InvalidError, UnavailableError
 from gitops_agent.targets.kubeapi import KubeApi, RetryPolicy, connect
 from gitops_agent.testing.fake import ManualClock
 from gitops_agent.testing.kubesim.simulator import KubeSim
+from tests.conftest import unreachable_kubeconfig
 
 KEY = ObjectKey("apps/v1", "Deployment", "default", "web")
 DEPLOY = {
@@ -113,15 +113,7 @@ def test_invalid_answers_are_not_retried(
 def test_a_server_that_is_not_there_is_named(
     tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = tmp_path / "kubeconfig"
-    config.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: k, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\nusers: [{name: u, user: {}}]\n"
-    )
+    config, server = unreachable_kubeconfig(tmp_path / "kubeconfig")
     api = KubeApi(
         connect(kubeconfig=str(config), context=None, in_cluster=False),
         retry=RetryPolicy(budget=3.0, sleep=clock.sleep, clock=clock),
@@ -130,6 +122,6 @@ def test_a_server_that_is_not_there_is_named(
         api.list(DEPLOYMENT)
     api.close()
     message = str(caught.value)
-    assert message.startswith(f"list Deployment: connection refused by http://127.0.0.1:{port}")
+    assert message.startswith(f"list Deployment: connection refused by {server}")
     assert "MaxRetryError" not in message and "gave up after" in message
     assert not [r for r in caplog.records if r.name.startswith("urllib3")], "urllib3 stays quiet"

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from gitops_agent.cli import main
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core import labels
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.testing.kubesim.simulator import KubeSim
+from tests.conftest import Run, cli_on_kubesim
 
 OWNER = "reliable"
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-Run = Callable[..., tuple[int, str, str]]
 
 
 def worker(name: str, *, image: str = "alpine:3.20", replicas: int = 1) -> str:
@@ -57,15 +56,8 @@ def write_repo(
 
 @pytest.fixture
 def run(kubesim: KubeSim, capsys: pytest.CaptureFixture[str]) -> Run:
-    """``gitops-agent <args> --target kubernetes`` in this process; (code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--target", "kubernetes", "--kubeconfig", str(kubesim.kubeconfig)])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return invoke
+    """``gitops-agent <args> --target kubernetes`` against kubesim; (code, stdout, stderr)."""
+    return cli_on_kubesim(kubesim, capsys)
 
 
 @pytest.fixture

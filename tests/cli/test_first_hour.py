@@ -1,19 +1,69 @@
 """Issue 14, the first hour: each rough edge a new user hit on the README's path, run as
 that user ran it (make, the real command line in-process or as a process, real supervisor
 processes), checking the exact shape of what they now see. One test per item, named after
-it; item 13 is here."""
+it; items 1 and 13 are here."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import PROJECT, SAMPLE_REPO
+
+TEST_TOOLS = ("ruff", "mypy", "hypothesis", "kubernetes-validate")
+
+
+def make(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def project_copy(directory: Path) -> Path:
+    """The files ``make demo`` and ``make test`` read, copied to ``directory``."""
+    directory.mkdir()
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(PROJECT / name, directory / name)
+    shutil.copytree(SAMPLE_REPO, directory / "sample-repo")
+    return directory
+
+
+def test_item_1_make_demo_installs_the_runtime_only(tmp_path: Path) -> None:
+    work = project_copy(tmp_path / "project")
+    demo = make(work, "-n", "demo").stdout.splitlines()
+    assert [line for line in demo if "pip" in line] == [
+        ".venv/bin/python -m pip install --quiet --disable-pip-version-check -e ."
+    ]
+    test = make(work, "-n", "test").stdout.splitlines()
+    assert [line for line in test if "pip" in line] == [
+        ".venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'"
+    ]
+    # what `make test` installed serves the demo: nothing is installed again
+    (work / ".venv" / "bin").mkdir(parents=True)
+    (work / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    make(work, ".venv/.installed-test", "PIP=true")  # `make test`'s install, pip left out
+    assert not [line for line in make(work, "-n", "demo").stdout.splitlines() if "pip" in line]
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    for tool in TEST_TOOLS:
+        assert any(r.startswith(tool) for r in project["optional-dependencies"]["test"])
+        assert not any(r.startswith(tool) for r in project["dependencies"])
+    readme = (PROJECT / "README.md").read_text().split("```sh\n", 1)[1].splitlines()
+    assert [line.split("#")[0].strip() for line in readme[:2]] == ["make demo", "make test"]
+    assert "\nmake test\n" in (PROJECT / ".ci" / "run").read_text()
 
 
 def test_item_13_run_says_listening_once(tmp_path: Path, state: Path) -> None:

@@ -23,15 +23,16 @@ $(TOOLS): pyproject.toml
 	touch $(RUNTIME) $(TOOLS)
 
 # The demo: the agent applies sample-repo as local processes (the bundle's worker, then its
-# verify workflow once the worker runs), shows the worker's log, then a second cycle finds
-# nothing to change and stops the processes. The report writer's database password is a
-# demo-only value given the way the local target takes secrets.
+# verify workflow once the worker runs, and the report writer), shows the two workers' logs,
+# then a second cycle finds nothing to change and stops the processes and the supervisor.
+# The report writer's database password is a demo-only value given the way the local target
+# takes secrets.
 demo: $(RUNTIME)
 	@export GITOPS_AGENT_SECRET_REPORT_DB_PASSWORD=demo-only; \
 	$(BIN)/gitops-agent run --once --keep-running sample-repo && \
-	$(BIN)/gitops-agent log -t worker -n sleep-worker --tail 3 --config sample-repo/gitops-agent.yaml && \
+	$(BIN)/gitops-agent log -t worker -n sleep-worker --tail 1 --config sample-repo/gitops-agent.yaml && \
+	$(BIN)/gitops-agent log -t worker -n report-writer --tail 1 --config sample-repo/gitops-agent.yaml && \
 	$(BIN)/gitops-agent run --once sample-repo
-
 
 lint: $(TOOLS)
 	$(BIN)/ruff check gitops_agent tests bench

@@ -1,7 +1,7 @@
 """Issue 14, the first hour: each rough edge a new user hit on the README's path, run as
 that user ran it (make, the real command line in-process or as a process, real supervisor
 processes), checking the exact shape of what they now see. One test per item, named after
-it; items 1, 5 and 13 are here."""
+it; items 1, 5, 9 and 13 are here."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import program
 from tests.conftest import PROJECT, SAMPLE_REPO
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -108,6 +109,73 @@ def test_item_5_the_demo_shows_every_sample_worker_doing_what_its_readme_says(
         "the local target reports it `unsupported`",
     ):
         assert promised in sample
+
+
+def test_item_9_a_misspelled_flag_gets_its_command_s_usage_and_completion_exists(
+    tmp_path: Path,
+) -> None:
+    done = program("apply", "--targt", "kubernetes")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("usage: gitops-agent apply [-h] ")
+    assert lines[-1] == (
+        "gitops-agent apply: error: unrecognized arguments: --targt (did you mean --target?)"
+    )
+    bash = tmp_path / "gitops-agent.bash"
+    bash.write_text(program("completion", "bash").stdout)
+    assert complete_in_bash(bash, "gitops-agent", "ap") == ["apply"]
+    assert complete_in_bash(bash, "gitops-agent", "apply", "--ta") == ["--target"]
+    assert complete_in_bash(bash, "gitops-agent", "apply", "--target", "") == [
+        "kubernetes",
+        "local",
+    ]
+    assert complete_in_bash(bash, "gitops-agent", "get", "-t", "w") == ["worker", "workflow"]
+    assert complete_in_bash(bash, "gitops-agent", "plan", "-o", "") == ["text", "json", "markdown"]
+    zsh = tmp_path / "_gitops-agent"
+    zsh.write_text(program("completion", "zsh").stdout)
+    check_zsh_script(zsh)
+
+
+def complete_in_bash(script: Path, *words: str) -> list[str]:
+    """What bash completes for ``words`` (the last one being typed), the script sourced."""
+    driver = (
+        'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
+        'complete -p gitops-agent >/dev/null && _gitops_agent && printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    done = subprocess.run(
+        ["bash", "-c", driver, "bash", str(script), *words],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def check_zsh_script(script: Path) -> None:
+    """``zsh -n`` and a run of the completion function with ``compadd`` stubbed, when zsh is
+    installed; its structure otherwise."""
+    text = script.read_text()
+    assert text.startswith("#compdef gitops-agent\n")
+    assert (
+        text.count("case ") == text.count("esac") and "compdef _gitops_agent gitops-agent" in text
+    )
+    assert "(--target) compadd -- kubernetes local; return 0 ;;" in text
+    if shutil.which("zsh") is None:
+        return
+    subprocess.run(["zsh", "-n", str(script)], check=True, timeout=30)
+    driver = (
+        'compadd() { while [[ $1 != -- ]]; do shift; done; shift; print -l -- "$@"; }; '
+        'compdef() { :; }; source "$1"; shift; words=("$@"); CURRENT=$#; _gitops_agent'
+    )
+    done = subprocess.run(
+        ["zsh", "-f", "-c", driver, "zsh", str(script), "gitops-agent", "apply", "--target", ""],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.split() == ["kubernetes", "local"]
 
 
 def test_item_13_run_says_listening_once(tmp_path: Path, state: Path) -> None:

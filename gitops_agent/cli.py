@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _session_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stop = _add(
+        commands,
+        "stop",
+        "stopping:stop",
+        "local target: stop this owner's processes, and the supervisor when nothing else runs",
+    )
+    _config_flags(stop)
+    _target_flags(stop)
     completion = _add(
         commands,
         "completion",

@@ -1,7 +1,7 @@
 """Issue 14, the first hour: each rough edge a new user hit on the README's path, run as
 that user ran it (make, the real command line in-process or as a process, real supervisor
 processes), checking the exact shape of what they now see. One test per item, named after
-it; items 1, 5, 9 and 13 are here."""
+it; items 1, 5, 9, 12 and 13 are here."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import program
-from tests.conftest import PROJECT, SAMPLE_REPO
+from gitops_agent.targets.localproc import LocalRuntime
+from gitops_agent.testing.waiting import wait_for
+from tests.cli.conftest import Run, program
+from tests.conftest import PROJECT, SAMPLE_REPO, copy_sample
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 TEST_TOOLS = ("ruff", "mypy", "hypothesis", "kubernetes-validate")
@@ -101,7 +103,9 @@ def test_item_5_the_demo_shows_every_sample_worker_doing_what_its_readme_says(
         "unsupported",
         "the bento stack does not run on the local target (only container does); use --target kubernetes",
     ]
-    assert re.search(r"^stopped 3 process group\(s\) on exit", err, re.M)
+    assert re.search(
+        r"^stopped 3 process group\(s\) and the local supervisor \(pid \d+\) on exit", err, re.M
+    )
     sample = (SAMPLE_REPO / "README.md").read_text()
     for promised in (
         "`<time> sleep-worker heartbeat`",
@@ -176,6 +180,62 @@ def check_zsh_script(script: Path) -> None:
         check=True,
     )
     assert done.stdout.split() == ["kubernetes", "local"]
+
+
+def test_item_12_stop_stops_the_owner_s_processes_and_the_supervisor(
+    run: Run, tmp_path: Path, state: Path
+) -> None:
+    repo = copy_sample(tmp_path / "repo", sync="sync:\n  waitTimeout: 30s\n  pollInterval: 0.1s\n")
+    config = ["--config", str(repo / "gitops-agent.yaml")]
+    code, _, err = run("apply", str(repo))
+    started = re.search(
+        r"^\[ *\d+\.\ds\] started the local supervisor \(pid (\d+)\); gitops-agent stop stops it$",
+        err,
+        re.M,
+    )
+    assert code == 0 and started, err
+    pid = int(started.group(1))
+    code, _, err = run("apply", str(repo))
+    assert code == 0 and "started the local supervisor" not in err
+    code, out, err = run("stop", *config)
+    assert (code, out, err) == (
+        0,
+        f"owner sample: stopped 3 process group(s) and the local supervisor (pid {pid})\n",
+        "",
+    )
+    runtime = LocalRuntime(state, autostart=False)
+    assert runtime.daemon_pid() is None and runtime.list() == []
+    assert run("stop", *config) == (0, "owner sample: stopped 0 process group(s)\n", "")
+    assert run("stop", *config, "--target", "kubernetes") == (
+        0,
+        "",
+        "nothing to stop on the kubernetes target: the cluster runs its resources "
+        "(gitops-agent delete removes them)\n",
+    )
+    # with nothing left to supervise (a workflow that ran), the supervisor leaves by itself
+    idle = job_repo(tmp_path / "job", idle_exit="1s")
+    code, _, err = run("apply", str(idle))
+    assert code == 0 and "started the local supervisor" in err
+    wait_for(
+        lambda: runtime.daemon_pid() is None, timeout=15, message="the idle supervisor to exit"
+    )
+    readme = (PROJECT / "README.md").read_text()
+    assert "`gitops-agent stop`" in readme and "supervisorIdleExit: 10m" in readme
+
+
+def job_repo(directory: Path, *, idle_exit: str) -> Path:
+    """A repository of one one-step workflow, its supervisor leaving after ``idle_exit``."""
+    directory.mkdir()
+    (directory / "gitops-agent.yaml").write_text(
+        f"name: idle\ntarget:\n  supervisorIdleExit: {idle_exit}\n"
+        "sync:\n  waitTimeout: 30s\n  pollInterval: 0.1s\n"
+    )
+    (directory / "once.yaml").write_text(
+        "version: v2alpha\nname: once\ntype: workflow\nspec:\n  dag:\n    - name: say\n"
+        "      spec:\n        stack: container\n        compute: runnable-default\n"
+        "        stackSpec: {image: alpine, command: [echo, done]}\n"
+    )
+    return directory
 
 
 def test_item_13_run_says_listening_once(tmp_path: Path, state: Path) -> None:

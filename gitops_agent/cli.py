@@ -3,12 +3,14 @@
 The handlers live in ``gitops_agent.commands``; they and ``gitops_agent.wiring`` are the only
 places that build edges. Every ``GitOpsError`` is printed as a message, never as a traceback;
 exit codes follow DESIGN §4.1. ``resource <verb>`` is accepted as ``<verb>`` for
-``dataos-ctl`` habits, and ``logs`` as ``log``.
+``dataos-ctl`` habits, and ``logs`` as ``log``. A flag the command does not have is
+refused with that command's usage and the closest flag it has (exit 2, as argparse does).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -16,8 +18,10 @@ from collections.abc import Callable, Sequence
 
 from gitops_agent import __version__
 from gitops_agent.errors import GitOpsError
+from gitops_agent.redaction import quoted
 
 Handler = Callable[[argparse.Namespace], int]
+TYPES = ("worker", "workflow", "bundle")
 
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
@@ -117,7 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     _preview_parser(commands)
     _resource_parsers(commands)
     _run_parser(commands)
+    _session_parsers(commands)
     return parser
+
+
+def _session_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stop = _add(
+        commands,
+        "stop",
+        "stopping:stop",
+        "local target: stop this owner's processes, and the supervisor when nothing else runs",
+    )
+    _config_flags(stop)
+    _target_flags(stop)
+    completion = _add(
+        commands,
+        "completion",
+        "completion:completion",
+        "print a shell completion script: source <(gitops-agent completion bash)",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
 
 
 def _run_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -221,7 +244,7 @@ def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _resource_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     get = _add(commands, "get", "resources:get", "resources with their status and runtime")
-    get.add_argument("-t", "--type", required=True, help="worker, workflow or bundle")
+    _type_flag(get, required=True)
     get.add_argument("-n", "--name")
     get.add_argument("-w", "--workspace", help="only this workspace (default: all)")
     get.add_argument(
@@ -241,7 +264,7 @@ def _resource_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "the logs of a resource's runs, every replica",
         aliases=["logs"],
     )
-    log.add_argument("-t", "--type", required=True)
+    _type_flag(log, required=True)
     log.add_argument("-n", "--name", required=True)
     log.add_argument("-w", "--workspace", help="default: public")
     log.add_argument("-f", "--follow", action="store_true")
@@ -254,7 +277,7 @@ def _resource_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "resources:delete",
         "delete resources (a bundle's members in reverse order)",
     )
-    delete.add_argument("-t", "--type")
+    _type_flag(delete)
     delete.add_argument("-n", "--name")
     delete.add_argument("-w", "--workspace", help="default: public")
     delete.add_argument("-i", "--identifier", help="'name|version|type[|workspace]'")
@@ -264,10 +287,43 @@ def _resource_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
         _target_flags(parser)
 
 
+def _type_flag(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument("-t", "--type", required=required, type=str.lower, choices=TYPES)
+
+
 def _handler(spec: str) -> Handler:
     module, _, name = spec.partition(":")
     handler: Handler = getattr(importlib.import_module(f"gitops_agent.commands.{module}"), name)
     return handler
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """The arguments; extra ones are refused by the command they were given to."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = _subcommand(parser, args.command) if args.command else parser
+        command.error(_unrecognized(extras, command))
+    return args
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return parser
+
+
+def _unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """``unrecognized arguments: --targt (did you mean --target?)``."""
+    shown = " ".join(a if a.isprintable() and len(a) <= 80 else quoted(a) for a in extras)
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    for extra in extras:
+        if extra.startswith("-"):
+            close = difflib.get_close_matches(extra.split("=", 1)[0], flags, n=1, cutoff=0.6)
+            if close:
+                return f"unrecognized arguments: {shown} (did you mean {close[0]}?)"
+    return f"unrecognized arguments: {shown}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["resource"]:
         args_list = args_list[1:]
-    args = build_parser().parse_args(args_list)
+    args = _parse(build_parser(), args_list)
     try:
         return _handler(args.handler)(args)
     except GitOpsError as err:

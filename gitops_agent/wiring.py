@@ -9,8 +9,10 @@ files to the engine, which validates them as a whole.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +33,19 @@ class TargetChoice:
     context: str | None = None
 
 
-def build_target(config: AgentConfig, choice: TargetChoice = TargetChoice()) -> Target:
-    """The target the configuration and the command line select."""
+def build_target(
+    config: AgentConfig,
+    choice: TargetChoice = TargetChoice(),
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Target:
+    """The target the configuration and the command line select; ``progress`` hears what
+    the target does on its own (the local supervisor starting; default: the log)."""
     kind = choice.kind or config.target.kind
     if kind == "kubernetes":
         return _kubernetes(config, choice)
     if kind == "local":
-        return _local(config)
+        return _local(config, progress or logging.getLogger("gitops_agent.local").info)
     raise ConfigError(f"unknown target {kind!r} (use kubernetes or local)")
 
 
@@ -72,12 +80,16 @@ def kubeconfig_choice(config: AgentConfig, choice: TargetChoice) -> tuple[str | 
     return None, "the default ~/.kube/config"
 
 
-def _local(config: AgentConfig) -> Target:
-    from gitops_agent.targets.local import LocalTarget
-    from gitops_agent.targets.localproc import LocalRuntime
+def _local(config: AgentConfig, progress: Callable[[str], None]) -> Target:
+    from gitops_agent.targets.local import LocalTarget, supervisor_started
+    from gitops_agent.targets.localproc import LocalRuntime, SupervisorSettings
 
     state_dir = config.target.state_dir or os.environ.get("GITOPS_AGENT_STATE_DIR") or None
-    runtime = LocalRuntime(state_dir)
+    idle = config.target.supervisor_idle_exit
+    settings = SupervisorSettings() if idle is None else SupervisorSettings(idle_exit_seconds=idle)
+    runtime = LocalRuntime(
+        state_dir, settings=settings, on_start=lambda pid: progress(supervisor_started(pid))
+    )
     # what a process needs to call this agent back (a verify workflow runs `gitops-agent get`)
     agent_env = {
         "GITOPS_AGENT_CMD": f"{sys.executable} -m gitops_agent",

@@ -194,7 +194,6 @@ def _serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
-    log.info("listening on %s", server.url)
     schedule.start()
     try:
         stop.wait()

@@ -66,8 +66,8 @@ def apply(args: argparse.Namespace) -> int:
     if wanted.violations:
         print_violations(wanted.violations)
         return 1
-    target = build_target(wanted.config, target_choice(args))
     progress = progress_printer(args.quiet)
+    target = build_target(wanted.config, target_choice(args), progress=progress)
     where = f" at {taken.revision[:12]}" if taken.revision else ""
     progress(f"applying {taken.display}{where} to the {target.kind} target as {wanted.config.name}")
     try:

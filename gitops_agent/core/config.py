@@ -54,6 +54,7 @@ class TargetConfig:
     computes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     state_dir: str | None = None
+    supervisor_idle_exit: float | None = None  # None: the supervisor's own default
     inventory_namespace: str = "default"
     storage_class: str | None = _RENDER.storage_class
     job_backoff_limit: int = _RENDER.job_backoff_limit
@@ -251,6 +252,7 @@ _CONVERSIONS: Mapping[str, Convert] = {
     "target.allowedWorkspaces": _tuple,
     "target.computes": _dict,
     "target.stacks": _dict,
+    "target.supervisorIdleExit": _duration,
     "sync.maxPruneFraction": lambda value, where: float(value),
     "sync.waitTimeout": _duration,
     "sync.pollInterval": _duration,

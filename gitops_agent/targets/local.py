@@ -40,6 +40,7 @@ from gitops_agent.core.status import (
     worker_status,
     workflow_status,
 )
+from gitops_agent.core.violations import printable
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError, TargetError
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
@@ -82,10 +83,10 @@ class LocalTarget:
         return self.state / "objects" / (owner or self.owner)
 
     def hooks(self) -> TargetHooks:
-        """On exit of ``run --once``, stop this owner's processes; while ``run`` serves,
-        start the runs of scheduled workflows when their cron fires."""
+        """On exit of ``run --once`` and on ``stop``, stop this owner's processes; while
+        ``run`` serves, start the runs of scheduled workflows when their cron fires."""
         return TargetHooks(
-            release=lambda: f"{self.stop_owned()} process group(s)",
+            release=self.release,
             periodic=(
                 Periodic("scheduled workflows", SCHEDULE_CHECK_SECONDS, self._schedule_runner()),
             ),
@@ -332,6 +333,20 @@ class LocalTarget:
             self.runtime.stop_daemon(stop_processes=False)
         return len(names)
 
+    def release(self) -> str:
+        """Stop this owner's processes, and the supervisor when nothing else runs under it;
+        says what was stopped (``3 process group(s) and the local supervisor (pid 42)``)."""
+        before = self.runtime.daemon_pid()
+        stopped = f"{self.stop_owned()} process group(s)"
+        after = self.runtime.daemon_pid()
+        if after is not None:
+            owners = sorted(
+                {printable(s.metadata.get("owner") or "?") for s in self.runtime.list()}
+            )
+            names = ", ".join(owners[:5]) + (", ..." if len(owners) > 5 else "")
+            return f"{stopped}; the local supervisor (pid {after}) keeps running for {names}"
+        return f"{stopped} and the local supervisor (pid {before})" if before else stopped
+
     def run_due(self, since: datetime, until: datetime) -> list[str]:
         """Start a run of each scheduled workflow whose cron fired in ``(since, until]``."""
         started = []
@@ -347,6 +362,11 @@ class LocalTarget:
                 self.runtime.apply(self._process_spec(group, run_id=run_id))
                 started.append(f"{group['metadata']['name']}@{run_id}")
         return started
+
+
+def supervisor_started(pid: int) -> str:
+    """What the command line says when it started the supervisor."""
+    return f"started the local supervisor (pid {pid}); gitops-agent stop stops it"
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

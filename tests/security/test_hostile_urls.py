@@ -165,8 +165,11 @@ def test_an_option_after_ref_is_a_usage_error(plain_repo: Path, cli: Cli) -> Non
     assert code == 2 and "expected one argument" in err
 
 
-def test_run_follows_only_an_existing_directory(cli: Cli, tmp_path: Path) -> None:
+def test_run_follows_an_existing_directory_or_a_repository(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("run", "--once", str(tmp_path / "missing"))
     assert code == 1 and "is not a directory" in err
-    code, _, err = cli("run", "--once", "https://git.example.com/x.git")
-    assert code == 1 and "is a repository URL; run follows a local directory" in err
+    code, _, err = cli(
+        "run", "--once", "git://127.0.0.1:1/x.git", "--cache-dir", str(tmp_path / "cache")
+    )
+    assert code == 1 and "the source could not be read" in err, "a URL is followed, not refused"
+    assert not list((tmp_path / "cache").rglob("*.yaml")), "an empty tree is never followed"

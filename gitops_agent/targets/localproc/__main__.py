@@ -2,10 +2,10 @@
 
 Modes: in the foreground (the default, for a service manager), ``--detach`` (fork a daemon
 in a new session with its output in ``daemon.log``, wait until it has adopted its processes
-and is ready, then exit: 0 ready, 3 another daemon already runs, 1 it failed to start), and
-``--halt`` (adopt, stop every process, exit). ``LocalRuntime.ensure_running`` uses
-``--detach``; ``LocalRuntime.stop_daemon(stop_processes=True)`` uses ``--halt`` when no
-daemon runs.
+and is ready, then exit: 0 ready, with its pid on standard output, 3 another daemon already
+runs, 1 it failed to start), and ``--halt`` (adopt, stop every process, exit).
+``LocalRuntime.ensure_running`` uses ``--detach``; ``LocalRuntime.stop_daemon`` with
+``stop_processes`` uses ``--halt`` when no daemon runs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from gitops_agent.targets.localproc.layout import StateLayout
 from gitops_agent.targets.localproc.settings import SupervisorSettings
 
 EXIT_FAILED = 1
-READY = b"ready\n"
+READY = b"ready "  # followed by the daemon's pid and a newline
 RUNNING = b"running\n"
 DAEMON_LOG_LIMIT = 10 * 1024 * 1024
 log = logging.getLogger("gitops_agent.targets.localproc")
@@ -76,7 +76,8 @@ def detach(layout: StateLayout, settings: SupervisorSettings, *, timeout: float)
     os.close(write_end)
     answer = _read_answer(read_end, timeout)
     os.close(read_end)
-    if answer == READY:
+    if answer.startswith(READY):
+        print(answer[len(READY) :].decode().strip(), flush=True)
         return 0
     if answer == RUNNING:
         return EXIT_ALREADY_RUNNING
@@ -91,7 +92,7 @@ def _serve_detached(layout: StateLayout, settings: SupervisorSettings, ready_fd:
     _configure_logging()
 
     def ready() -> None:
-        os.write(ready_fd, READY)
+        os.write(ready_fd, READY + b"%d\n" % os.getpid())
         os.close(ready_fd)
 
     try:

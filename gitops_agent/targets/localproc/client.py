@@ -40,6 +40,7 @@ class LocalRuntime:
 
     ``autostart`` (on by default) makes ``apply`` and ``remove`` start the daemon when it
     is not running; a daemon that already runs keeps the settings it was started with.
+    ``on_start`` is called with the pid of each daemon this client starts.
     """
 
     def __init__(
@@ -49,11 +50,13 @@ class LocalRuntime:
         settings: SupervisorSettings | None = None,
         autostart: bool = True,
         start_timeout: float = 10.0,
+        on_start: Callable[[int], None] | None = None,
     ) -> None:
         self.layout = StateLayout.at(state_dir)
         self.settings = settings or SupervisorSettings()
         self.autostart = autostart
         self.start_timeout = start_timeout
+        self.on_start = on_start
 
     @property
     def state_dir(self) -> Path:
@@ -89,14 +92,19 @@ class LocalRuntime:
         self.layout.ensure()
         command = [sys.executable, "-m", DAEMON_MODULE, "--state-dir", str(self.state_dir)]
         command += ["--detach", "--ready-timeout", str(self.start_timeout)]
-        code = self._run_daemon_command([*command, *self.settings.to_argv()])
-        pid = self._wait_for_pid() if code in (0, EXIT_ALREADY_RUNNING) else None
+        code, said = self._run_daemon_command([*command, *self.settings.to_argv()])
+        # the pid it said: a daemon with little to do may be gone by the time it is looked for
+        pid = int(said) if code == 0 and said.isdigit() else None
+        if code == EXIT_ALREADY_RUNNING:
+            pid = self._wait_for_pid()
         if code not in (0, EXIT_ALREADY_RUNNING) or pid is None:
             raise UnavailableError(
                 f"the local supervisor did not start (exit code {code}); "
                 f"see {self.layout.daemon_log}",
                 object_ref=self._ref,
             )
+        if code == 0 and self.on_start is not None:
+            self.on_start(pid)
         return pid
 
     def _wait_for_pid(self) -> int | None:
@@ -106,22 +114,26 @@ class LocalRuntime:
             time.sleep(0.01)
         return pid
 
-    def _run_daemon_command(self, command: list[str], *, timeout: float | None = None) -> int:
+    def _run_daemon_command(
+        self, command: list[str], *, timeout: float | None = None
+    ) -> tuple[int, str]:
+        """The exit code and the standard output of a daemon command."""
         try:
             finished = subprocess.run(
                 command,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 timeout=timeout or self.start_timeout + 5,
                 check=False,
+                text=True,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UnavailableError(
                 f"the local supervisor did not start: {exc}",
                 object_ref=self._ref,
             ) from exc
-        return finished.returncode
+        return finished.returncode, finished.stdout.strip()
 
     def wake(self) -> None:
         """Make the daemon look at the state directory now (no-op when it is not running)."""
@@ -251,7 +263,7 @@ class LocalRuntime:
         if identity is None:
             if stop_processes and self.layout.root.is_dir():
                 command = [sys.executable, "-m", DAEMON_MODULE, "--state-dir", str(self.state_dir)]
-                return self._run_daemon_command([*command, "--halt"], timeout=timeout) == 0
+                return self._run_daemon_command([*command, "--halt"], timeout=timeout)[0] == 0
             return True
         pid, ticks = identity
         with _as_target_error(self._ref, "could not ask the daemon to stop"):

@@ -10,7 +10,8 @@ writes to the ``wake`` FIFO, a signal arrives, or ``tick_seconds`` pass.
 
 Stopping: SIGTERM / SIGINT, or ``shutdown.json`` without ``stopProcesses``, make it exit and
 leave the processes running for the next daemon to adopt; ``shutdown.json`` with
-``stopProcesses`` (or ``--halt``) stops every process first. Started by ``__main__``.
+``stopProcesses`` (or ``--halt``) stops every process first. It also exits by itself once it
+has had nothing to supervise for ``idle_exit_seconds``. Started by ``__main__``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Supervisor:
         self._desired_keys: dict[str, tuple[int, int, int]] = {}
         self._written: dict[str, str] = {}
         self._next_log_check = 0.0
+        self._idle_since: float | None = None
 
     def run(self, *, halt: bool = False, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until asked to stop; returns the process exit code."""
@@ -97,9 +99,34 @@ class Supervisor:
                 return
             if self.shutdown is Shutdown.HALT and not self._any_processes():
                 return
+            if self._idle_long_enough(time.monotonic()) and self._exit_when_idle():
+                return
             watching = waker.watch_only(h for g in self.groups.values() for h in g.watched())
             waker.wait(self._sleep_time(time.monotonic(), watching=watching))
             self._read_shutdown_request()
+
+    def _idle_long_enough(self, now: float) -> bool:
+        """True once no group has had anything to do for ``idle_exit_seconds`` (never with 0)."""
+        limit = self.settings.idle_exit_seconds
+        if not limit or not all(group.idle for group in self.groups.values()):
+            self._idle_since = None
+            return False
+        if self._idle_since is None:
+            self._idle_since = now
+        return now - self._idle_since >= limit
+
+    def _exit_when_idle(self) -> bool:
+        """Leave, unless a client asked for work meanwhile. The pid file goes first: a
+        client that wrote a spec before it went was seen by the pass below, and one that
+        looks after it starts a new daemon, which waits for this one's lock."""
+        _remove_pid_file(self.layout.pid_file)
+        self.tick(time.monotonic())
+        if all(group.idle for group in self.groups.values()):
+            log.info("nothing to supervise for %ss; exiting", self.settings.idle_exit_seconds)
+            return True
+        _write_pid_file(self.layout.pid_file)
+        self._idle_since = None
+        return False
 
     def _sleep_time(self, now: float, *, watching: bool) -> float:
         """Until the next deadline, at most ``tick_seconds``; short when an exit may be

@@ -144,6 +144,16 @@ class GroupRuntime:
     def has_processes(self) -> bool:
         return any(replica.handle is not None for replica in self.all_replicas())
 
+    @property
+    def idle(self) -> bool:
+        """True when the group has no process and none to start: no spec, a service of no
+        replicas, or a job whose current run has finished (its outcome is recorded)."""
+        if self.has_processes or self.spec is None:
+            return not self.has_processes
+        if self.mode is GroupMode.SERVICE:
+            return self.spec.replicas == 0
+        return self._job_phase(self.spec)[0] in (GroupPhase.SUCCEEDED, GroupPhase.FAILED)
+
     def _progress_stops(self, now: float) -> None:
         for replica in self.all_replicas():
             if replica.state is ReplicaState.STOPPING and replica.progress_stop(now):

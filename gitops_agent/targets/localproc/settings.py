@@ -8,6 +8,7 @@ keeps the settings it was started with.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -22,7 +23,9 @@ class SupervisorSettings:
     ``backoff_initial`` seconds doubling up to ``backoff_max`` while it keeps exiting within
     ``stable_after`` seconds of its start; after ``crash_loop_after`` such exits in a row the
     group reports a crash loop (and keeps retrying). A rolling restart moves to the next
-    replica once the new one has run ``min_ready_seconds``.
+    replica once the new one has run ``min_ready_seconds``. The daemon exits by itself once
+    it has had nothing to supervise (no process, none to start) for ``idle_exit_seconds``
+    (0: never); the next client that needs it starts it again.
     """
 
     tick_seconds: float = 1.0
@@ -34,12 +37,15 @@ class SupervisorSettings:
     log_max_bytes: int = 10 * 1024 * 1024
     log_keep: int = 3
     log_check_seconds: float = 1.0
+    idle_exit_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         if self.tick_seconds <= 0 or self.backoff_initial < 0 or self.backoff_max < 0:
             raise ValueError("tick_seconds must be positive, backoff delays not negative")
         if self.crash_loop_after < 1 or self.log_keep < 0 or self.log_max_bytes < 1024:
             raise ValueError("crash_loop_after >= 1, log_keep >= 0, log_max_bytes >= 1024")
+        if not 0 <= self.idle_exit_seconds < math.inf:
+            raise ValueError("idle_exit_seconds must be a finite number of seconds, 0 or more")
 
     def restart_delay(self, fast_failures: int) -> float:
         """Seconds before restarting a replica that has just exited ``fast_failures`` times

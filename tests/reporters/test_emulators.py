@@ -104,8 +104,8 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         _, pulls = call("GET", f"{gh.base_url}/repos/{REPO}/pulls?state=open", None, auth)
         assert [(p["number"], p["head"]["sha"], p["head"]["repo"]["full_name"]) for p in pulls] == [
+            (8, FORK_SHA, "mallory/manifests"),  # newest first
             (7, SHA, REPO),
-            (8, FORK_SHA, "mallory/manifests"),
         ]
         status, made = call(
             "POST", f"{gh.base_url}/repos/{REPO}/issues/7/comments", {"body": "plan"}, auth
@@ -127,8 +127,8 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         assert [
             (m["iid"], m["sha"], m["source_project_id"] != m["target_project_id"]) for m in mrs
         ] == [
+            (8, FORK_SHA, True),  # newest first
             (7, SHA, False),
-            (8, FORK_SHA, True),
         ]
         status, note = call("POST", f"{base}/merge_requests/7/notes", {"body": "plan"}, auth)
         assert status == 201
@@ -142,7 +142,7 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         add_pulls(gitea)
         auth = {"Authorization": f"token {TOKEN}"}
         _, pulls = call("GET", f"{gitea.base_url}/repos/{REPO}/pulls?state=open", None, auth)
-        assert [p["head"]["repo"]["full_name"] for p in pulls] == [REPO, "mallory/manifests"]
+        assert [p["head"]["repo"]["full_name"] for p in pulls] == ["mallory/manifests", REPO]
         _, made = call(
             "POST", f"{gitea.base_url}/repos/{REPO}/issues/8/comments", {"body": "p"}, auth
         )
@@ -156,7 +156,7 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         base = f"{bb.base_url}/repositories/{REPO}/pullrequests"
         _, page = call("GET", f"{base}?state=OPEN", None, auth)
         heads = [(v["id"], v["source"]["commit"]["hash"]) for v in page["values"]]
-        assert heads == [(7, SHA[:12]), (8, FORK_SHA[:12])]  # Bitbucket gives short hashes
+        assert heads == [(8, FORK_SHA[:12]), (7, SHA[:12])]  # Bitbucket gives short hashes
         _, made = call("POST", f"{base}/7/comments", {"content": {"raw": "plan"}}, auth)
         assert (
             call("PUT", f"{base}/7/comments/{made['id']}", {"content": {"raw": "v2"}}, auth)[0]

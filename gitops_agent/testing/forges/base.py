@@ -258,14 +258,15 @@ class ForgeEmulator:
             ]
         if fault is not None and not fault.after:
             return self._fault_answer(fault)
-        response = tampered[-1](request) if tampered else self._route(request)
+        response = tampered[-1](request) if tampered else self.route(request)
         return self._fault_answer(fault) if fault is not None else response
 
     def _fault_answer(self, fault: Fault) -> Response:
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
         return Response(fault.status, self.error(fault.status, "injected failure").body, headers)
 
-    def _route(self, request: Request) -> Response:
+    def route(self, request: Request) -> Response:
+        """The forge's own answer to ``request`` (what a ``tamper`` may start from)."""
         for method, pattern, handler in self.routes():
             match = re.fullmatch(pattern, request.path)
             if match and method == request.method:
@@ -330,7 +331,10 @@ def _handler_for(emulator: ForgeEmulator) -> type[BaseHTTPRequestHandler]:
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client read enough
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self._serve()

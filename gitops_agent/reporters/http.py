@@ -4,13 +4,16 @@
 ``urllib.request`` and retries on 5xx, 429, rate-limited 403 and network errors, waiting the
 larger of the backoff delay and the server's ``Retry-After`` (seconds or HTTP date), within
 the policy's attempts and time budget. Any other 4xx, or retries exhausted, raises
-``HttpStatusError`` (a ``ReporterError``) carrying the status and the forge's own message,
-with every secret masked. Called by the GitHub, GitLab, Gitea and Bitbucket reporters.
+``HttpStatusError`` (a ``ReporterError``) carrying the status, the forge's own message with
+every secret masked, and ``retry_after`` (``None`` when the failure is not transient). At most
+``max_response`` bytes of an answer are read (``HttpResponse.truncated`` says there was more).
+Called by the GitHub, GitLab, Gitea and Bitbucket reporters and pull-request clients.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import logging
 import time
@@ -33,10 +36,15 @@ log = logging.getLogger(__name__)
 
 
 class HttpStatusError(ReporterError):
-    """A git host answered with an error status (``status`` is 0 for network failures)."""
+    """A git host answered with an error status (``status`` is 0 for network failures).
 
-    def __init__(self, message: str, *, status: int = 0) -> None:
+    ``retry_after`` is the wait the host asked for (0 when it named none) when the failure is
+    transient (429, 5xx, rate-limited 403, network), ``None`` when retrying will not help.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after
         super().__init__(message)
 
 
@@ -58,6 +66,12 @@ class HttpResponse:
     status: int
     body: bytes
     headers: Mapping[str, str]
+    truncated: bool = False
+
+    def header(self, name: str) -> str:
+        """A header by case-insensitive name, or ``""``."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), "")
 
     def json(self) -> Any:
         """The body as JSON (``None`` when empty)."""
@@ -100,6 +114,7 @@ def send_json(
     secrets: Iterable[str] = (),
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    max_response: int = MAX_RESPONSE,
 ) -> HttpResponse:
     """Send one JSON request, retrying transient failures within ``policy``."""
     secrets = tuple(secrets)
@@ -111,11 +126,18 @@ def send_json(
     attempt = 1
     while True:
         outcome = _attempt(
-            method, url, data=data, headers=all_headers, timeout=policy.timeout, secrets=secrets
+            method,
+            url,
+            data=data,
+            headers=all_headers,
+            timeout=policy.timeout,
+            secrets=secrets,
+            limit=max_response,
         )
         if isinstance(outcome, HttpResponse):
             return outcome
-        error, retry_after = outcome
+        error = outcome
+        retry_after = error.retry_after
         if retry_after is None or attempt >= policy.backoff.max_attempts:
             raise error
         wait = max(policy.backoff.delay(attempt), min(retry_after, policy.max_retry_after))
@@ -134,25 +156,31 @@ def _attempt(
     headers: Mapping[str, str],
     timeout: float,
     secrets: tuple[str, ...],
-) -> HttpResponse | tuple[HttpStatusError, float | None]:
-    """One try: a response, or an error and (when retryable) the server's wait hint."""
+    limit: int,
+) -> HttpResponse | HttpStatusError:
+    """One try: a response, or an error carrying (when retryable) the server's wait hint."""
     safe_url = redact(strip_userinfo(url), secrets)
     request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            payload = response.read(MAX_RESPONSE)
-            return HttpResponse(response.status, payload, dict(response.headers.items()))
+            payload = response.read(limit + 1)
+            headers_seen = dict(response.headers.items())
+            return HttpResponse(
+                response.status, payload[:limit], headers_seen, len(payload) > limit
+            )
     except urllib.error.HTTPError as exc:
         with exc:
             payload = exc.read(MAX_RESPONSE)
             hint = _retry_hint(exc.code, exc.headers)
         detail = redact(forge_message(payload), secrets)
         message = f"{method} {safe_url} answered {exc.code}: {detail}"
-        return HttpStatusError(message, status=exc.code), hint
-    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        return HttpStatusError(message, status=exc.code, retry_after=hint)
+    except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         message = redact(f"{method} {safe_url} failed: {reason}", secrets)
-        return HttpStatusError(message), 0.0
+        return HttpStatusError(message[:1000], retry_after=0.0)
+    except ValueError as exc:  # a URL urllib cannot send (a control character, no host...)
+        return HttpStatusError(redact(f"{method} {safe_url} not sent: {exc}", secrets)[:1000])
 
 
 def _retry_hint(status: int, headers: Any) -> float | None:
@@ -165,13 +193,18 @@ def _retry_hint(status: int, headers: Any) -> float | None:
     return None
 
 
-def forge_message(payload: bytes) -> str:
-    """The human part of a forge's error body (``message`` / ``error`` fields), else text."""
+def forge_message(payload: bytes, *, limit: int = 300) -> str:
+    """The human part of a forge's error body (``message`` / ``error`` fields), else text;
+    at most ``limit`` characters, whatever the body holds."""
     text = payload.decode("utf-8", "replace").strip()
     try:
         body = json.loads(text)
-    except ValueError:
-        return text[:300] or "(empty body)"
+    except (ValueError, RecursionError):
+        return text[:limit] or "(empty body)"
+    return _message_of(body, text)[:limit]
+
+
+def _message_of(body: Any, text: str) -> str:
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
@@ -182,4 +215,4 @@ def forge_message(payload: bytes) -> str:
             parts.append(json.dumps(body["errors"])[:300])
         if parts:
             return " ".join(parts)
-    return text[:300]
+    return text

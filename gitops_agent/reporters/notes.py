@@ -6,6 +6,9 @@ note of the revision (one entry per context), and pushes the ref back; when anot
 moved the ref first, it fetches and tries again (bounded). Anyone reads a note with
 ``git fetch origin refs/notes/gitops-agent:refs/notes/gitops-agent`` then
 ``git notes --ref gitops-agent show <sha>``. Auth is the source's (token header or SSH key).
+``publish(revision, compose)`` is the machinery under ``report``: fetch, write
+``compose(current note text)`` as the note, push, again when the ref moved; the preview
+notes writer (``reporters.previewwriters``) uses it with its own notes ref.
 Every git command goes through ``sources.gitrun`` (repository config disarmed, system and
 global config off); the URL passes the source allow-list and reaches git after ``--``.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,15 +79,23 @@ class GitNotesReporter:
 
     def report(self, revision: str, status: CommitStatus) -> None:
         """Merge ``status`` into the note of ``revision`` and push; ``ReporterError`` if not."""
+
+        def compose(current: str | None) -> str:
+            note = _status_note(current) or {"revision": revision, "statuses": {}}
+            note["statuses"][status.context] = self._entry(status)
+            return json.dumps(note, indent=2, sort_keys=True)
+
+        self.publish(revision, compose)
+
+    def publish(self, revision: str, compose: Callable[[str | None], str]) -> None:
+        """Make ``compose(the note as the remote has it, or None)`` the note of ``revision``
+        and push it; retried from a fresh fetch when another writer moved the ref."""
         if not is_sha(revision):
             raise ReporterError(f"git notes: {revision!r} is not a full commit SHA")
         self._open()
         for _ in range(self._attempts):
             self._fetch()
-            note = self._read(revision) or {"revision": revision, "statuses": {}}
-            note["statuses"][status.context] = self._entry(status)
-            text = json.dumps(note, indent=2, sort_keys=True)
-            self._git(["notes", "--ref", self.notes_ref, "add", "-f", "-m", text, revision])
+            self._add(revision, compose(self._show(revision)))
             try:
                 self._push()
                 return
@@ -96,9 +108,13 @@ class GitNotesReporter:
 
     def read(self, revision: str) -> dict[str, Any] | None:
         """The note of ``revision`` as the remote has it now (``None`` when there is none)."""
+        return _status_note(self.read_text(revision))
+
+    def read_text(self, revision: str) -> str | None:
+        """The note text of ``revision`` as the remote has it now (``None``: none)."""
         self._open()
         self._fetch()
-        return self._read(revision)
+        return self._show(revision)
 
     def _entry(self, status: CommitStatus) -> dict[str, str]:
         return {
@@ -124,18 +140,18 @@ class GitNotesReporter:
                 raise
             self._git(["update-ref", "-d", self.notes_ref])  # nothing published yet
 
-    def _read(self, revision: str) -> dict[str, Any] | None:
+    def _show(self, revision: str) -> str | None:
         try:
-            text = self._git(["notes", "--ref", self.notes_ref, "show", revision])
+            return self._git(["notes", "--ref", self.notes_ref, "show", revision])
         except ReporterError:
             return None
-        try:
-            note = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(note, dict) or not isinstance(note.get("statuses"), dict):
-            return None
-        return note
+
+    def _add(self, revision: str, text: str) -> None:
+        """Write ``text`` as the note of ``revision`` (through a file: no argv size limit)."""
+        with tempfile.NamedTemporaryFile("w", dir=self.repo_dir, suffix=".note") as note:
+            note.write(text)
+            note.flush()
+            self._git(["notes", "--ref", self.notes_ref, "add", "-f", "-F", note.name, revision])
 
     def _push(self) -> None:
         refspec = f"{self.notes_ref}:{self.notes_ref}"
@@ -162,3 +178,16 @@ class GitNotesReporter:
         except OSError as exc:
             raise ReporterError(f"git notes: cannot run git: {exc}") from None
         return str(out)
+
+
+def _status_note(text: str | None) -> dict[str, Any] | None:
+    """A status note's JSON (``None`` when there is none or it is not one)."""
+    if text is None:
+        return None
+    try:
+        note = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(note, dict) or not isinstance(note.get("statuses"), dict):
+        return None
+    return note

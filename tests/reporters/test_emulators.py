@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from typing import Any
+
 import pytest
 
 from gitops_agent.testing.forges.base import PullRequest
@@ -104,8 +108,8 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         _, pulls = call("GET", f"{gh.base_url}/repos/{REPO}/pulls?state=open", None, auth)
         assert [(p["number"], p["head"]["sha"], p["head"]["repo"]["full_name"]) for p in pulls] == [
+            (8, FORK_SHA, "mallory/manifests"),  # newest first
             (7, SHA, REPO),
-            (8, FORK_SHA, "mallory/manifests"),
         ]
         status, made = call(
             "POST", f"{gh.base_url}/repos/{REPO}/issues/7/comments", {"body": "plan"}, auth
@@ -127,8 +131,8 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         assert [
             (m["iid"], m["sha"], m["source_project_id"] != m["target_project_id"]) for m in mrs
         ] == [
+            (8, FORK_SHA, True),  # newest first
             (7, SHA, False),
-            (8, FORK_SHA, True),
         ]
         status, note = call("POST", f"{base}/merge_requests/7/notes", {"body": "plan"}, auth)
         assert status == 201
@@ -142,7 +146,7 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         add_pulls(gitea)
         auth = {"Authorization": f"token {TOKEN}"}
         _, pulls = call("GET", f"{gitea.base_url}/repos/{REPO}/pulls?state=open", None, auth)
-        assert [p["head"]["repo"]["full_name"] for p in pulls] == [REPO, "mallory/manifests"]
+        assert [p["head"]["repo"]["full_name"] for p in pulls] == ["mallory/manifests", REPO]
         _, made = call(
             "POST", f"{gitea.base_url}/repos/{REPO}/issues/8/comments", {"body": "p"}, auth
         )
@@ -156,7 +160,7 @@ def test_pull_requests_and_comments_on_each_forge() -> None:
         base = f"{bb.base_url}/repositories/{REPO}/pullrequests"
         _, page = call("GET", f"{base}?state=OPEN", None, auth)
         heads = [(v["id"], v["source"]["commit"]["hash"]) for v in page["values"]]
-        assert heads == [(7, SHA[:12]), (8, FORK_SHA[:12])]  # Bitbucket gives short hashes
+        assert heads == [(8, FORK_SHA[:12]), (7, SHA[:12])]  # Bitbucket gives short hashes
         _, made = call("POST", f"{base}/7/comments", {"content": {"raw": "plan"}}, auth)
         assert (
             call("PUT", f"{base}/7/comments/{made['id']}", {"content": {"raw": "v2"}}, auth)[0]
@@ -174,3 +178,77 @@ def test_injected_faults_carry_retry_after(status: int) -> None:
         url = f"{gitea.base_url}/repos/{REPO}/statuses/{SHA}"
         assert call("GET", url, None, auth)[0] == status
         assert call("GET", url, None, auth)[0] == 200
+
+
+def test_listings_paginate_as_each_forge_does() -> None:
+    def fresh() -> list[PullRequest]:
+        return [PullRequest(n, str(n) * 40, f"f{n}", "main") for n in range(1, 6)]
+
+    with GitHubEmulator(token=TOKEN, repositories=[REPO]) as gh:
+        for pull in fresh():
+            gh.add_pull_request(REPO, pull)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        url = f"{gh.base_url}/repos/{REPO}/pulls?per_page=2&base=main"
+        _, first, headers = call_with_headers(url, auth)
+        assert [p["number"] for p in first] == [5, 4]
+        assert 'rel="next"' in headers["Link"] and "page=2" in headers["Link"]
+        assert call("GET", f"{gh.base_url}/repos/{REPO}/pulls?base=dev", None, auth)[1] == []
+        assert call("GET", f"{gh.base_url}/user", None, auth)[1]["login"] == gh.user
+        assert call("GET", f"{gh.base_url}/repos/{REPO}/pulls/9", None, auth)[0] == 404
+    with GitLabEmulator(token=TOKEN, repositories=[REPO]) as gl:
+        for pull in fresh():
+            gl.add_pull_request(REPO, pull)
+        gl.close_pull(REPO, 5, merged=True)
+        base = f"{gl.base_url}/projects/acme%2Fmanifests/merge_requests"
+        auth = {"PRIVATE-TOKEN": TOKEN}
+        _, page, headers = call_with_headers(f"{base}?state=opened&per_page=3", auth)
+        assert [m["iid"] for m in page] == [4, 3, 2]
+        assert (headers["X-Next-Page"], headers["X-Total"]) == ("2", "4")
+        _, last, headers = call_with_headers(f"{base}?state=opened&per_page=3&page=2", auth)
+        assert [m["iid"] for m in last] == [1] and headers["X-Next-Page"] == ""
+        assert call("GET", f"{base}/5", None, auth)[1]["state"] == "merged"
+        assert call("GET", f"{gl.base_url}/user", None, auth)[1]["username"] == gl.user
+    with GiteaEmulator(token=TOKEN, repositories=[REPO]) as gitea:
+        for pull in fresh():
+            gitea.add_pull_request(REPO, pull)
+        auth = {"Authorization": f"token {TOKEN}"}
+        _, page, headers = call_with_headers(f"{gitea.base_url}/repos/{REPO}/pulls?limit=2", auth)
+        assert (
+            len(page) == 2 and headers["X-Total-Count"] == "5" and 'rel="next"' in headers["Link"]
+        )
+    with BitbucketEmulator(token=TOKEN, repositories=[REPO]) as bb:
+        for pull in fresh():
+            bb.add_pull_request(REPO, pull)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        base = f"{bb.base_url}/repositories/{REPO}/pullrequests"
+        query = "q=destination.branch.name%20%3D%20%22main%22"
+        _, page = call("GET", f"{base}?pagelen=2&{query}", None, auth)
+        assert [v["id"] for v in page["values"]] == [5, 4] and "page=2" in page["next"]
+        assert call("GET", f"{base}?pagelen=51", None, auth)[0] == 400  # "Invalid pagelen"
+        assert call("GET", f"{base}?q=title%3D1", None, auth)[0] == 400
+        commit = f"{bb.base_url}/repositories/{REPO}/commit/{'1' * 12}"
+        assert call("GET", commit, None, auth)[1]["hash"] == "1" * 40
+        assert call("GET", f"{bb.base_url}/user", None, auth)[1]["uuid"].startswith("{")
+
+
+def test_only_the_author_edits_a_comment_where_the_forge_says_so() -> None:
+    for emulator_class, edit in (
+        (GitLabEmulator, "PUT {base}/projects/acme%2Fmanifests/merge_requests/7/notes/{id}"),
+        (GiteaEmulator, "PATCH {base}/repos/acme/manifests/issues/comments/{id}"),
+        (BitbucketEmulator, "PUT {base}/repositories/acme/manifests/pullrequests/7/comments/{id}"),
+    ):
+        with emulator_class(token=TOKEN, repositories=[REPO]) as emulator:
+            add_pulls(emulator)
+            theirs = emulator.add_comment(REPO, 7, "mine", author="alice")
+            method, url = edit.format(base=emulator.base_url, id=theirs.id).split()
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            status, _ = call(method, url, {"body": "x", "content": {"raw": "x"}}, auth)
+            assert status == 403, emulator_class.__name__
+            assert emulator.comments(REPO, 7)[0].body == "mine"
+
+
+def call_with_headers(url: str, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    """A GET returning status, JSON body and response headers."""
+    request = urllib.request.Request(url, headers={"User-Agent": "tests", **headers})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, json.loads(response.read()), dict(response.headers.items())

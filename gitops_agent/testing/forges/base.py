@@ -3,9 +3,11 @@
 A ``ForgeEmulator`` is a real HTTP server on 127.0.0.1 (free port; ``serving.LocalHTTPServer``)
 run in a thread while its ``with`` block lasts. Subclasses (GitHub, GitLab, Gitea, Bitbucket)
 declare routes as ``(method, regex, handler)`` and the forge's error bodies; this base keeps
-the state tests inspect: statuses posted per repository and SHA, pull requests, comments,
-every request seen, and a queue of injected failures (``fail_next``). Used by the reporter tests
-and, later, by the preview tests.
+the state tests inspect: statuses posted per repository and SHA, pull requests, comments and
+who wrote them (the token's user is ``user``), every request seen, a queue of injected
+failures (``fail_next``, optionally for one method and path, optionally after the request
+took effect) and hostile answers a test substitutes for a route's (``tamper``). Used by the
+reporter tests and the preview tests.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Response:
     """What a route answers."""
 
     status: int
-    body: Any = None
+    body: Any = None  # JSON, or bytes sent as they are
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -67,7 +69,7 @@ class PostedStatus:
 
 @dataclass(slots=True)
 class PullRequest:
-    """An open pull (merge) request of an emulated repository."""
+    """A pull (merge) request of an emulated repository; ``state`` open, closed or merged."""
 
     number: int
     head_sha: str
@@ -80,22 +82,37 @@ class PullRequest:
 
 @dataclass(slots=True)
 class Comment:
-    """A comment on a pull request."""
+    """A comment on a pull request and the login of its author."""
 
     id: int
     number: int
     body: str
+    author: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """An injected failure: answer ``status`` (with ``Retry-After`` when given)."""
+    """An injected failure: answer ``status`` (with ``Retry-After`` when given).
+
+    ``method`` and ``path`` (a regex searched in the path) choose the requests it hits;
+    ``after``: the request is served first (a comment is created...), then the answer lost.
+    """
 
     status: int
     retry_after: str | None = None
+    method: str | None = None
+    path: str | None = None
+    after: bool = False
+
+    def hits(self, request: Request) -> bool:
+        """True when this fault applies to ``request``."""
+        if self.method is not None and request.method != self.method:
+            return False
+        return self.path is None or re.search(self.path, request.path) is not None
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
+Tamper = Callable[[Request], Response]
 
 
 class ForgeEmulator:
@@ -103,14 +120,19 @@ class ForgeEmulator:
 
     api_prefix = ""
 
-    def __init__(self, *, token: str, repositories: Iterable[str]) -> None:
+    def __init__(
+        self, *, token: str, repositories: Iterable[str], user: str = "gitops-agent-bot"
+    ) -> None:
         self.token = token
+        self.user = user
         self.repositories = list(repositories)
         self.requests: list[Request] = []
         self.pull_requests: dict[str, list[PullRequest]] = {r: [] for r in self.repositories}
         self._statuses: dict[tuple[str, str], list[PostedStatus]] = {}
         self._comments: dict[tuple[str, int], list[Comment]] = {}
         self._faults: list[Fault] = []
+        self._tampers: list[tuple[str, str, Tamper]] = []
+        self._ids: dict[tuple[str, str], int] = {}
         self._next_id = 1000
         self._lock = threading.RLock()
         self._http: LocalHTTPServer | None = None
@@ -128,13 +150,54 @@ class ForgeEmulator:
     @property
     def base_url(self) -> str:
         """The API root a reporter is configured with (``http://127.0.0.1:PORT`` + prefix)."""
-        assert self._http is not None, "use the emulator inside its with block"
-        return f"{self._http.url}{self.api_prefix}"
+        return f"{self.origin}{self.api_prefix}"
 
-    def fail_next(self, count: int, *, status: int = 503, retry_after: str | None = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (and ``Retry-After``)."""
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:PORT``: what absolute URLs in answers start with."""
+        assert self._http is not None, "use the emulator inside its with block"
+        return self._http.url
+
+    def fail_next(
+        self,
+        count: int,
+        *,
+        status: int = 503,
+        retry_after: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        after: bool = False,
+    ) -> None:
+        """Answer the next ``count`` requests (of ``method`` on a ``path`` matching the regex,
+        when given) with ``status`` and ``Retry-After``; ``after``: serve them, then fail."""
+        fault = Fault(status, retry_after, method, path, after)
         with self._lock:
-            self._faults.extend(Fault(status, retry_after) for _ in range(count))
+            self._faults.extend(fault for _ in range(count))
+
+    def tamper(self, method: str, pattern: str, respond: Tamper) -> None:
+        """Answer ``method`` requests whose path matches ``pattern`` (in full) with
+        ``respond(request)`` instead of the forge's answer: hostile or broken answers."""
+        with self._lock:
+            self._tampers.append((method, self.api_prefix + pattern, respond))
+
+    def user_id(self, login: str) -> int:
+        """The numeric id of user ``login`` (stable for the emulator's life)."""
+        return self._numeric_id("user", login)
+
+    def repo_id(self, full_name: str) -> int:
+        """The numeric id of repository ``full_name`` (stable for the emulator's life)."""
+        return self._numeric_id("repo", full_name)
+
+    def _numeric_id(self, kind: str, name: str) -> int:
+        with self._lock:
+            return self._ids.setdefault((kind, name), 1 + len(self._ids))
+
+    def close_pull(self, repository: str, number: int, *, merged: bool = False) -> None:
+        """Close (or merge) pull request ``number``."""
+        with self._lock:
+            pull = self.find_pull(repository, number)
+            assert pull is not None, f"no pull request {number} in {repository}"
+            pull.state = "merged" if merged else "closed"
 
     def statuses(self, repository: str, sha: str) -> list[PostedStatus]:
         """Every status posted for ``sha`` in ``repository``, oldest first."""
@@ -165,8 +228,9 @@ class ForgeEmulator:
         with self._lock:
             return next((p for p in self.pull_requests[repository] if p.number == number), None)
 
-    def add_comment(self, repository: str, number: int, body: str) -> Comment:
-        comment = Comment(id=self.new_id(), number=number, body=body)
+    def add_comment(self, repository: str, number: int, body: str, *, author: str = "") -> Comment:
+        """A comment on ``number`` by ``author`` (default: the token's user)."""
+        comment = Comment(self.new_id(), number, body, author or self.user)
         with self._lock:
             self._comments.setdefault((repository, number), []).append(comment)
         return comment
@@ -181,14 +245,28 @@ class ForgeEmulator:
 
     # ----- dispatch
     def dispatch(self, request: Request) -> Response:
-        """Record ``request``, apply an injected fault if queued, else route it."""
+        """Record ``request``, apply an injected fault if one is queued for it, else route it."""
         with self._lock:
             self.requests.append(request)
-            fault = self._faults.pop(0) if self._faults else None
-        if fault is not None:
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            response = self.error(fault.status, "injected failure")
-            return Response(fault.status, response.body, headers)
+            fault = next((f for f in self._faults if f.hits(request)), None)
+            if fault is not None:
+                self._faults.remove(fault)
+            tampered = [
+                respond
+                for method, pattern, respond in self._tampers
+                if method == request.method and re.fullmatch(pattern, request.path)
+            ]
+        if fault is not None and not fault.after:
+            return self._fault_answer(fault)
+        response = tampered[-1](request) if tampered else self.route(request)
+        return self._fault_answer(fault) if fault is not None else response
+
+    def _fault_answer(self, fault: Fault) -> Response:
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        return Response(fault.status, self.error(fault.status, "injected failure").body, headers)
+
+    def route(self, request: Request) -> Response:
+        """The forge's own answer to ``request`` (what a ``tamper`` may start from)."""
         for method, pattern, handler in self.routes():
             match = re.fullmatch(pattern, request.path)
             if match and method == request.method:
@@ -218,6 +296,13 @@ def json_body(request: Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def _payload(body: Any) -> bytes:
+    """A response body as sent: bytes as they are (a broken answer), else JSON."""
+    if isinstance(body, bytes):
+        return body
+    return b"" if body is None else json.dumps(body).encode()
+
+
 def _handler_for(emulator: ForgeEmulator) -> type[BaseHTTPRequestHandler]:
     class ForgeHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -239,14 +324,17 @@ def _handler_for(emulator: ForgeEmulator) -> type[BaseHTTPRequestHandler]:
             self._send(emulator.dispatch(request))
 
         def _send(self, response: Response) -> None:
-            payload = b"" if response.body is None else json.dumps(response.body).encode()
+            payload = _payload(response.body)
             self.send_response(response.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client read enough
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self._serve()

@@ -3,9 +3,14 @@
 ``base_url`` ends in ``/api/v1``. Serves ``POST /repos/{owner}/{repo}/statuses/{sha}``
 (``CreateStatusOption``: state pending|success|error|failure|warning, context, description,
 target_url), ``GET /repos/{o}/{r}/statuses/{sha}``, ``GET /repos/{o}/{r}/commits/{ref}/statuses``,
-``GET /repos/{o}/{r}/pulls``, ``GET|POST /repos/{o}/{r}/issues/{index}/comments`` and
-``PATCH /repos/{o}/{r}/issues/comments/{id}``. Auth is ``Authorization: token X`` (or
-``Bearer X``); errors are Gitea's ``{"message": ..., "url": ...}`` bodies.
+``GET /repos/{o}/{r}/pulls`` (``state`` open|closed|all, ``page``, ``limit`` 30 by default
+and at most 50, newest first, ``Link`` and ``X-Total-Count`` headers; no base-branch filter),
+``GET /repos/{o}/{r}/pulls/{index}`` (``merged`` tells a merged one from a closed one),
+``GET|POST /repos/{o}/{r}/issues/{index}/comments`` (every comment, oldest first: the
+endpoint takes ``since`` / ``before``, not pages), ``PATCH /repos/{o}/{r}/issues/comments/{id}``
+(403 with no body for another poster's comment) and ``GET /user``. Auth is
+``Authorization: token X`` (or ``Bearer X``); errors are Gitea's ``{"message": ..., "url": ...}``
+bodies.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from gitops_agent.testing.forges.base import (
     HEX_SHA,
+    Comment,
     ForgeEmulator,
     Handler,
     PostedStatus,
@@ -23,10 +29,12 @@ from gitops_agent.testing.forges.base import (
     Response,
     json_body,
 )
+from gitops_agent.testing.forges.paging import link_header, page_of
 
 STATES = ("pending", "success", "error", "failure", "warning")
 SWAGGER = "/api/swagger"
 _REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
+WEB = "https://gitea.example"
 
 
 class GiteaEmulator(ForgeEmulator):
@@ -41,6 +49,8 @@ class GiteaEmulator(ForgeEmulator):
             ("GET", r + r"/statuses/(?P<sha>[^/]+)", self._guard(self._list)),
             ("GET", r + r"/commits/(?P<sha>[^/]+)/statuses", self._guard(self._list)),
             ("GET", r + r"/pulls", self._guard(self._list_pulls)),
+            ("GET", r + r"/pulls/(?P<n>\d+)", self._guard(self._get_pull)),
+            ("GET", self.api_prefix + r"/user", self._guard(self._get_user)),
             ("GET", r + r"/issues/(?P<n>\d+)/comments", self._guard(self._list_comments)),
             ("POST", r + r"/issues/(?P<n>\d+)/comments", self._guard(self._add_comment)),
             ("PATCH", r + r"/issues/comments/(?P<id>\d+)", self._guard(self._edit_comment)),
@@ -56,7 +66,7 @@ class GiteaEmulator(ForgeEmulator):
             scheme, _, token = request.header("Authorization").partition(" ")
             if scheme.lower() not in ("token", "bearer") or token != self.token:
                 return self.error(401, "user does not exist or the token is invalid")
-            if match.group("repo") not in self.repositories:
+            if "repo" in match.groupdict() and match.group("repo") not in self.repositories:
                 return self.error(404, "not found")
             return handler(request, match)
 
@@ -89,45 +99,101 @@ class GiteaEmulator(ForgeEmulator):
         posted = self.statuses(match.group("repo"), match.group("sha"))
         return Response(200, [dict(p.raw) for p in reversed(posted)])
 
+    def _get_user(self, request: Request, match: re.Match[str]) -> Response:
+        return Response(200, self._user_json(self.user))
+
+    def _user_json(self, login: str) -> dict[str, Any]:
+        return {"id": self.user_id(login), "login": login, "username": login}
+
     def _list_pulls(self, request: Request, match: re.Match[str]) -> Response:
         repo = match.group("repo")
         wanted = request.query.get("state", "open")
-        pulls = [p for p in self.pull_requests[repo] if wanted in ("all", p.state)]
-        return Response(200, [_pull_json(repo, p) for p in pulls])
+        pulls = [
+            _pull_json(self, repo, p)
+            for p in reversed(self.pull_requests[repo])
+            if wanted in ("all", _state(p))
+        ]
+        page = page_of(pulls, request.query, size_param="limit", default=30, maximum=50)
+        headers = {
+            **link_header(self.origin, request.path, request.query, page),
+            "X-Total-Count": str(page.total),
+        }
+        return Response(200, page.items, headers)
+
+    def _get_pull(self, request: Request, match: re.Match[str]) -> Response:
+        repo = match.group("repo")
+        pull = self.find_pull(repo, int(match.group("n")))
+        if pull is None:
+            return self.error(404, "not found")
+        return Response(200, _pull_json(self, repo, pull))
+
+    def _comment_json(self, repo: str, comment: Comment) -> dict[str, Any]:
+        return {
+            "id": comment.id,
+            "body": comment.body,
+            "user": self._user_json(comment.author),
+            "html_url": f"{WEB}/{repo}/pulls/{comment.number}#issuecomment-{comment.id}",
+        }
 
     def _list_comments(self, request: Request, match: re.Match[str]) -> Response:
         repo, number = match.group("repo"), int(match.group("n"))
         if self.find_pull(repo, number) is None:
             return self.error(404, "not found")
-        return Response(200, [{"id": c.id, "body": c.body} for c in self.comments(repo, number)])
+        return Response(200, [self._comment_json(repo, c) for c in self.comments(repo, number)])
+
+    def _comment_text(self, request: Request) -> str | Response:
+        body = json_body(request)
+        text = body.get("body") if body else None
+        if not isinstance(text, str) or not text:
+            return self.error(422, "[Body]: Required")
+        return text
 
     def _add_comment(self, request: Request, match: re.Match[str]) -> Response:
         repo, number = match.group("repo"), int(match.group("n"))
-        body = json_body(request)
         if self.find_pull(repo, number) is None:
             return self.error(404, "not found")
-        if body is None or not body.get("body"):
-            return self.error(422, "[Body]: Required")
-        comment = self.add_comment(repo, number, str(body["body"]))
-        return Response(201, {"id": comment.id, "body": comment.body})
+        text = self._comment_text(request)
+        if isinstance(text, Response):
+            return text
+        return Response(201, self._comment_json(repo, self.add_comment(repo, number, text)))
 
     def _edit_comment(self, request: Request, match: re.Match[str]) -> Response:
-        comment = self.find_comment(match.group("repo"), int(match.group("id")))
-        body = json_body(request)
+        repo = match.group("repo")
+        comment = self.find_comment(repo, int(match.group("id")))
         if comment is None:
             return self.error(404, "not found")
-        if body is None or not body.get("body"):
-            return self.error(422, "[Body]: Required")
-        comment.body = str(body["body"])
-        return Response(200, {"id": comment.id, "body": comment.body})
+        if comment.author != self.user:
+            return Response(403)
+        text = self._comment_text(request)
+        if isinstance(text, Response):
+            return text
+        comment.body = text
+        return Response(200, self._comment_json(repo, comment))
 
 
-def _pull_json(repo: str, pull: PullRequest) -> dict[str, Any]:
-    head_repo = pull.head_repository or repo
+def _state(pull: PullRequest) -> str:
+    """Gitea's word: a merged pull request is ``closed`` with ``merged`` true."""
+    return "open" if pull.state == "open" else "closed"
+
+
+def _repo_json(emulator: ForgeEmulator, full_name: str) -> dict[str, Any]:
+    return {
+        "id": emulator.repo_id(full_name),
+        "full_name": full_name,
+        "clone_url": f"{WEB}/{full_name}.git",
+    }
+
+
+def _pull_json(emulator: ForgeEmulator, repo: str, pull: PullRequest) -> dict[str, Any]:
+    head, base = _repo_json(emulator, pull.head_repository or repo), _repo_json(emulator, repo)
+    merged = pull.state == "merged"
     return {
         "number": pull.number,
-        "state": pull.state,
+        "state": _state(pull),
+        "merged": merged,
+        "merged_at": "2026-01-01T00:00:00Z" if merged else None,
         "title": pull.title,
-        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": {"full_name": head_repo}},
-        "base": {"ref": pull.base_ref, "repo": {"full_name": repo}},
+        "html_url": f"{WEB}/{repo}/pulls/{pull.number}",
+        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo_id": head["id"], "repo": head},
+        "base": {"ref": pull.base_ref, "repo_id": base["id"], "repo": base},
     }

@@ -1,9 +1,12 @@
-"""GitHub REST API emulator: commit statuses, pull requests, issue comments.
+"""GitHub REST API emulator: commit statuses, pull requests, issue comments, the user.
 
 Serves, under the root given as the reporter's API URL (as for GitHub Enterprise):
 ``POST /repos/{owner}/{repo}/statuses/{sha}``, ``GET /repos/{owner}/{repo}/commits/{ref}/statuses``,
-``GET /repos/{owner}/{repo}/commits/{ref}/status`` (combined), ``GET /repos/{o}/{r}/pulls``,
-``GET|POST /repos/{o}/{r}/issues/{n}/comments`` and ``PATCH /repos/{o}/{r}/issues/comments/{id}``.
+``GET /repos/{owner}/{repo}/commits/{ref}/status`` (combined), ``GET /repos/{o}/{r}/pulls``
+(``state`` open|closed|all, ``base``, ``per_page`` 30 by default and at most 100, ``page``,
+newest first, ``Link`` header), ``GET /repos/{o}/{r}/pulls/{n}`` (with ``merged``),
+``GET|POST /repos/{o}/{r}/issues/{n}/comments`` (oldest first, paginated the same way),
+``PATCH /repos/{o}/{r}/issues/comments/{id}`` and ``GET /user`` (the token's login and id).
 Checks ``Authorization: Bearer|token``, ``User-Agent``, ``Accept`` and JSON bodies the way
 api.github.com answers: 401 "Bad credentials", 403 without a User-Agent, 404 "Not Found",
 422 "Validation Failed" with an ``errors`` list.
@@ -16,6 +19,7 @@ from typing import Any
 
 from gitops_agent.testing.forges.base import (
     HEX_SHA,
+    Comment,
     ForgeEmulator,
     Handler,
     PostedStatus,
@@ -24,10 +28,13 @@ from gitops_agent.testing.forges.base import (
     Response,
     json_body,
 )
+from gitops_agent.testing.forges.paging import link_header, page_of
 
 DOCS = "https://docs.github.com/rest"
 STATES = ("error", "failure", "pending", "success")
 _REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
+WEB = "https://github.example"
+MAX_COMMENT = 65536
 
 
 class GitHubEmulator(ForgeEmulator):
@@ -39,6 +46,8 @@ class GitHubEmulator(ForgeEmulator):
             ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/statuses", self._guard(self._list_statuses)),
             ("GET", _REPO + r"/commits/(?P<sha>[^/]+)/status", self._guard(self._combined)),
             ("GET", _REPO + r"/pulls", self._guard(self._list_pulls)),
+            ("GET", _REPO + r"/pulls/(?P<n>\d+)", self._guard(self._get_pull)),
+            ("GET", r"/user", self._guard(self._get_user)),
             ("GET", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._list_comments)),
             ("POST", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._add_comment)),
             ("PATCH", _REPO + r"/issues/comments/(?P<id>\d+)", self._guard(self._edit_comment)),
@@ -54,7 +63,7 @@ class GitHubEmulator(ForgeEmulator):
             scheme, _, token = request.header("Authorization").partition(" ")
             if scheme.lower() not in ("bearer", "token") or token != self.token:
                 return self.error(401, "Bad credentials")
-            if match.group("repo") not in self.repositories:
+            if "repo" in match.groupdict() and match.group("repo") not in self.repositories:
                 return self.error(404, "Not Found")
             if request.method in ("POST", "PATCH"):
                 accept = request.header("Accept")
@@ -118,47 +127,109 @@ class GitHubEmulator(ForgeEmulator):
         }
         return Response(200, body)
 
+    def _paged(self, request: Request, items: list[Any]) -> Response:
+        page = page_of(items, request.query, size_param="per_page", default=30, maximum=100)
+        headers = link_header(self.origin, request.path, request.query, page)
+        return Response(200, page.items, headers)
+
+    def _get_user(self, request: Request, match: re.Match[str]) -> Response:
+        return Response(200, _user_json(self, self.user))
+
     def _list_pulls(self, request: Request, match: re.Match[str]) -> Response:
         repo = match.group("repo")
-        wanted = request.query.get("state", "open")
-        pulls = [p for p in self.pull_requests[repo] if wanted in ("all", p.state)]
-        return Response(200, [_pull_json(repo, p) for p in pulls])
+        wanted, base = request.query.get("state", "open"), request.query.get("base")
+        pulls = [
+            _pull_json(repo, p)
+            for p in reversed(self.pull_requests[repo])  # newest first, as GitHub sorts
+            if wanted in ("all", _state(p)) and base in (None, p.base_ref)
+        ]
+        return self._paged(request, pulls)
+
+    def _get_pull(self, request: Request, match: re.Match[str]) -> Response:
+        repo = match.group("repo")
+        pull = self.find_pull(repo, int(match.group("n")))
+        if pull is None:
+            return self.error(404, "Not Found")
+        return Response(200, {**_pull_json(repo, pull), "merged": pull.state == "merged"})
 
     def _list_comments(self, request: Request, match: re.Match[str]) -> Response:
         repo, number = match.group("repo"), int(match.group("n"))
         if self.find_pull(repo, number) is None:
             return self.error(404, "Not Found")
-        return Response(200, [{"id": c.id, "body": c.body} for c in self.comments(repo, number)])
+        return self._paged(
+            request, [self._comment_json(repo, c) for c in self.comments(repo, number)]
+        )
+
+    def _comment_json(self, repo: str, comment: Comment) -> dict[str, Any]:
+        return {
+            "id": comment.id,
+            "html_url": f"{WEB}/{repo}/pull/{comment.number}#issuecomment-{comment.id}",
+            "body": comment.body,
+            "user": _user_json(self, comment.author),
+        }
+
+    def _comment_text(self, request: Request) -> str | Response:
+        """The ``body`` of a comment request, or GitHub's 422."""
+        body = json_body(request)
+        text = body.get("body") if body else None
+        if not isinstance(text, str) or not text:
+            return self._invalid("body", "missing_field")
+        if len(text) > MAX_COMMENT:
+            return self._invalid("body", "custom", "body is too long (maximum is 65536 characters)")
+        return text
 
     def _add_comment(self, request: Request, match: re.Match[str]) -> Response:
         repo, number = match.group("repo"), int(match.group("n"))
-        body = json_body(request)
         if self.find_pull(repo, number) is None:
             return self.error(404, "Not Found")
-        if body is None or not isinstance(body.get("body"), str) or not body["body"]:
-            return self._invalid("body", "missing_field")
-        if len(body["body"]) > 65536:
-            return self._invalid("body", "custom", "body is too long (maximum is 65536 characters)")
-        comment = self.add_comment(repo, number, body["body"])
-        return Response(201, {"id": comment.id, "body": comment.body})
+        text = self._comment_text(request)
+        if isinstance(text, Response):
+            return text
+        return Response(201, self._comment_json(repo, self.add_comment(repo, number, text)))
 
     def _edit_comment(self, request: Request, match: re.Match[str]) -> Response:
-        comment = self.find_comment(match.group("repo"), int(match.group("id")))
-        body = json_body(request)
+        repo = match.group("repo")
+        comment = self.find_comment(repo, int(match.group("id")))
         if comment is None:
             return self.error(404, "Not Found")
-        if body is None or not isinstance(body.get("body"), str) or not body["body"]:
-            return self._invalid("body", "missing_field")
-        comment.body = body["body"]
-        return Response(200, {"id": comment.id, "body": comment.body})
+        text = self._comment_text(request)
+        if isinstance(text, Response):
+            return text
+        comment.body = text
+        return Response(200, self._comment_json(repo, comment))
+
+
+def _state(pull: PullRequest) -> str:
+    """GitHub's word: a merged pull request is ``closed`` (with ``merged_at`` set)."""
+    return "open" if pull.state == "open" else "closed"
+
+
+def _user_json(emulator: ForgeEmulator, login: str) -> dict[str, Any]:
+    return {"login": login, "id": emulator.user_id(login), "type": "User"}
+
+
+def _repo_json(full_name: str, *, fork: bool) -> dict[str, Any]:
+    return {
+        "full_name": full_name,
+        "fork": fork,
+        "clone_url": f"{WEB}/{full_name}.git",
+        "html_url": f"{WEB}/{full_name}",
+    }
 
 
 def _pull_json(repo: str, pull: PullRequest) -> dict[str, Any]:
     head_repo = pull.head_repository or repo
+    merged = pull.state == "merged"
     return {
         "number": pull.number,
-        "state": pull.state,
+        "state": _state(pull),
         "title": pull.title,
-        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": {"full_name": head_repo}},
-        "base": {"ref": pull.base_ref, "repo": {"full_name": repo}},
+        "html_url": f"{WEB}/{repo}/pull/{pull.number}",
+        "merged_at": "2026-01-01T00:00:00Z" if merged else None,
+        "head": {
+            "ref": pull.head_ref,
+            "sha": pull.head_sha,
+            "repo": _repo_json(head_repo, fork=head_repo != repo),
+        },
+        "base": {"ref": pull.base_ref, "repo": _repo_json(repo, fork=False)},
     }

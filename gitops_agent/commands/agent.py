@@ -22,10 +22,17 @@ from gitops_agent.engine.ports import Periodic
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
-from gitops_agent.reporters import ReporterKind, ReporterSpec, SafeReporter, build_reporter
+from gitops_agent.reporters import (
+    ReporterKind,
+    ReporterSpec,
+    SafeReporter,
+    build_pull_requests,
+    build_reporter,
+)
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
 from gitops_agent.service.metrics import AgentMetrics
+from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
@@ -33,6 +40,7 @@ from gitops_agent.sources.auth import GitAuth
 from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
 from gitops_agent.sources.revisions import (
     GitRevisions,
+    PreviewCheckouts,
     directory_revisions,
     is_directory_source,
 )
@@ -96,14 +104,53 @@ def _run(
         display=args.source if followed is not None else ("" if config.source.url else None),
     )
     loop = AgentLoop(parts)
-    if args.once:
-        return _once(args, config, loop)
-    return _serve(args, config, loop, parts)
+    previews = _previews(args, config, config_path, cache, parts.reporter)
+    try:
+        if args.once:
+            return _once(args, config, loop, previews)
+        return _serve(args, config, loop, parts, previews)
+    finally:
+        if previews is not None:
+            previews.close()
 
 
-def _once(args: argparse.Namespace, config: AgentConfig, loop: AgentLoop) -> int:
-    """One cycle, its status table, then (local target) the processes stopped unless kept."""
+def _previews(
+    args: argparse.Namespace,
+    config: AgentConfig,
+    config_path: str | None,
+    cache: Path,
+    reporter: Reporter,
+) -> PreviewLoop | None:
+    """The preview loop, when previews are enabled and can run: they need a git source
+    and a forge that lists pull requests."""
+    if not config.previews.enabled:
+        return None
+    if not config.source.url:
+        log.warning("previews need a git source (source.url or a SOURCE URL): none run")
+        return None
+    ports = build_pull_requests(_reporter_spec(config), source_url=config.source.url)
+    if ports.pulls is None:
+        log.warning("previews need a forge reporter that lists pull requests: none run")
+        return None
+    parts = PreviewParts(
+        config=config,
+        config_path=config_path,
+        pulls=ports.pulls,
+        reporter=reporter,
+        checkouts=PreviewCheckouts(_source_spec(config), cache / "previews"),
+        make_target=lambda cfg: build_target(cfg, target_choice(args)),
+    )
+    return PreviewLoop(parts)
+
+
+def _once(
+    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, previews: PreviewLoop | None
+) -> int:
+    """One cycle, its status table, the previews of open pull requests, then (local
+    target) the processes stopped unless kept."""
     result = loop.poll()
+    if previews is not None:
+        previews.poll()
     if result is None:
         print(
             "nothing to do: the source could not be read or holds no new revision", file=sys.stderr
@@ -124,10 +171,10 @@ def _once(args: argparse.Namespace, config: AgentConfig, loop: AgentLoop) -> int
 
 
 def _unused_sections(config: AgentConfig) -> list[str]:
-    """Sections that are validated but not acted on by this version (previews, drift)."""
+    """Settings that are validated but not acted on yet (preview environments, drift)."""
     unused = []
-    if config.previews.enabled:
-        unused.append("previews")
+    if config.previews.environments:
+        unused.append("previews.environments")
     if config.drift.schedule is not None:
         unused.append("drift")
     return unused
@@ -148,19 +195,22 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
 def _source(config: AgentConfig, cache: Path) -> RevisionSource:
     if not config.source.url:
         return directory_revisions(".")
-    spec = GitSourceSpec(
-        url=config.source.url,
+    return GitRevisions(GitSource(_source_spec(config), cache / "sources"))
+
+
+def _source_spec(config: AgentConfig) -> GitSourceSpec:
+    return GitSourceSpec(
+        url=config.source.url or "",
         ref=config.source.ref,
         token_env=config.source.token_env or "",
         ssh_key_file=config.source.ssh_key_file or "",
         fetch_mode=FetchMode(config.source.fetch),
     )
-    return GitRevisions(GitSource(spec, cache / "sources"))
 
 
-def _reporter(config: AgentConfig, cache: Path) -> Reporter:
+def _reporter_spec(config: AgentConfig) -> ReporterSpec:
     section = config.reporter
-    spec = ReporterSpec(
+    return ReporterSpec(
         kind=ReporterKind(section.kind),
         api_url=section.url or "",
         repository=section.repository or "",
@@ -169,24 +219,37 @@ def _reporter(config: AgentConfig, cache: Path) -> Reporter:
         username=section.username or "",
         notes_ref=section.notes_ref,
     )
+
+
+def _reporter(config: AgentConfig, cache: Path) -> Reporter:
     auth = GitAuth(
         token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
     )
     return build_reporter(
-        spec, source_url=config.source.url or "", source_auth=auth, cache_dir=cache / "notes"
+        _reporter_spec(config),
+        source_url=config.source.url or "",
+        source_auth=auth,
+        cache_dir=cache / "notes",
     )
 
 
 def _serve(
-    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, parts: AgentParts
+    args: argparse.Namespace,
+    config: AgentConfig,
+    loop: AgentLoop,
+    parts: AgentParts,
+    previews: PreviewLoop | None,
 ) -> int:
     schedule = AgentSchedule(loop, interval=config.source.interval)
     target = build_target(config, target_choice(args))
     for job in target.hooks().periodic:
         schedule.every(job.every, _logging(job))
+    if previews is not None:
+        schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),
+        on_pull_request=lambda hint: _preview_now(schedule, previews),
         metrics=parts.metrics,
         health=parts.health,
     )
@@ -202,6 +265,16 @@ def _serve(
         schedule.stop()
         server.stop()
     return 0
+
+
+PREVIEW_JOB = "previews"
+
+
+def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:
+    """A pull-request webhook is a hint to look at the pull requests now."""
+    if previews is not None:
+        previews.trigger()
+        schedule.run_now(PREVIEW_JOB)
 
 
 def _logging(job: Periodic) -> Callable[[], None]:

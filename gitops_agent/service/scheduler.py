@@ -37,9 +37,15 @@ class AgentSchedule:
             misfire_grace_time=None,
         )
 
-    def every(self, seconds: float, job: Callable[[], None]) -> None:
-        """Also run ``job`` every ``seconds`` (one at a time)."""
-        self.scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True)
+    def every(self, seconds: float, job: Callable[[], object], *, name: str | None = None) -> None:
+        """Also run ``job`` every ``seconds`` (one at a time); ``name`` lets ``run_now`` find it."""
+        self.scheduler.add_job(
+            job, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
+        )
+
+    def run_now(self, name: str) -> None:
+        """Run the job added as ``name`` as soon as possible."""
+        self.scheduler.modify_job(name, next_run_time=datetime.now(UTC))
 
     def start(self) -> None:
         self.scheduler.start()

@@ -181,6 +181,21 @@ class GitSource:
             raise SourceError(f"ref {self.spec.ref!r} not found in {where}; {REF_HINT}")
         return revision
 
+    def branch(self) -> str:
+        """The branch name the spec's ref stands for: the ref itself, or for the remote's
+        default (``HEAD``) the branch it names (one ``ls-remote --symref``)."""
+        ref = self.spec.ref
+        if ref != REMOTE_HEAD:
+            return ref.removeprefix("refs/heads/")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        args = ["ls-remote", "--symref", "--", self._remote_url, REMOTE_HEAD]
+        output = self._run(args, cwd=self.cache_dir, remote=True, verb="ls-remote")
+        for line in output.splitlines():
+            target, _, name = line.removeprefix("ref:").strip().partition("\t")
+            if line.startswith("ref:") and name.strip() == REMOTE_HEAD:
+                return target.strip().removeprefix("refs/heads/")
+        raise SourceError(f"{self.spec.safe_url} has no default branch (HEAD); {REF_HINT}")
+
     def checkout(self, revision: str | None = None) -> Checkout:
         """Check out ``revision`` (default: where the ref points now) and return it.
 

@@ -11,13 +11,15 @@ names a local directory first. Built by the ``run`` command, which takes the SOU
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitops_agent.errors import ConfigError
+from gitops_agent.errors import ConfigError, SourceError
 from gitops_agent.redaction import quoted
+from gitops_agent.reporters.pulls import PullRequest
 from gitops_agent.sources import directory, snapshot
-from gitops_agent.sources.git import GitSource
+from gitops_agent.sources.git import GitSource, GitSourceSpec
 from gitops_agent.sources.urls import UrlKind, classify
 
 
@@ -79,3 +81,38 @@ class DirectoryRevisions:
 
     def skipped(self, older: str, newer: str) -> list[str]:
         return []
+
+
+class PreviewCheckouts:
+    """The commits previews read, in working copies of their own (never the sync's): the
+    followed branch's tip, and each pull request's head fetched from its ``fetch_ref`` (from
+    the followed repository, or a fork's ``fetch_url``). Each working copy is used by one
+    preview at a time: the base is read once per poll, a head by its pull request's preview.
+    """
+
+    def __init__(self, spec: GitSourceSpec, cache_dir: Path) -> None:
+        self.spec = spec
+        self.cache_dir = cache_dir
+        self._base = GitSource(spec, cache_dir / "base")
+        self._heads: dict[tuple[str, str], GitSource] = {}
+        self._lock = threading.Lock()
+
+    def branch(self) -> str:
+        return self._base.branch()
+
+    def base(self) -> tuple[Path, str]:
+        checkout = self._base.checkout()
+        return checkout.root, checkout.revision
+
+    def head(self, pull: PullRequest) -> tuple[Path, str]:
+        if not pull.fetch_ref:
+            raise SourceError(f"pull request #{pull.number} has no head to fetch any more")
+        url = pull.fetch_url or self.spec.url
+        with self._lock:
+            source = self._heads.get((url, pull.fetch_ref))
+            if source is None:
+                spec = replace(self.spec, url=url, ref=pull.fetch_ref)
+                source = GitSource(spec, self.cache_dir / "heads")
+                self._heads[(url, pull.fetch_ref)] = source
+        checkout = source.checkout()
+        return checkout.root, checkout.revision

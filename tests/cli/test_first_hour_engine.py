@@ -259,8 +259,10 @@ def test_15_previews_and_drift_say_they_have_no_effect_yet(
 ) -> None:
     repo = copy_sample(tmp_path / "repo", sync=FAST)
     config = repo / "gitops-agent.yaml"
-    config.write_text(config.read_text() + "previews: {enabled: true}\ndrift: {schedule: 10m}\n")
+    config.write_text(
+        config.read_text() + "previews: {environments: true}\ndrift: {schedule: 10m}\n"
+    )
     code, out, err = cli(capsys, "run", "--once", str(repo))
     assert code == 0, out + err
-    assert "the previews section of the configuration has no effect yet" in err
+    assert "the previews.environments section of the configuration has no effect yet" in err
     assert "the drift section of the configuration has no effect yet" in err

@@ -281,3 +281,13 @@ def test_a_missing_ref_names_where_to_set_it(upstream: Path, tmp_path: Path) -> 
         source.remote_revision()
     assert "ref 'release' not found" in str(missing.value)
     assert "set source.ref in gitops-agent.yaml, or --ref" in str(missing.value)
+
+
+def test_the_branch_a_source_follows_is_named(tmp_path: Path) -> None:
+    repo = tmp_path / "served" / "legacy"
+    repo.mkdir(parents=True)
+    git(repo, "init", "--quiet", "-b", "trunk")
+    commit(repo, {"a.yaml": "name: a\n"}, "first")
+    assert GitSource(GitSourceSpec(url=repo.as_uri()), tmp_path / "c").branch() == "trunk"
+    named = GitSource(GitSourceSpec(url=repo.as_uri(), ref="refs/heads/x"), tmp_path / "c")
+    assert named.branch() == "x"

@@ -124,6 +124,8 @@ def _previews(
     """The preview loop, when previews are enabled and can run: they need a git source
     and a forge that lists pull requests."""
     if not config.previews.enabled:
+        if config.previews.environments:
+            log.warning("previews.environments has no effect without previews.enabled: true")
         return None
     if not config.source.url:
         log.warning("previews need a git source (source.url or a SOURCE URL): none run")
@@ -171,10 +173,8 @@ def _once(
 
 
 def _unused_sections(config: AgentConfig) -> list[str]:
-    """Settings that are validated but not acted on yet (preview environments, drift)."""
+    """Settings that are validated but not acted on yet (drift)."""
     unused = []
-    if config.previews.environments:
-        unused.append("previews.environments")
     if config.drift.schedule is not None:
         unused.append("drift")
     return unused

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -158,9 +158,38 @@ class AgentConfig:
         """The commit-status context: ``reporter.context``, else ``gitops-agent/<name>``."""
         return self.reporter.context or f"gitops-agent/{self.name}"
 
+    def preview_environment(self, number: int, workspaces: Iterable[str]) -> AgentConfig:
+        """This configuration as a pull request's preview environment sees it: owner
+        ``<name>-pr-<number>`` and every workspace in its own namespace
+        (``previews.namespaceTemplate``)."""
+        template = self.previews.namespace_template
+        mapping = {ws: environment_namespace(template, ws, number) for ws in sorted(workspaces)}
+        target = replace(self.target, workspaces=mapping)
+        return replace(self, name=f"{self.name}-pr-{number}", target=target)
+
     def with_vars(self, extra: Mapping[str, str]) -> AgentConfig:
         """This configuration with ``extra`` variables (command line ``--var``) on top."""
         return replace(self, vars={**self.vars, **extra})
+
+
+def environment_namespace(template: str, workspace: str, number: int) -> str:
+    """The namespace of ``workspace`` in pull request ``number``'s preview environment."""
+    return template.replace("<workspace>", workspace).replace("<number>", str(number))
+
+
+def _template_problem(template: Any) -> str | None:
+    """Why a namespace template would not give each pull request its own namespaces."""
+    if not isinstance(template, str):
+        return None  # the schema says so
+    if "<number>" not in template:
+        return (
+            f"namespaceTemplate {template!r} has no <number>: pull requests would share "
+            "namespaces (e.g. <workspace>-pr-<number>)"
+        )
+    rest = template.replace("<workspace>", "").replace("<number>", "")
+    if "<" in rest or ">" in rest:
+        return f"namespaceTemplate {template!r}: the placeholders are <workspace> and <number>"
+    return None
 
 
 def parse_duration(value: str | float | int, *, where: str = "duration") -> float:
@@ -212,6 +241,12 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
         position = doc.position(("target", "stacks", name))
         for text in stacks.config_problems(name, spec):
             found.append((position.line, position.column, text))
+    previews = data.get("previews")
+    if isinstance(previews, Mapping) and "namespaceTemplate" in previews:
+        why = _template_problem(previews["namespaceTemplate"])
+        if why is not None:
+            position = doc.position(("previews", "namespaceTemplate"))
+            found.append((position.line, position.column, why))
     for where, convert in _CONVERSIONS.items():
         section, key = where.split(".")
         values = data.get(section)

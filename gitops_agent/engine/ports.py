@@ -67,10 +67,13 @@ class Periodic:
 class TargetHooks:
     """A target's optional lifecycle. ``release`` stops what runs for this owner when a
     one-shot ``run --once`` exits (unless asked to keep it) and says what it stopped;
-    ``periodic`` is scheduled while ``run`` serves."""
+    ``periodic`` is scheduled while ``run`` serves; ``drop_namespaces`` deletes the
+    namespaces this owner's applies created and names them (a preview environment's, when
+    it is torn down)."""
 
     release: Callable[[], str] | None = None
     periodic: tuple[Periodic, ...] = ()
+    drop_namespaces: Callable[[], tuple[str, ...]] | None = None
 
 
 class Target(Protocol):

@@ -167,7 +167,7 @@ class AgentLoop:
             finally:
                 target.close()
         except GitOpsError as err:
-            return SyncResult.failed(revision, _failure_of(err), str(err))
+            return SyncResult.failed(revision, failure_of(err), str(err))
         except Exception as err:  # a bug must fail the cycle, never the loop
             log.debug("unexpected error reconciling %s", _short(revision), exc_info=True)
             message = f"unexpected error ({type(err).__name__}: {redact(str(err))})"
@@ -232,7 +232,7 @@ def _stage(result: SyncResult) -> str:
     return "internal" if result.reason is FailureReason.INTERNAL else "apply"
 
 
-def _failure_of(err: GitOpsError) -> FailureReason:
+def failure_of(err: GitOpsError) -> FailureReason:
     """Why a cycle that raised could not run."""
     if isinstance(err, SourceError):
         return FailureReason.SOURCE

@@ -57,7 +57,16 @@ class KubernetesTarget:
         self.api.close()
 
     def hooks(self) -> TargetHooks:
-        return TargetHooks()
+        return TargetHooks(drop_namespaces=self._drop_namespaces)
+
+    def _drop_namespaces(self) -> tuple[str, ...]:
+        """Delete the namespaces created for this owner (labelled with it when created)."""
+        found = self.api.list(kinds.NAMESPACE, selector=labels.owner_selector(self.owner))
+        names = []
+        for namespace in found:
+            self.delete(namespace)
+            names.append(str((namespace.get("metadata") or {}).get("name")))
+        return tuple(sorted(names))
 
     def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
         rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
@@ -135,7 +144,8 @@ class KubernetesTarget:
         except NotFoundError as err:
             if not key.namespace or f'namespaces "{key.namespace}" not found' not in str(err):
                 raise
-            self.api.ensure_namespace(key.namespace, {labels.MANAGED_BY: labels.MANAGER})
+            made_by = {labels.MANAGED_BY: labels.MANAGER, labels.OWNER: self.owner}
+            self.api.ensure_namespace(key.namespace, made_by)
             return self.api.apply(obj)
 
     def delete(self, live: Mapping[str, Any]) -> None:

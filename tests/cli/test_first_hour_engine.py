@@ -254,7 +254,7 @@ def test_14_get_says_which_owner_it_searched(
     assert code == 0 and "sample" in out.splitlines()[1]
 
 
-def test_15_previews_and_drift_say_they_have_no_effect_yet(
+def test_15_settings_without_effect_say_so(
     capsys: pytest.CaptureFixture[str], state: Path, tmp_path: Path
 ) -> None:
     repo = copy_sample(tmp_path / "repo", sync=FAST)
@@ -264,5 +264,5 @@ def test_15_previews_and_drift_say_they_have_no_effect_yet(
     )
     code, out, err = cli(capsys, "run", "--once", str(repo))
     assert code == 0, out + err
-    assert "the previews.environments section of the configuration has no effect yet" in err
+    assert "previews.environments has no effect without previews.enabled: true" in err
     assert "the drift section of the configuration has no effect yet" in err

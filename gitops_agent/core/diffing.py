@@ -127,7 +127,7 @@ def _loaded(text: str | None) -> Any:
 
 def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
     """A copy without status and server-managed metadata, quantities canonical, ignores dropped."""
-    result: dict[str, Any] = _canonical(obj, ())
+    result: dict[str, Any] = _canonical(obj, None, False)
     result.pop("status", None)
     metadata = result.get("metadata")
     if isinstance(metadata, dict):
@@ -145,12 +145,16 @@ def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict
     return result
 
 
-def _canonical(value: Any, path: tuple[str, ...]) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _canonical(item, (*path, str(key))) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item, path) for item in value]
-    if len(path) >= 2 and path[-2] in _QUANTITY_PARENTS and isinstance(value, str | int | float):
+def _canonical(value: Any, key: str | None, quantity: bool) -> Any:
+    """A copy with quantities canonical: ``key`` is the value's own key, ``quantity`` says
+    a scalar here is one (its mapping sits under a key such as ``requests``; the items of a
+    list are judged as the list is)."""
+    if type(value) is dict or (type(value) is not list and isinstance(value, Mapping)):
+        below = key in _QUANTITY_PARENTS
+        return {k: _canonical(item, str(k), below) for k, item in value.items()}
+    if type(value) is list:
+        return [_canonical(item, key, quantity) for item in value]
+    if quantity and isinstance(value, str | int | float):
         try:
             return quantities.canonical(value)
         except quantities.QuantityError:

@@ -292,5 +292,7 @@ def _server_options(listen: str, config: AgentConfig) -> ServerOptions:
     if not host or not port.isdigit():
         raise ConfigError(f"listen address {listen!r} must look like 127.0.0.1:8080")
     secret = os.environ.get(config.server.webhook_secret_env or "", "")
-    secrets = WebhookSecrets(github=secret, gitlab=secret, gitea=secret, generic=secret)
+    secrets = WebhookSecrets(
+        github=secret, gitlab=secret, gitea=secret, bitbucket=secret, generic=secret
+    )
     return ServerOptions(host=host, port=int(port), secrets=secrets)

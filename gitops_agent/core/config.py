@@ -25,9 +25,9 @@ from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
 from gitops_agent.errors import ConfigError
 
-_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 
 
@@ -193,7 +193,7 @@ def _template_problem(template: Any) -> str | None:
 
 
 def parse_duration(value: str | float | int, *, where: str = "duration") -> float:
-    """Seconds in ``30s``, ``1m``, ``1h30m``, ``500ms`` or a plain number of seconds."""
+    """Seconds in ``30s``, ``1m``, ``1h30m``, ``7d``, ``500ms`` or a plain number of seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:

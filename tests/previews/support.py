@@ -22,6 +22,7 @@ from gitops_agent.testing.kubesim.simulator import KubeSim
 from gitops_agent.testing.waiting import wait_for
 from tests.agent.harness import AgentProcess, ManifestRepo, agent_config, git
 
+WEBHOOK_SECRET = "previews-webhook-secret"
 TOKEN = "forge-previews0123456789abcdef"
 REPO = "org/manifests"
 CONTEXT = "gitops-agent/e2e/preview"
@@ -138,10 +139,15 @@ def writes(kubesim: KubeSim) -> int:
 
 @contextmanager
 def running_agent(
-    kind: str, tmp_path: Path, kubesim: KubeSim, previews: dict[str, Any]
+    kind: str,
+    tmp_path: Path,
+    kubesim: KubeSim,
+    previews: dict[str, Any],
+    *,
+    interval: str = "1s",
 ) -> Iterator[Running]:
-    """A real agent following the served repository with ``previews``, once ``main`` is
-    applied."""
+    """A real agent following the served repository with ``previews`` (polling every
+    ``interval``; webhooks signed with ``WEBHOOK_SECRET``), once ``main`` is applied."""
     forge = FORGES[kind]
     repo = ManifestRepo(tmp_path)
     main_sha = repo.commit("the sample")
@@ -156,13 +162,19 @@ def running_agent(
             "tokenEnv": "FORGE_TOKEN",
         }
         config = agent_config(
-            tmp_path / "agent.yaml", url=daemon.url("manifests.git"), reporter=reporter
+            tmp_path / "agent.yaml",
+            url=daemon.url("manifests.git"),
+            reporter=reporter,
+            interval=interval,
         )
         data = yaml.safe_load(config.read_text())
         data["previews"] = previews
         config.write_text(yaml.safe_dump(data))
         process = AgentProcess(
-            config, kubesim.kubeconfig, tmp_path / "cache", {"FORGE_TOKEN": TOKEN}
+            config,
+            kubesim.kubeconfig,
+            tmp_path / "cache",
+            {"FORGE_TOKEN": TOKEN, "WEBHOOK_SECRET": WEBHOOK_SECRET},
         )
         try:
             wait_for(

@@ -271,7 +271,10 @@ class PreviewLoop:
         section = self.parts.config.reporter
         link = file_link(section.kind, section.url or "", section.repository or "", head)
         limit = max(self.parts.pulls.comment_limit - COMMENT_MARGIN, 2_000)
-        body = preview_markdown(found, title="gitops-agent preview", link=link, limit=limit)
+        html = section.kind != "bitbucket"  # Bitbucket renders no HTML in comments
+        body = preview_markdown(
+            found, title="gitops-agent preview", link=link, limit=limit, html=html
+        )
         stamp = _now(self.clock())
         agent = self.parts.config.name
         body += f"\n\n_Head `{head[:12]}` previewed at {stamp} by agent `{agent}`._"

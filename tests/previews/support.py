@@ -39,6 +39,7 @@ class Forge:
     failure: str
     head_ref: str
     blob: str | None  # None: no file links (Bitbucket's web root is known only for its cloud API)
+    html: bool = True  # Bitbucket renders no HTML in comments: no collapsed sections there
 
 
 FORGES = {
@@ -51,7 +52,9 @@ FORGES = {
     "gitea": Forge(
         GiteaEmulator, "pending", "success", "failure", "refs/pull/{n}/head", "/src/commit/"
     ),
-    "bitbucket": Forge(BitbucketEmulator, "INPROGRESS", "SUCCESSFUL", "FAILED", "", None),
+    "bitbucket": Forge(
+        BitbucketEmulator, "INPROGRESS", "SUCCESSFUL", "FAILED", "", None, html=False
+    ),
 }
 
 

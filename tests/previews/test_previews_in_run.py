@@ -47,7 +47,12 @@ def test_a_pull_request_is_previewed_commented_once_and_never_applied(
     assert (agent.forge.pending, f"previewing {head[:7]}") in preview_states(agent, head)
     (comment,) = agent.emulator.comments(REPO, 7)
     assert "spec.replicas: 1 -> 3" in comment.body
-    assert "<code>worker/public/second-writer</code>" in comment.body
+    if agent.forge.html:
+        assert "<code>worker/public/second-writer</code>" in comment.body
+        assert "<details><summary>" in comment.body
+    else:
+        assert "`worker/public/second-writer`" in comment.body
+        assert "<details>" not in comment.body and "<code>" not in comment.body
     assert f"Head `{head[:12]}`" in comment.body
     assert writes(kubesim) == before, "a preview never writes to the cluster"
 

@@ -205,8 +205,28 @@ def _preview_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="directory inside the source whose manifests are loaded (default: source.path)",
     )
     preview.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    preview.add_argument(
+        "--publish",
+        action="store_true",
+        help="also post the preview through the configured reporter: status "
+        "<context>/preview on the head, the comment of --pull N on a forge, the head's git "
+        "note (notes) or a log line (log)",
+    )
+    preview.add_argument(
+        "--pull",
+        type=_pull_number,
+        metavar="N",
+        help="the pull request whose comment --publish upserts (forge reporters)",
+    )
     _config_flags(preview)
     _target_flags(preview)
+
+
+def _pull_number(text: str) -> int:
+    """A pull request number: 1 to 10 digits, nothing else."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10 and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
+    return int(text)
 
 
 def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
+from gitops_agent.commands.ports import reporter_for, reporter_spec, source_spec
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
 from gitops_agent.core.config import AgentConfig
@@ -23,11 +24,8 @@ from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
 from gitops_agent.reporters import (
-    ReporterKind,
-    ReporterSpec,
     SafeReporter,
     build_pull_requests,
-    build_reporter,
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
@@ -36,8 +34,7 @@ from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
 from gitops_agent.service.webhooks import WebhookSecrets
-from gitops_agent.sources.auth import GitAuth
-from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
+from gitops_agent.sources.git import GitSource
 from gitops_agent.sources.revisions import (
     GitRevisions,
     PreviewCheckouts,
@@ -97,7 +94,7 @@ def _run(
         source=followed or _source(config, cache),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
         reporter=SafeReporter(
-            _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
+            reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
         metrics=AgentMetrics(),
         health=Health(),
@@ -130,7 +127,7 @@ def _previews(
     if not config.source.url:
         log.warning("previews need a git source (source.url or a SOURCE URL): none run")
         return None
-    ports = build_pull_requests(_reporter_spec(config), source_url=config.source.url)
+    ports = build_pull_requests(reporter_spec(config), source_url=config.source.url)
     if ports.pulls is None:
         log.warning("previews need a forge reporter that lists pull requests: none run")
         return None
@@ -139,7 +136,7 @@ def _previews(
         config_path=config_path,
         pulls=ports.pulls,
         reporter=reporter,
-        checkouts=PreviewCheckouts(_source_spec(config), cache / "previews"),
+        checkouts=PreviewCheckouts(source_spec(config), cache / "previews"),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
     )
     return PreviewLoop(parts)
@@ -195,42 +192,7 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
 def _source(config: AgentConfig, cache: Path) -> RevisionSource:
     if not config.source.url:
         return directory_revisions(".")
-    return GitRevisions(GitSource(_source_spec(config), cache / "sources"))
-
-
-def _source_spec(config: AgentConfig) -> GitSourceSpec:
-    return GitSourceSpec(
-        url=config.source.url or "",
-        ref=config.source.ref,
-        token_env=config.source.token_env or "",
-        ssh_key_file=config.source.ssh_key_file or "",
-        fetch_mode=FetchMode(config.source.fetch),
-    )
-
-
-def _reporter_spec(config: AgentConfig) -> ReporterSpec:
-    section = config.reporter
-    return ReporterSpec(
-        kind=ReporterKind(section.kind),
-        api_url=section.url or "",
-        repository=section.repository or "",
-        token_env=section.token_env or "",
-        context=config.reporter_context(),
-        username=section.username or "",
-        notes_ref=section.notes_ref,
-    )
-
-
-def _reporter(config: AgentConfig, cache: Path) -> Reporter:
-    auth = GitAuth(
-        token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
-    )
-    return build_reporter(
-        _reporter_spec(config),
-        source_url=config.source.url or "",
-        source_auth=auth,
-        cache_dir=cache / "notes",
-    )
+    return GitRevisions(GitSource(source_spec(config), cache / "sources"))
 
 
 def _serve(

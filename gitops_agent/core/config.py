@@ -231,7 +231,7 @@ Problem = tuple[int, int, str]
 def _problems(doc: yamldoc.Document) -> list[Problem]:
     """Schema problems, stack problems and values that do not convert, with positions."""
     found: list[Problem] = []
-    for problem in schema.check(schema.validator_for("config"), doc.data):
+    for problem in schema.check(schema.checker_for("config"), doc.data):
         position = doc.position(problem.path)
         found.append((position.line, position.column, problem.message))
     data = doc.data if isinstance(doc.data, Mapping) else {}

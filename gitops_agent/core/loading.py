@@ -188,7 +188,7 @@ class _Loader:
         kind = self._check_envelope(doc, prefix, data)
         if kind is None:
             return None
-        problems = schema.check(schema.validator_for(kind), data)
+        problems = schema.check(schema.checker_for(kind), data)
         who = describe(data, workspace)
         for problem in problems:
             self._at(doc, (*prefix, *problem.path), who, problem.message, problem.rule)

@@ -16,8 +16,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import referencing.exceptions
-
 from gitops_agent.core import cron, graph, projections, quantities, schema, variables
 from gitops_agent.core.loading import Loaded
 from gitops_agent.core.manifests import (
@@ -211,11 +209,10 @@ def _stack_findings(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> It
         yield Finding((*at, "stack"), message, "stack")
         return
     try:
-        problems = schema.check(schema.validator_of(stack.spec_schema), dict(runtime.stack_spec))
-    except (RecursionError, referencing.exceptions.Unresolvable) as err:
-        reason = "refers to itself without end" if isinstance(err, RecursionError) else str(err)
+        problems = schema.check(schema.checker_of(stack.spec_schema), dict(runtime.stack_spec))
+    except schema.UnusableSchemaError as err:
         message = (
-            f"the {runtime.stack} stack's schema cannot check this stackSpec ({reason}): fix "
+            f"the {runtime.stack} stack's schema cannot check this stackSpec ({err}): fix "
             f"target.stacks.{runtime.stack}.schema in gitops-agent.yaml"
         )
         yield Finding((*at, "stackSpec"), message, "stack-spec")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,18 +79,52 @@ class _Reading:
 def read_tree(root: Path, *, display: str = "") -> SourceTree:
     """Every manifest-like file under ``root`` (``.yaml``/``.yml``), read as UTF-8 text."""
     reading = _Reading(root, root.resolve())
-    for directory, subdirs, names in os.walk(root, followlinks=False):
-        base = Path(directory)
-        for name in list(subdirs):
-            if name.startswith("."):
-                subdirs.remove(name)
-            elif (base / name).is_symlink():
-                _check_dir_link(base / name, reading)
-        for name in names:
-            if name.startswith(".") or not name.endswith(MANIFEST_SUFFIXES):
-                continue
-            _read_file(base / name, reading)
+    for entry in _manifest_entries(str(root), reading):
+        path = Path(entry.path)
+        if entry.is_symlink():
+            _read_file(path, reading)
+        else:
+            # found by a walk that never follows links: inside the root by construction
+            _read_file(path, reading, inside=True, regular=_is_regular(entry))
     return SourceTree(reading.files, reading.problems, display, reading.positions)
+
+
+def _manifest_entries(root: str, reading: _Reading) -> Iterator[os.DirEntry[str]]:
+    """The manifest-named entries under ``root``, as ``os.walk`` (never following links)
+    finds them; hidden directories are skipped, symlinked ones checked but not entered."""
+    stack = [root]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as found:
+                entries = list(found)
+        except OSError:
+            continue
+        directories = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if _is_directory(entry):
+                if entry.is_symlink():
+                    _check_dir_link(Path(entry.path), reading)
+                else:
+                    directories.append(entry.path)
+            elif entry.name.endswith(MANIFEST_SUFFIXES):
+                yield entry
+        stack.extend(reversed(directories))
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -110,13 +145,15 @@ def _check_dir_link(path: Path, reading: _Reading) -> None:
         reading.problems[relative] = "symlinked directory leaves the repository"
 
 
-def _read_file(path: Path, reading: _Reading) -> None:
+def _read_file(
+    path: Path, reading: _Reading, *, inside: bool = False, regular: bool = False
+) -> None:
     relative = _relative(path, reading.root)
-    if not _inside(path, reading.real_root):
+    if not inside and not _inside(path, reading.real_root):
         reading.problems[relative] = "symlink leaves the repository"
         return
     try:
-        data = read_regular(path)
+        data = read_regular(path, known_regular=regular)
     except NotRegularError as err:
         reading.problems[relative] = (
             f"{err.kind}, not a regular file: only regular files are read; remove it, or "
@@ -163,12 +200,15 @@ def _not_regular(mode: int) -> NotRegularError | None:
     return NotRegularError(next((name for test, name in _KINDS if test(mode)), "something"))
 
 
-def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES, *, known_regular: bool = False) -> bytes:
     """At most one byte more than ``limit`` of a regular file; never waits on a FIFO.
-    Also used by ``gitops_agent.config`` for the configuration file."""
-    problem = _not_regular(os.stat(path).st_mode)
-    if problem is not None:
-        raise problem
+    ``known_regular`` skips the check before opening (a directory listing said so; the
+    check after opening still runs). Also used by ``gitops_agent.config`` for the
+    configuration file."""
+    if not known_regular:
+        problem = _not_regular(os.stat(path).st_mode)
+        if problem is not None:
+            raise problem
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     with os.fdopen(descriptor, "rb") as handle:
         problem = _not_regular(os.fstat(descriptor).st_mode)

@@ -41,6 +41,7 @@ class SourceConfig:
     ssh_key_file: str | None = None
     fetch: str = "blobless"
     exclude: tuple[str, ...] = ()
+    cache_files: int = 50_000  # files whose results `run` keeps between revisions (0: none)
 
 
 @dataclass(frozen=True, slots=True)

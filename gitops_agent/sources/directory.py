@@ -7,6 +7,11 @@ size limit or not UTF-8 (with the line and column of the first bad byte) are rec
 problems too. Only regular files are opened: a FIFO, a device or a socket named like a
 manifest is a problem, never a read that blocks (the file is checked before it is opened,
 opened without blocking, and checked again once open). Nothing here parses YAML.
+
+A clean checkout of a commit whose ``Listing`` is known (``git ls-tree``: the mode and blob
+id of every file) is read without a walk: a file whose blob the previous tree read is taken
+from it, the others are read from disk (``read_listed``). A listing with anything a walk
+treats on its own (a symlink, a submodule) is read by the walk.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +27,10 @@ from gitops_agent.core.tree import CONFIG_FILE, MANIFEST_SUFFIXES, SourceTree
 from gitops_agent.core.yamldoc import MAX_FILE_BYTES, line_and_column
 from gitops_agent.errors import SourceError
 from gitops_agent.redaction import quoted
+
+#: Every file of a commit by path: its git mode and blob id.
+Listing = Mapping[str, tuple[str, str]]
+_REGULAR_MODES = frozenset({"100644", "100755"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +42,18 @@ class Selection:
     root_dir: Path
 
 
-def select(path: str, *, display: str | None = None) -> Selection:
+def select(
+    path: str,
+    *,
+    display: str | None = None,
+    listing: Listing | None = None,
+    previous: SourceTree | None = None,
+) -> Selection:
     """The tree to read for a command-line PATH: a directory, or a file in its repository.
 
     ``display`` is how paths are shown in messages (default: as ``path`` names them; ``""``
-    shows them relative to the repository root, as for a checkout in a cache).
+    shows them relative to the repository root, as for a checkout in a cache). A directory
+    that is a clean checkout with a known ``listing`` is read with ``read_listed``.
     """
     target = Path(path)
     try:
@@ -47,9 +63,9 @@ def select(path: str, *, display: str | None = None) -> Selection:
     if not exists:
         raise SourceError(f"{path}: no such file or directory")
     if target.is_dir():
-        return Selection(
-            read_tree(target, display=path if display is None else display), ("",), target
-        )
+        shown = path if display is None else display
+        listed = read_listed(target, listing, previous, display=shown) if listing else None
+        return Selection(listed or read_tree(target, display=shown), ("",), target)
     root = repository_root(target.parent)
     relative = target.resolve().relative_to(root).as_posix()
     return Selection(read_tree(root, display=os.path.relpath(root)), (relative,), root)
@@ -87,6 +103,28 @@ def read_tree(root: Path, *, display: str = "") -> SourceTree:
             # found by a walk that never follows links: inside the root by construction
             _read_file(path, reading, inside=True, regular=_is_regular(entry))
     return SourceTree(reading.files, reading.problems, display, reading.positions)
+
+
+def read_listed(
+    root: Path, listing: Listing, previous: SourceTree | None, *, display: str = ""
+) -> SourceTree | None:
+    """The tree of a clean checkout at ``root`` whose files ``listing`` names, as
+    ``read_tree`` reads it: texts of blobs ``previous`` read are reused, the rest read from
+    disk. None when the listing holds a file that is not a regular one (the walk decides)."""
+    if any(mode not in _REGULAR_MODES for mode, _ in listing.values()):
+        return None
+    reading = _Reading(root, root.resolve())
+    blobs: dict[str, str] = {}
+    for path, (_, blob) in listing.items():
+        if not path.endswith(MANIFEST_SUFFIXES) or any(p.startswith(".") for p in path.split("/")):
+            continue
+        blobs[path] = blob
+        known = previous.files.get(path) if previous is not None else None
+        if known is not None and previous is not None and previous.blobs.get(path) == blob:
+            reading.files[path] = known
+        else:
+            _read_file(root / path, reading, inside=True)
+    return SourceTree(reading.files, reading.problems, display, reading.positions, blobs)
 
 
 def _manifest_entries(root: str, reading: _Reading) -> Iterator[os.DirEntry[str]]:

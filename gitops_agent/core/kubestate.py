@@ -52,8 +52,11 @@ def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
     return grouped
 
 
-def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
-    """A Worker from its Deployment or StatefulSet and its pods."""
+def worker_state(
+    objects: Sequence[Obj], pods: Sequence[Obj] = (), *, pod_failure: str | None = None
+) -> WorkerState:
+    """A Worker from its Deployment or StatefulSet and its pods (or the failure its pods
+    show, ``pod_failure``, when the caller kept only that of them: ``PodFailures``)."""
     workload = next((o for o in objects if o.get("kind") in kinds.WORKLOADS), None)
     if workload is None:
         return WorkerState(present=False)
@@ -67,8 +70,48 @@ def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
         or min(counts) < desired
         or int(status.get("replicas") or 0) > desired
     )
-    failure = _deadline_exceeded(status) or _pods_failure(pods)
+    failure = _deadline_exceeded(status) or pod_failure or _pods_failure(pods)
     return WorkerState(True, desired, ready, failure, rolling)
+
+
+#: What the status model reads of the status of each kind it reads one of (``worker_state``,
+#: ``job_phase``), and of each condition.
+STATUS_FIELDS: Mapping[str, tuple[str, ...]] = {
+    kinds.DEPLOYMENT.name: (
+        "replicas",
+        "readyReplicas",
+        "updatedReplicas",
+        "availableReplicas",
+        "observedGeneration",
+        "conditions",
+    ),
+    kinds.STATEFUL_SET.name: (
+        "replicas",
+        "readyReplicas",
+        "updatedReplicas",
+        "availableReplicas",
+        "observedGeneration",
+        "conditions",
+    ),
+    kinds.JOB.name: ("conditions", "active", "startTime"),
+}
+CONDITION_FIELDS = ("type", "status", "reason", "message")
+
+
+def status_summary(kind: str, status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the status model reads of a status of ``kind`` (all of it for other kinds): a
+    Kubernetes target keeps no more of the objects it observes."""
+    fields = STATUS_FIELDS.get(kind)
+    if fields is None:
+        return status
+    kept = {name: status[name] for name in fields if name in status}
+    conditions = kept.get("conditions")
+    if isinstance(conditions, list):
+        kept["conditions"] = [
+            {k: c[k] for k in CONDITION_FIELDS if k in c} if isinstance(c, Mapping) else c
+            for c in conditions
+        ]
+    return kept
 
 
 def _deadline_exceeded(status: Obj) -> str | None:
@@ -83,23 +126,55 @@ def _deadline_exceeded(status: Obj) -> str | None:
     return None
 
 
-def _pods_failure(pods: Sequence[Obj]) -> str | None:
+def _pods_failure(pods: Iterable[Obj]) -> str | None:
     for pod in pods:
-        status = pod.get("status") or {}
-        reasons = [
-            (container.get("state") or {}).get("waiting", {}).get("reason", "")
-            for container in status.get("containerStatuses") or []
-        ]
-        failure = pod_failure(reasons)
+        failure = failure_of_pod(pod)
         if failure:
-            restarts = sum(
-                int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []
-            )
-            name = (pod.get("metadata") or {}).get("name", "")
-            return f"{failure}: pod {name} restarted {restarts} time(s)"
-        if status.get("phase") == "Failed":
-            return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
+            return failure
     return None
+
+
+def failure_of_pod(pod: Obj) -> str | None:
+    """Why a pod will not run (a crash loop, an image that cannot be pulled, a failed pod),
+    in words naming it; None for a pod that is fine."""
+    status = pod.get("status") or {}
+    reasons = [
+        (container.get("state") or {}).get("waiting", {}).get("reason", "")
+        for container in status.get("containerStatuses") or []
+    ]
+    failure = pod_failure(reasons)
+    if failure:
+        restarts = sum(
+            int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []
+        )
+        name = (pod.get("metadata") or {}).get("name", "")
+        return f"{failure}: pod {name} restarted {restarts} time(s)"
+    if status.get("phase") == "Failed":
+        return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
+    return None
+
+
+class PodFailures:
+    """What a target keeps of the pods it lists: the first failure (by pod name) of each
+    resource's pods, read as each page of pods arrives; the pods themselves are dropped
+    (their spec and managed fields are most of their size)."""
+
+    def __init__(self) -> None:
+        self.found: dict[ResourceId, tuple[ObjectKey, str]] = {}
+
+    def keep(self, pod: dict[str, Any]) -> None:
+        failure = failure_of_pod(pod)
+        rid = resource_of(pod) if failure else None
+        if failure and rid is not None:
+            key = key_of(pod)
+            earlier = self.found.get(rid)
+            if earlier is None or key < earlier[0]:
+                self.found[rid] = (key, failure)
+
+    def of(self, rid: ResourceId) -> str | None:
+        """The failure shown by ``rid``'s pods, if any."""
+        found = self.found.get(rid)
+        return found[1] if found else None
 
 
 def job_phase(job: Obj) -> tuple[Phase, str]:

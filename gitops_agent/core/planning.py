@@ -227,8 +227,12 @@ def _plan_resource(
     wave: int,
 ) -> ResourcePlan:
     live_by_key = {key_of(obj): obj for obj in have}
-    steps = [_pair(obj, live_by_key, entry, foreign, compare) for obj in want.objects]
-    wanted = {key_of(obj) for obj in want.objects}
+    keys = [key_of(obj) for obj in want.objects]
+    steps = [
+        _pair(key, obj, live_by_key, entry, foreign=foreign, compare=compare)
+        for key, obj in zip(keys, want.objects, strict=True)
+    ]
+    wanted = set(keys)
     for key, obj in sorted(live_by_key.items()):
         if key in wanted:
             continue
@@ -252,15 +256,16 @@ def _resource_action(steps: Sequence[ObjectStep], *, recorded: bool) -> Action:
 
 
 def _pair(
+    key: ObjectKey,
     desired: Mapping[str, Any],
     live_by_key: Mapping[ObjectKey, Mapping[str, Any]],
     entry: InventoryEntry | None,
+    *,
     foreign: Mapping[ObjectKey, Mapping[str, Any]],
     compare: _Comparer,
 ) -> ObjectStep:
-    key = key_of(desired)
     live = live_by_key.get(key)
-    if live is not None and entry is not None and entry.owns(live):
+    if live is not None and entry is not None and entry.owns(live, key=key):
         return compare(key, desired, live)
     taken = live if live is not None else foreign.get(key)
     if taken is None:

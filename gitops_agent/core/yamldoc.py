@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,7 +272,7 @@ class _Builder:
         if event.value == "<<" and event.implicit[0]:
             parent.key_is_merge = True
             return
-        key = event.value
+        key = _shared(event.value)
         assert isinstance(parent.value, dict)
         if key in parent.value:
             first = self.positions.get((*parent.path, key))
@@ -297,7 +298,7 @@ class _Builder:
             self.violation(event.start_mark, f"unsupported YAML tag {_short(tag)}", "yaml-tag")
             return raw
         if tag == _STR:
-            return raw
+            return _shared(raw)
         try:
             return _CONSTRUCTOR.construct_object(ScalarNode(tag, raw))
         except (ConstructorError, ValueError):
@@ -386,6 +387,13 @@ def _short(tag: str | None) -> str:
 
 
 _NOWHERE = Position(1, 1)
+#: Keys and short texts are shared between documents (``sys.intern``): thousands of
+#: manifests repeat ``spec``, ``compute``, ``runnable-default``...
+_SHARED_LENGTH = 40
+
+
+def _shared(text: str) -> str:
+    return sys.intern(text) if len(text) <= _SHARED_LENGTH else text
 
 
 def _pos(mark: Any) -> Position:

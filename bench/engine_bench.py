@@ -134,6 +134,14 @@ def main() -> int:
     print(
         f"ratio wall time, kubectl create / agent first apply: {kubectl_first[0] / first[0]:.1f}x"
     )
+    print(
+        f"RESULT workers={WORKERS} first_apply_s={first[0]:.3f} first_apply_requests={first[1]} "
+        f"noop_s={noop[0]:.3f} noop_requests={noop[1]} noop_writes={noop[2]} "
+        f"kubectl_create_s={kubectl_first[0]:.3f} kubectl_reapply_s={kubectl_again[0]:.3f} "
+        f"kubectl_reapply_requests={kubectl_again[1]} "
+        f"noop_requests_ratio_vs_kubectl={kubectl_again[1] / max(noop[1], 1):.1f} "
+        f"first_apply_speedup_vs_kubectl={kubectl_first[0] / first[0]:.2f}"
+    )
     return 0
 
 

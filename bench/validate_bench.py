@@ -5,14 +5,19 @@ end-to-end command time (median of 5 runs, process start included; target under 
 the time of each phase in-process, and two ratios against peers measured in the same run:
 parsing the same files with PyYAML's C loader and nothing else (the floor), and the schema
 checks of every document on the compiled fast path against jsonschema's validator, which
-the agent keeps for the documents that fail. Ends with one ``RESULT`` line.
+the agent keeps for the documents that fail. With ``--baseline REV`` the same command is also
+timed from the agent at git revision REV of this repository (unpacked on PYTHONPATH), and
+the ratio printed. Ends with one ``RESULT`` line.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -142,16 +147,38 @@ def fast_problems(documents: list[tuple[schema.Checker, object]]) -> int:
     return sum(len(schema.check(checker, data)) for checker, data in documents)
 
 
+def end_to_end(root: Path, pythonpath: str | None = None) -> float:
+    """The median wall time of ``gitops-agent validate`` on ``root``, process start included."""
+    command = [sys.executable, "-m", "gitops_agent", "validate", str(root)]
+    env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
+    wall, done = timed(
+        lambda: subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr  # type: ignore[union-attr]
+    return wall
+
+
+def baseline_code(revision: str, tmp: Path) -> str:
+    """The agent at ``revision`` of this repository, unpacked; its directory."""
+    project = Path(__file__).resolve().parent.parent
+    archive = tmp / "baseline.tar"
+    subprocess.run(["git", "-C", str(project), "archive", "-o", str(archive), revision], check=True)
+    with tarfile.open(archive) as unpacked:
+        unpacked.extractall(tmp / "baseline", filter="data")
+    return str(tmp / "baseline")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="also time the agent of this git revision")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(tmp) / "repo"
+        root.mkdir()
         generate(root)
         files = sorted(root.rglob("*.yaml"))
-        command = [sys.executable, "-m", "gitops_agent", "validate", str(root)]
-        wall, done = timed(
-            lambda: subprocess.run(command, capture_output=True, text=True, check=False)
-        )
-        assert done.returncode == 0, done.stdout + done.stderr  # type: ignore[union-attr]
+        wall = end_to_end(root)
+        before = end_to_end(root, baseline_code(args.baseline, Path(tmp))) if args.baseline else 0.0
         env = {"TEAM": "platform"}
         read_s, selection = timed(lambda: directory.select(str(root)))
         load_s, loaded = timed(lambda: loading.load(selection.tree, env=env))  # type: ignore[union-attr]
@@ -180,8 +207,13 @@ def main() -> int:
         f"schema checks of {len(documents)} documents: fast path {fast_s * 1000:.1f} ms, "
         f"jsonschema {slow_s * 1000:.1f} ms ({slow_s / fast_s:.1f}x slower)"
     )
+    if before:
+        print(
+            f"the agent at {args.baseline}: {before:.3f} s end to end ({before / wall:.2f}x this one)"
+        )
     print(
-        f"RESULT validate_1k_s={wall:.3f} read_s={read_s:.3f} load_s={load_s:.3f} "
+        f"RESULT validate_1k_s={wall:.3f} baseline_validate_1k_s={before:.3f} "
+        f"read_s={read_s:.3f} load_s={load_s:.3f} "
         f"rules_s={check_s:.3f} floor_s={floor_s:.3f} ratio_to_floor={in_process / floor_s:.2f} "
         f"schema_fast_ms={fast_s * 1000:.1f} schema_jsonschema_ms={slow_s * 1000:.1f} "
         f"schema_speedup={slow_s / fast_s:.1f}"

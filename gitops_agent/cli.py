@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(render)
     _sync_parsers(commands)
     _preview_parser(commands)
+    _drift_parser(commands)
     _resource_parsers(commands)
     _run_parser(commands)
     _session_parsers(commands)
@@ -207,6 +208,38 @@ def _preview_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     preview.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
     _config_flags(preview)
     _target_flags(preview)
+
+
+def _drift_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    drift = _add(
+        commands,
+        "drift",
+        "drift:drift",
+        "live objects against the last applied revision: each drifted field, who changed it, "
+        "a suggested ignore rule; exit 0 no drift, 2 drift, 1 error",
+    )
+    drift.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="git URL, local repository or directory the revision is read from "
+        "(default: source.url, else .)",
+    )
+    drift.add_argument(
+        "--ref", help="the branch the agent follows (a local repository is then cloned)"
+    )
+    drift.add_argument(
+        "--path",
+        help="directory inside the source whose manifests are loaded (default: source.path)",
+    )
+    drift.add_argument(
+        "--heal",
+        action="store_true",
+        help="re-apply the drifted objects (forced), create deleted ones again; never prunes",
+    )
+    drift.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    _config_flags(drift)
+    _target_flags(drift)
 
 
 def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,10 +11,11 @@ objects that differ.
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -45,19 +46,22 @@ class ChangeKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One field that differs; ``before`` is live, ``after`` is desired."""
+    """One field that differs; ``before`` is live, ``after`` is desired. ``parts`` locates the
+    field in the live object as compared (keys and list indexes; for a change inside the
+    manifest annotation, the annotation)."""
 
     path: str
     kind: ChangeKind
     before: Any = None
     after: Any = None
+    parts: tuple[str | int, ...] = field(default=(), compare=False)
 
     def format(self) -> str:
         if self.kind is ChangeKind.ADDED:
-            return f"+ {self.path}: {_short(self.after)}"
+            return f"+ {self.path}: {short_value(self.after)}"
         if self.kind is ChangeKind.REMOVED:
-            return f"- {self.path}: {_short(self.before)}"
-        return f"~ {self.path}: {_short(self.before)} -> {_short(self.after)}"
+            return f"- {self.path}: {short_value(self.before)}"
+        return f"~ {self.path}: {short_value(self.before)} -> {short_value(self.after)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +87,28 @@ def diff(
     manager: str = labels.FIELD_MANAGER,
 ) -> tuple[FieldChange, ...]:
     """The changes that applying ``desired`` would make to ``live``; empty when none."""
+    return compared(desired, live, ignore=ignore, manager=manager)[0]
+
+
+def compared(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    manager: str = labels.FIELD_MANAGER,
+) -> tuple[tuple[FieldChange, ...], Any]:
+    """``diff``, and the live object as compared (normalized and projected), which the
+    changes' ``parts`` point into."""
     want = normalize(desired, ignore)
     owned = owned_paths(live, manager)
     have = project(normalize(live, ignore), want, owned)
     if want == have:
-        return ()
+        return (), have
+    shown = copy.deepcopy(have)
     manifest_changes = _manifest_changes(have, want)
     secret = desired.get("kind") == kinds.SECRET.name
     changes = [*_changes(have, want, secret=secret), *manifest_changes]
-    return tuple(sorted(changes, key=lambda c: c.path))
+    return tuple(sorted(changes, key=lambda c: c.path)), shown
 
 
 def _manifest_changes(have: dict[str, Any], want: dict[str, Any]) -> list[FieldChange]:
@@ -101,9 +118,13 @@ def _manifest_changes(have: dict[str, Any], want: dict[str, Any]) -> list[FieldC
     if texts[0] == texts[1]:
         return []
     before, after = (_loaded(text) for text in texts)
+    where = ("metadata", "annotations", labels.MANIFEST)
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [FieldChange("manifest", ChangeKind.CHANGED, texts[0], texts[1])]
-    return [replace(c, path=f"manifest.{c.path}") for c in _changes(before, after, secret=False)]
+        return [FieldChange("manifest", ChangeKind.CHANGED, texts[0], texts[1], where)]
+    return [
+        replace(c, path=f"manifest.{c.path}", parts=where)
+        for c in _changes(before, after, secret=False)
+    ]
 
 
 def _pop_annotation(obj: dict[str, Any], name: str) -> str | None:
@@ -275,7 +296,7 @@ def _changes(have: Any, want: Any, *, secret: bool) -> Iterable[FieldChange]:
                     (MASK if before is not None else None),
                     (MASK if after is not None else None),
                 )
-            yield FieldChange(render_path(parts), kind, before, after)
+            yield FieldChange(render_path(parts), kind, before, after, tuple(parts))
 
 
 def render_path(parts: Sequence[Any]) -> str:
@@ -286,6 +307,7 @@ def render_path(parts: Sequence[Any]) -> str:
     return text
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
+    """A value on one line, at most 120 characters (JSON)."""
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 120 else text[:117] + "..."

@@ -5,7 +5,8 @@ the engine (``engine.apply``, ``engine.reconcile``) and the command line (``get`
 ``delete``) use nothing else. A target renders resources into its own objects (pure core
 code), observes what its owner holds (objects grouped by resource, their statuses, the
 inventory), looks up what stands at keys it is about to create, applies and deletes one
-object at a time, stores the inventory and reads logs.
+object at a time, removes fields others added to one (a drift heal), stores the inventory
+and reads logs.
 What only some targets need (stopping local processes, starting scheduled runs) is an
 optional hook (``TargetHooks``), never a check of the target's class. Library errors stop
 inside a target and surface as ``TargetError``s naming the object.
@@ -25,6 +26,8 @@ from gitops_agent.core.status import Phase, ResourceStatus
 
 #: Which run of each one-off Workflow is current: its steps and their objects.
 CurrentRuns = Mapping[ResourceId, Sequence[StepKeys]]
+#: A field of an object: map keys and list indexes.
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,15 @@ class Target(Protocol):
         """Create or update one object as the agent's field manager; returns it as written
         (with its uid). With ``create``, an object already at that key is a ConflictError
         naming who manages it, and is left untouched."""
+        ...
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """Remove fields other managers added to one of the owner's objects (what an apply
+        of the owner's own fields leaves in place): each path with the value it was seen
+        with, the write refused when the object or a value changed since. Returns the
+        object as written."""
         ...
 
     def delete(self, live: Mapping[str, Any]) -> None:

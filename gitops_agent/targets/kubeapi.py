@@ -23,7 +23,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,6 +268,23 @@ class KubeApi:
         path = kinds.kind_named(key.kind).path(key.namespace, key.name)
         request = _Request(
             "PATCH", path, str(key), tuple(query), obj, "application/apply-patch+yaml"
+        )
+        result: dict[str, Any] = self._call(request)
+        return result
+
+    def patch_json(self, key: ObjectKey, operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """A JSON patch (RFC 6902) as the agent's field manager: its ``test`` operations make
+        the server refuse it (422) when the object changed since it was read."""
+        path = kinds.kind_named(key.kind).path(key.namespace, key.name)
+        query = (("fieldManager", labels.FIELD_MANAGER),)
+        request = _Request(
+            "PATCH",
+            path,
+            str(key),
+            query,
+            [dict(op) for op in operations],
+            "application/json-patch+json",
+            action="patch",
         )
         result: dict[str, Any] = self._call(request)
         return result

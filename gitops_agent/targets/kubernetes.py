@@ -4,7 +4,8 @@ Built by the command line (``--target kubernetes``) and used by the engine throu
 ``engine.ports.Target`` protocol. Observing costs one LIST per managed kind plus one for
 pods, all selected by the owner label; applying is server-side apply under the agent's field
 manager; deleting names the observed object's uid, so only what this owner listed is ever
-deleted. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
+deleted; a drift heal removes fields others added with one JSON patch that tests the uid
+and each value first. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
 in the inventory namespace; only changed shards are written.
 """
 
@@ -18,13 +19,14 @@ from typing import Any
 
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core import kinds, kubestate, labels
+from gitops_agent.core.drift import pointer_of
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
 from gitops_agent.core.rendering import kubernetes as rendering
 from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, TargetObjects
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
-from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
+from gitops_agent.engine.ports import CurrentRuns, FieldPath, LogLine, Observation, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError
 from gitops_agent.targets.kubeapi import KubeApi
 
@@ -137,6 +139,21 @@ class KubernetesTarget:
                 raise
             self.api.ensure_namespace(key.namespace, {labels.MANAGED_BY: labels.MANAGER})
             return self.api.apply(obj)
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """One JSON patch: the object's uid and each field's value tested, then removed."""
+        operations: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/uid", "value": labels.uid_of(live)}
+        ]
+        for path, value in fields:
+            pointer = pointer_of(path)
+            operations += [
+                {"op": "test", "path": pointer, "value": value},
+                {"op": "remove", "path": pointer},
+            ]
+        return self.api.patch_json(key_of(live), operations)
 
     def delete(self, live: Mapping[str, Any]) -> None:
         uid = (live.get("metadata") or {}).get("uid")

@@ -25,6 +25,7 @@ from typing import Any
 
 from gitops_agent.core import cron, kubestate, labels, quantities
 from gitops_agent.core import inventory as inventories
+from gitops_agent.core.drift import without_fields
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
@@ -41,8 +42,15 @@ from gitops_agent.core.status import (
     workflow_status,
 )
 from gitops_agent.core.violations import printable
-from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
-from gitops_agent.errors import ConflictError, NotFoundError, TargetError
+from gitops_agent.engine.ports import (
+    CurrentRuns,
+    FieldPath,
+    LogLine,
+    Observation,
+    Periodic,
+    TargetHooks,
+)
+from gitops_agent.errors import ConflictError, InvalidError, NotFoundError, TargetError
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
 from gitops_agent.targets.localproc.states import step_state, worker_state
 
@@ -276,6 +284,20 @@ class LocalTarget:
             f"secret {name!r} key {key!r} is not available on the local target: set {variable} or write {path}",
             object_ref=f"process-group/{group}",
         )
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """Process groups have no field managers, so no one else adds fields to them: what
+        a heal would remove is refused unless the stored group still holds it as seen."""
+        key = key_of(live)
+        kept = without_fields(self._read_stored(key.name) or {}, fields)
+        if kept is None:
+            raise InvalidError("changed since it was read", object_ref=str(key), status=422)
+        return self._write_object(key.name, kept)
+
+    def _read_stored(self, name: str) -> dict[str, Any] | None:
+        return _read_json(self._objects_dir() / f"{name}.json")
 
     def delete(self, live: Mapping[str, Any]) -> None:
         name, namespace = live["metadata"]["name"], live["metadata"].get("namespace", "")

@@ -1,0 +1,104 @@
+"""The revisions an owner applied, read back for a drift check: which of those its objects
+record is the newest, and the validated manifests of one of them.
+
+``GitApplied`` reads them from a git source (a repository URL, or a local repository followed
+at a ref): the working copy fetches a recorded commit it lacks. ``DirectoryApplied`` reads a
+directory in place, which holds one revision only, its own (the enclosing repository's HEAD as
+``apply`` records it, or HEAD plus a digest of edited files as ``run`` records it); any other
+recorded commit is read from the git repository the directory is in, never from its working
+tree. Both implement ``engine.drift.Revisions``; built by the ``drift`` and ``run`` commands
+with the function that reads and validates a checked-out tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitops_agent.engine.desired import Desired
+from gitops_agent.errors import SourceError
+from gitops_agent.sources import snapshot
+from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec, is_sha
+from gitops_agent.sources.revisions import DirectoryRevisions
+
+#: Reads and validates the manifests of a tree checked out at a directory.
+ReadTree = Callable[[Path], Desired]
+
+
+@dataclass(slots=True)
+class GitApplied:
+    """Revisions of a git source, checked out in its working copy."""
+
+    source: GitSource
+    read: ReadTree
+
+    def newest(self, revisions: Collection[str]) -> str:
+        found = self.source.newest(revisions)
+        if found is None:
+            shown = ", ".join(sorted(r[:12] for r in revisions)[:5])
+            raise SourceError(
+                f"none of the revisions this owner's objects record ({shown}) is a commit of "
+                f"{self.source.spec.safe_url}"
+            )
+        return found
+
+    def desired(self, revision: str) -> Desired:
+        return self.read(self.source.checkout(revision).root)
+
+
+@dataclass(slots=True)
+class DirectoryApplied:
+    """Revisions of a directory read in place, and of the repository it is in."""
+
+    path: Path
+    read: ReadTree
+    cache_dir: Path
+    _repository: GitSource | None = field(default=None, init=False)
+
+    def _in_place(self) -> set[str]:
+        """The revisions the directory holds as it is: ``apply``'s and ``run``'s names."""
+        head, _ = snapshot.working_tree_revision(self.path)
+        return {head, DirectoryRevisions(self.path).remote_revision()}
+
+    def newest(self, revisions: Collection[str]) -> str:
+        here = self._in_place() & set(revisions)
+        if here:
+            return sorted(here, key=len)[0]
+        found = self._git().newest(revisions)
+        if found is None:
+            raise SourceError(self._unreadable(revisions))
+        return found
+
+    def desired(self, revision: str) -> Desired:
+        if not revision or revision in self._in_place():
+            return self.read(self.path)
+        if not is_sha(revision):
+            raise SourceError(self._unreadable([revision]))
+        checkout = self._git().checkout(revision)
+        return self.read(checkout.root / self._relative())
+
+    def _git(self) -> GitSource:
+        """The repository the directory is in, as a source (cloned into the cache)."""
+        if self._repository is None:
+            top = snapshot.git_toplevel(self.path)
+            if top is None:
+                raise SourceError(
+                    f"{self.path} is not in a git repository: it holds one revision only, "
+                    "its own content"
+                )
+            spec = GitSourceSpec(url=str(top), ref="HEAD", fetch_mode=FetchMode.FULL)
+            self._repository = GitSource(spec, self.cache_dir)
+        return self._repository
+
+    def _relative(self) -> Path:
+        top = snapshot.git_toplevel(self.path)
+        return self.path.resolve().relative_to(top.resolve()) if top else Path()
+
+    def _unreadable(self, revisions: Collection[str]) -> str:
+        shown = ", ".join(sorted(r[:17] for r in revisions)[:5])
+        return (
+            f"the revision(s) this owner last applied ({shown}) cannot be read from {self.path}: "
+            "it holds its current content only, and its repository does not have them; "
+            "point drift at the repository the agent follows"
+        )

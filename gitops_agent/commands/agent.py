@@ -1,5 +1,6 @@
 """``run``: the agent. Follows its source, reconciles each new revision, reports statuses,
-serves webhooks, health and metrics; ``--once`` runs one cycle and exits."""
+previews pull requests, checks for drift on its schedule, serves webhooks, health and
+metrics; ``--once`` runs one cycle (and one drift check when one is scheduled) and exits."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
+from gitops_agent.commands.driftchecks import build_drift_loop, schedule_drift
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
 from gitops_agent.core.config import AgentConfig
@@ -31,6 +33,7 @@ from gitops_agent.reporters import (
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
+from gitops_agent.service.drift import DriftLoop
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
@@ -105,10 +108,18 @@ def _run(
     )
     loop = AgentLoop(parts)
     previews = _previews(args, config, config_path, cache, parts.reporter)
+    drift = build_drift_loop(
+        parts,
+        loop,
+        spec=_reporter_spec(config),
+        cache=cache,
+        make_target=parts.make_target,
+        reporter=parts.reporter,
+    )
     try:
         if args.once:
-            return _once(args, config, loop, previews)
-        return _serve(args, config, loop, parts, previews)
+            return _once(args, config, loop, previews, drift)
+        return _serve(args, config, loop, parts, previews=previews, drift=drift)
     finally:
         if previews is not None:
             previews.close()
@@ -144,13 +155,19 @@ def _previews(
 
 
 def _once(
-    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, previews: PreviewLoop | None
+    args: argparse.Namespace,
+    config: AgentConfig,
+    loop: AgentLoop,
+    previews: PreviewLoop | None,
+    drift: DriftLoop | None,
 ) -> int:
-    """One cycle, its status table, the previews of open pull requests, then (local
-    target) the processes stopped unless kept."""
+    """One cycle, its status table, the previews of open pull requests, a drift check when
+    one is scheduled, then (local target) the processes stopped unless kept."""
     result = loop.poll()
     if previews is not None:
         previews.poll()
+    if drift is not None and result is not None:
+        drift.check()
     if result is None:
         print(
             "nothing to do: the source could not be read or holds no new revision", file=sys.stderr
@@ -171,12 +188,10 @@ def _once(
 
 
 def _unused_sections(config: AgentConfig) -> list[str]:
-    """Settings that are validated but not acted on yet (preview environments, drift)."""
+    """Settings that are validated but not acted on yet (preview environments)."""
     unused = []
     if config.previews.environments:
         unused.append("previews.environments")
-    if config.drift.schedule is not None:
-        unused.append("drift")
     return unused
 
 
@@ -238,7 +253,9 @@ def _serve(
     config: AgentConfig,
     loop: AgentLoop,
     parts: AgentParts,
+    *,
     previews: PreviewLoop | None,
+    drift: DriftLoop | None,
 ) -> int:
     schedule = AgentSchedule(loop, interval=config.source.interval)
     target = build_target(config, target_choice(args))
@@ -246,6 +263,8 @@ def _serve(
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
+    if drift is not None:
+        schedule_drift(schedule, drift, config)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),

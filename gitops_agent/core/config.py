@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_agent.core import schema, stacks, yamldoc
+from gitops_agent.core import cron, schema, stacks, yamldoc
 from gitops_agent.core.manifests import scalar_text
 from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE, Compute, RenderSettings
 from gitops_agent.core.stacks import StackRegistry
@@ -96,8 +96,19 @@ class PreviewsConfig:
 
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
+    """Drift checks of ``run``: on a cron ``schedule`` (in ``timezone``) or every
+    ``interval`` seconds (neither: no scheduled checks); ``mode`` report or heal; ``issue``
+    keeps one issue on the forge open while drift lasts."""
+
     schedule: str | None = None
+    interval: float | None = None
+    timezone: str = "UTC"
     mode: str = "report"
+    issue: bool = False
+
+    @property
+    def scheduled(self) -> bool:
+        return self.schedule is not None or self.interval is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +223,7 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
         position = doc.position(("target", "stacks", name))
         for text in stacks.config_problems(name, spec):
             found.append((position.line, position.column, text))
+    found += _drift_problems(doc, data.get("drift"))
     for where, convert in _CONVERSIONS.items():
         section, key = where.split(".")
         values = data.get(section)
@@ -221,6 +233,33 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
             except ConfigError as err:
                 position = doc.position((section, key))
                 found.append((position.line, position.column, str(err)))
+    return found
+
+
+def _drift_problems(doc: yamldoc.Document, drift: Any) -> list[Problem]:
+    """A cron expression and a timezone that parse; a schedule or an interval, not both."""
+    if not isinstance(drift, Mapping):
+        return []
+    found: list[Problem] = []
+    checks = (
+        ("schedule", cron.problem, "a cron expression such as '*/10 * * * *' or '@hourly'"),
+        ("timezone", cron.timezone_problem, "a zone such as Europe/Berlin or UTC"),
+    )
+    for key, problem_of, wanted in checks:
+        value = drift.get(key)
+        text = problem_of(value) if isinstance(value, str) else None
+        if text is not None:
+            position = doc.position(("drift", key))
+            found.append((position.line, position.column, f"drift.{key}: {text}; use {wanted}"))
+    if "schedule" in drift and "interval" in drift:
+        position = doc.position(("drift", "interval"))
+        found.append(
+            (
+                position.line,
+                position.column,
+                "drift.schedule and drift.interval are exclusive: a cron schedule, or an interval",
+            )
+        )
     return found
 
 
@@ -258,6 +297,7 @@ _CONVERSIONS: Mapping[str, Convert] = {
     "sync.pollInterval": _duration,
     "sync.ignore": _tuple,
     "drift.schedule": lambda value, where: str(value),
+    "drift.interval": _duration,
     "previews.ttl": _duration,
 }
 

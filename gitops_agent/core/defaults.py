@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from gitops_agent.core import kinds
+
 #: A field pattern: map keys, ``*`` for any list index or key.
 Pattern = tuple[str, ...]
 #: A default: the value itself, or a function of the object holding the field.
@@ -69,7 +71,7 @@ def _under(
 
 
 DEFAULTS: Mapping[str, tuple[tuple[Pattern, Default], ...]] = {
-    "Deployment": (
+    kinds.DEPLOYMENT.name: (
         (("spec", "replicas"), 1),
         (("spec", "progressDeadlineSeconds"), 600),
         (("spec", "revisionHistoryLimit"), 10),
@@ -78,7 +80,7 @@ DEFAULTS: Mapping[str, tuple[tuple[Pattern, Default], ...]] = {
         (("spec", "strategy", "rollingUpdate", "maxUnavailable"), "25%"),
         *_under(("spec", "template"), _POD),
     ),
-    "StatefulSet": (
+    kinds.STATEFUL_SET.name: (
         (("spec", "replicas"), 1),
         (("spec", "podManagementPolicy"), "OrderedReady"),
         (("spec", "revisionHistoryLimit"), 10),
@@ -87,12 +89,12 @@ DEFAULTS: Mapping[str, tuple[tuple[Pattern, Default], ...]] = {
         (("spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"), "Retain"),
         (("spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"), "Retain"),
         (("spec", "volumeClaimTemplates", "*", "apiVersion"), "v1"),
-        (("spec", "volumeClaimTemplates", "*", "kind"), "PersistentVolumeClaim"),
+        (("spec", "volumeClaimTemplates", "*", "kind"), kinds.PERSISTENT_VOLUME_CLAIM.name),
         (("spec", "volumeClaimTemplates", "*", "spec", "volumeMode"), "Filesystem"),
         (("spec", "volumeClaimTemplates", "*", "status", "phase"), "Pending"),
         *_under(("spec", "template"), _POD),
     ),
-    "Job": (
+    kinds.JOB.name: (
         (("spec", "backoffLimit"), 6),
         (("spec", "completions"), 1),
         (("spec", "parallelism"), 1),
@@ -101,15 +103,15 @@ DEFAULTS: Mapping[str, tuple[tuple[Pattern, Default], ...]] = {
         (("spec", "podReplacementPolicy"), "TerminatingOrFailed"),
         *_under(("spec", "template"), _POD),
     ),
-    "CronJob": (
+    kinds.CRON_JOB.name: (
         (("spec", "concurrencyPolicy"), "Allow"),
         (("spec", "suspend"), False),
         (("spec", "successfulJobsHistoryLimit"), 3),
         (("spec", "failedJobsHistoryLimit"), 1),
         *_under(("spec", "jobTemplate", "spec", "template"), _POD),
     ),
-    "PersistentVolumeClaim": ((("spec", "volumeMode"), "Filesystem"),),
-    "Service": (
+    kinds.PERSISTENT_VOLUME_CLAIM.name: ((("spec", "volumeMode"), "Filesystem"),),
+    kinds.SERVICE.name: (
         (("spec", "type"), "ClusterIP"),
         (("spec", "sessionAffinity"), "None"),
         (("spec", "internalTrafficPolicy"), "Cluster"),

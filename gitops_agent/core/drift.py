@@ -2,7 +2,8 @@
 changed them.
 
 Pure; called by ``engine.drift`` for each object an inventory entry recorded, with the object
-its resource renders to at the applied revision. An object no longer there is ``deleted``;
+its resource renders to at the applied revision. An object no longer there is ``deleted``
+(one the inventory recorded before creating it, and that was never created, is not drift);
 one at its key whose uid is not the recorded one was ``replaced`` (deleted, then created again
 by someone else: not the agent's to write). Otherwise its fields are compared the way a plan
 compares them (``core.diffing``: ignore rules, server defaults and status left out) and each
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_agent.core import diffing, labels
+from gitops_agent.core import diffing, kinds, labels
 from gitops_agent.core.defaults import is_default
 from gitops_agent.core.diffing import ChangeKind, FieldChange, IgnoreRule
 from gitops_agent.core.inventory import InventoryEntry
@@ -135,8 +136,8 @@ class DriftReport:
         return bool(self.objects)
 
     def counts(self) -> dict[str, int]:
-        """Drifted objects by kind: ``fields`` (changed or taken over), ``deleted``,
-        ``replaced``."""
+        """What drifted: ``fields`` of objects changed or taken over, objects ``deleted`` and
+        objects ``replaced``."""
         found = {"fields": 0, "deleted": 0, "replaced": 0}
         for item in self.objects:
             if item.kind is ObjectDriftKind.DELETED:
@@ -144,15 +145,15 @@ class DriftReport:
             elif item.kind is ObjectDriftKind.REPLACED:
                 found["replaced"] += 1
             else:
-                found["fields"] += 1
+                found["fields"] += len(item.fields)
         return found
 
 
 #: Fields controllers and the API server write on objects the agent applies: not drift.
 CONTROLLER_FIELDS: tuple[tuple[str, Path], ...] = (
-    ("PersistentVolumeClaim", ("spec", "volumeName")),
+    (kinds.PERSISTENT_VOLUME_CLAIM.name, ("spec", "volumeName")),
     *(
-        ("PersistentVolumeClaim", ("metadata", "annotations", name))
+        (kinds.PERSISTENT_VOLUME_CLAIM.name, ("metadata", "annotations", name))
         for name in (
             "pv.kubernetes.io/bind-completed",
             "pv.kubernetes.io/bound-by-controller",
@@ -188,6 +189,8 @@ def compare_object(
     """How ``live`` drifted from ``desired`` (None when it did not)."""
     key = key_of(desired)
     if live is None:
+        if not entry.uids.get(key):
+            return None  # recorded before a creation that never happened: not applied
         return ObjectDrift(rid, key, ObjectDriftKind.DELETED, revision, desired=desired)
     if not entry.owns(live):
         managers = ", ".join(labels.managers_of(live)) or "no field manager recorded"
@@ -323,7 +326,7 @@ def _value_at(obj: Any, path: Path) -> Any:
     """The value at ``path`` (a Secret's data masked)."""
     if (
         isinstance(obj, Mapping)
-        and obj.get("kind") == "Secret"
+        and obj.get("kind") == kinds.SECRET.name
         and path[:1]
         in (
             ("data",),

@@ -39,12 +39,21 @@ _WHAT = {
 
 
 def status_description(report: DriftReport) -> str:
-    """``no drift`` or ``drift: 3 objects (2 fields, 1 deleted)``."""
+    """``no drift``, or ``drift: 3 objects (2 fields, 1 deleted)``: the drifted fields of
+    objects that changed, and the objects deleted or replaced."""
     degraded = f" ({len(report.degraded)} degraded)" if report.degraded else ""
     if not report.has_drift:
         return "no drift" + degraded
-    parts = [f"{count} {name}" for name, count in report.counts().items() if count]
-    return f"drift: {len(report.objects)} objects ({', '.join(parts)}){degraded}"
+    parts = [_counted(count, name) for name, count in report.counts().items() if count]
+    objects = _counted(len(report.objects), "objects")
+    return f"drift: {objects} ({', '.join(parts)}){degraded}"
+
+
+def _counted(count: int, plural: str) -> str:
+    """``1 field``, ``2 fields``; words without a plural (``deleted``) as they are."""
+    if count == 1 and plural.endswith("s"):
+        return f"1 {plural[:-1]}"
+    return f"{count} {plural}"
 
 
 def summary(report: DriftReport) -> str:

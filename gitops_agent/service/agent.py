@@ -1,7 +1,8 @@
 """The agent loop: follow a source, reconcile each new revision once, report every outcome.
 
 Built by the ``run`` command; ``poll()`` is called by the scheduler at the source interval and,
-through ``trigger()``, by push webhooks. One cycle runs at a time; a trigger that arrives
+through ``trigger()``, by push webhooks. One cycle runs at a time (and no drift check runs
+during one: ``exclusively``); a trigger that arrives
 during a cycle makes the loop poll once more when it ends, so no push is lost. A poll with no
 new revision costs one ``ls-remote``. Each revision gets ``pending`` when its cycle starts and
 a final status after it; commits pushed together, of which only the newest was reconciled,
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.core.config import AgentConfig
@@ -41,6 +42,7 @@ from gitops_agent.service.server import Health
 from gitops_agent.wiring import read_desired
 
 log = logging.getLogger("gitops_agent.agent")
+T = TypeVar("T")
 
 # A poll retries a flaky remote a few times within a minute; a failed revision is retried
 # after 20 s (jittered down to 10 s), doubling up to 10 minutes, until a newer revision
@@ -98,6 +100,15 @@ class AgentLoop:
     def trigger(self) -> None:
         """Ask for a poll now (or right after the running cycle)."""
         self._again.set()
+
+    def exclusively(self, work: Callable[[], T]) -> T:
+        """Run ``work`` while no cycle runs (after the running one ends); a poll asked for
+        meanwhile runs right after it, so that no push waits for the next interval."""
+        with self._cycle:
+            result = work()
+        if self._again.is_set():
+            self.poll()
+        return result
 
     def poll(self) -> SyncResult | None:
         """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""

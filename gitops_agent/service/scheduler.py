@@ -2,7 +2,10 @@
 
 Built by the ``run`` command around an ``AgentLoop``. One poll runs at a time
 (``max_instances=1``, missed runs coalesced); ``poll_now()`` brings the next run forward, for
-push webhooks. The first poll runs at start.
+push webhooks. The first poll runs at start. Other jobs run every N seconds (``every``) or on
+a cron schedule (``on_cron``): a ``CronTrigger`` per day field built from the expression as
+Kubernetes reads it (``core.cron``), weekdays by name (APScheduler numbers them from Monday),
+and either day field firing when both are restricted, as cron does.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
 
+from gitops_agent.core import cron
+from gitops_agent.errors import ConfigError
 from gitops_agent.service.agent import AgentLoop
 
 JOB = "poll-source"
@@ -43,6 +50,18 @@ class AgentSchedule:
             job, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
         )
 
+    def on_cron(
+        self, expression: str, job: Callable[[], object], *, timezone: str, name: str
+    ) -> None:
+        """Also run ``job`` when the cron ``expression`` fires in ``timezone``."""
+        self.scheduler.add_job(
+            job,
+            cron_trigger(expression, timezone),
+            max_instances=1,
+            coalesce=True,
+            id=name,
+        )
+
     def run_now(self, name: str) -> None:
         """Run the job added as ``name`` as soon as possible."""
         self.scheduler.modify_job(name, next_run_time=datetime.now(UTC))
@@ -57,3 +76,31 @@ class AgentSchedule:
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=True)
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(expression: str, timezone: str) -> CronTrigger | OrTrigger:
+    """The APScheduler trigger of a cron expression (a macro included) in ``timezone``."""
+    schedule = cron.schedule_of(expression)
+    if schedule is None or cron.timezone_problem(timezone) is not None:
+        raise ConfigError(f"cannot schedule {expression!r} in timezone {timezone!r}")
+
+    def listed(values: frozenset[int]) -> str:
+        return ",".join(str(v) for v in sorted(values))
+
+    def trigger(day: str, weekday: str) -> CronTrigger:
+        return CronTrigger(
+            minute=listed(schedule.minutes),
+            hour=listed(schedule.hours),
+            day=day,
+            month=listed(schedule.months),
+            day_of_week=weekday,
+            timezone=timezone,
+        )
+
+    weekdays = ",".join(_WEEKDAYS[d] for d in sorted(schedule.weekdays))
+    if schedule.restricted_day and schedule.restricted_weekday:
+        return OrTrigger([trigger(listed(schedule.days), "*"), trigger("*", weekdays)])
+    return trigger(listed(schedule.days), weekdays)

@@ -201,9 +201,13 @@ def _index(node: Any, part: str) -> Any:
 def owned_paths(live: Mapping[str, Any], manager: str = labels.FIELD_MANAGER) -> dict[str, Any]:
     """The ``fieldsV1`` tree of ``manager``'s Apply entries, merged (empty when none)."""
     merged: dict[str, Any] = {}
-    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+    metadata = live.get("metadata")
+    entries = metadata.get("managedFields") if isinstance(metadata, Mapping) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("fieldsV1"), Mapping):
+            continue  # an API answer is read as untrusted: a malformed entry owns nothing
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
-            _merge(merged, entry.get("fieldsV1") or {})
+            _merge(merged, entry["fieldsV1"])
     return merged
 
 

@@ -42,7 +42,7 @@ from gitops_agent.core.ownership import (
     owners_at,
 )
 from gitops_agent.core.ownership import holds as owns_path
-from gitops_agent.core.status import ResourceStatus
+from gitops_agent.core.status import UNSUPPORTED, ResourceStatus
 
 
 class ObjectDriftKind(enum.StrEnum):
@@ -372,7 +372,7 @@ def _suggest(
     if not path or drift is FieldDriftKind.REMOVED:
         return None
     pointer = pointer_of(path)
-    if tuple(path) == ("spec", "replicas"):
+    if tuple(path) == ("spec", "replicas") and kind in kinds.WORKLOADS:
         reason = (
             "replicas are commonly owned by an autoscaler (an HPA writes them as "
             "kube-controller-manager through the scale subresource)"
@@ -394,11 +394,12 @@ def degraded(
     owned: Iterable[ResourceId], statuses: Mapping[ResourceId, ResourceStatus]
 ) -> tuple[Degraded, ...]:
     """Owned Workers not running what they should, and failed Workflows: health, not drift.
-    A Worker rolling out is settling, not degraded."""
+    A Worker rolling out is settling, not degraded; one that cannot run on its target
+    (``unsupported``) never was healthy there."""
     found = []
     for rid in sorted(owned):
         status = statuses.get(rid)
-        if status is None or rid.type.value == "bundle":
+        if status is None or rid.type.value == "bundle" or status.runtime == UNSUPPORTED:
             continue
         unhealthy = status.failed or (
             rid.type.value == "worker" and not status.converged and not status.settling

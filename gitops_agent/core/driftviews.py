@@ -82,7 +82,7 @@ def who(item: FieldDrift) -> str:
     if item.managers:
         return "by " + "; ".join(m.describe() for m in item.managers)
     if item.kind is FieldDriftKind.REMOVED:
-        return "removed; no manager owns it now (managedFields do not record removals)"
+        return "removed; no field manager owns it now (removals are not recorded)"
     return "no other field manager recorded (local target, or owned by no one)"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -71,9 +72,18 @@ def agent_config(path: Path, *, url: str, reporter: dict[str, Any], interval: st
 
 
 class AgentProcess:
-    """``gitops-agent run`` in a subprocess; its stderr is collected line by line."""
+    """``gitops-agent run`` in a subprocess (``args`` added to its command line); its stderr
+    is collected line by line."""
 
-    def __init__(self, config: Path, kubeconfig: Path, cache: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        config: Path,
+        kubeconfig: Path,
+        cache: Path,
+        env: dict[str, str],
+        *,
+        args: tuple[str, ...] = (),
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -87,6 +97,7 @@ class AgentProcess:
             "127.0.0.1:0",
             "--cache-dir",
             str(cache),
+            *args,
         ]
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
@@ -99,7 +110,10 @@ class AgentProcess:
         )
         self.pump = threading.Thread(target=self._pump, daemon=True)
         self.pump.start()
-        self.url = self.wait_for_line("listening on ").split("listening on ", 1)[1].strip()
+        listening = self.wait_for_line("listening on ")
+        found = re.search(r"listening on (http://[0-9.]+:[0-9]+)", listening)
+        assert found is not None, listening
+        self.url = found.group(1)
 
     def _pump(self) -> None:
         assert self.proc.stderr is not None

@@ -263,7 +263,7 @@ def test_a_label_overwritten_and_a_field_removed() -> None:
         None,
         (),
     )
-    assert "no manager owns it now" in driftviews.who(removed)
+    assert "no field manager owns it now" in driftviews.who(removed)
 
 
 def test_ignore_rules_silence_a_field_everywhere() -> None:

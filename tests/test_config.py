@@ -164,7 +164,11 @@ def test_every_problem_of_the_file_is_reported_sorted_with_its_position() -> Non
 
 def test_drift_interval_and_defaults() -> None:
     config = parse_config("drift: {interval: 2s}\n", "agent.yaml")
-    assert (config.drift.interval, config.drift.schedule, config.drift.mode) == (2.0, None, "report")
+    assert (config.drift.interval, config.drift.schedule, config.drift.mode) == (
+        2.0,
+        None,
+        "report",
+    )
     assert config.drift.scheduled and not parse_config("name: a\n", "a.yaml").drift.scheduled
 
 

@@ -146,19 +146,25 @@ def _loaded(text: str | None) -> Any:
         return None
 
 
+#: Annotations that tools and controllers write on every object: never compared.
+NOISE_ANNOTATIONS = frozenset(
+    {"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision"}
+)
+
+
 def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
     """A copy without status and server-managed metadata, quantities canonical, ignores dropped."""
-    result: dict[str, Any] = _canonical(obj, ())
-    result.pop("status", None)
-    metadata = result.get("metadata")
-    if isinstance(metadata, dict):
-        for key in SERVER_METADATA:
-            metadata.pop(key, None)
-        annotations = metadata.get("annotations") or {}
-        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        annotations.pop("deployment.kubernetes.io/revision", None)
-        if not annotations:
-            metadata.pop("annotations", None)
+    trimmed = {key: value for key, value in obj.items() if key != "status"}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        kept = {k: v for k, v in metadata.items() if k not in SERVER_METADATA}
+        annotations = kept.pop("annotations", None)
+        if isinstance(annotations, Mapping):
+            annotations = {k: v for k, v in annotations.items() if k not in NOISE_ANNOTATIONS}
+        if annotations:
+            kept["annotations"] = annotations
+        trimmed["metadata"] = kept
+    result: dict[str, Any] = _canonical(trimmed, "")
     for rule in ignore:
         if rule.applies(obj):
             for pointer in rule.pointers:
@@ -166,17 +172,28 @@ def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict
     return result
 
 
-def _canonical(value: Any, path: tuple[str, ...]) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _canonical(item, (*path, str(key))) for key, item in value.items()}
+def _canonical(value: Any, key: str) -> Any:
+    """A deep copy of ``value`` (found under ``key``) with the quantities of a ``requests``,
+    ``limits``, ``capacity`` or ``hard`` map in canonical form."""
+    if isinstance(value, dict) or (isinstance(value, Mapping) and not isinstance(value, list)):
+        if key in _QUANTITY_PARENTS:
+            return {str(k): _quantity(v, str(k)) for k, v in value.items()}
+        return {k: _canonical(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_canonical(item, path) for item in value]
-    if len(path) >= 2 and path[-2] in _QUANTITY_PARENTS and isinstance(value, str | int | float):
+        return [_canonical(item, key) for item in value]
+    return value
+
+
+def _quantity(value: Any, key: str) -> Any:
+    """A value of a quantity map: canonical when it is a quantity."""
+    if isinstance(value, list):
+        return [_quantity(item, key) for item in value]
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         try:
             return quantities.canonical(value)
         except quantities.QuantityError:
             return value
-    return value
+    return _canonical(value, key)
 
 
 def _drop(obj: dict[str, Any], pointer: str) -> None:

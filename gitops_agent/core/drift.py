@@ -249,6 +249,7 @@ def _skipped(desired: Mapping[str, Any], ignore: Sequence[IgnoreRule]) -> list[P
     controllers write, status and server metadata."""
     kind = str(desired.get("kind", ""))
     found: list[Path] = [("status",), *(("metadata", k) for k in diffing.SERVER_METADATA)]
+    found += [("metadata", "annotations", name) for name in diffing.NOISE_ANNOTATIONS]
     found += [path for owner_kind, path in CONTROLLER_FIELDS if owner_kind in ("", kind)]
     for rule in ignore:
         if rule.applies(desired):
@@ -263,26 +264,30 @@ def _foreign(
     skipped: Sequence[Path],
 ) -> Iterator[FieldDrift]:
     """Fields other managers own: added where git declares nothing, or taken over."""
+    candidates = [
+        (entry.manager, leaf)
+        for entry in entries
+        if not entry.manager.is_agent and entry.manager.subresource != "status"
+        for leaf in leaves(entry.fields, live)
+        if not _under(leaf.path, skipped)
+    ]
+    if not candidates:
+        return
     want, have = diffing.normalize(desired), diffing.normalize(live)
     mine = [e.fields for e in entries if e.manager.is_agent]
     kind, name = str(desired.get("kind", "")), str((desired.get("metadata") or {}).get("name", ""))
     additions: dict[Path, list[Manager]] = {}
     taken: dict[Path, list[Manager]] = {}
-    for entry in entries:
-        if entry.manager.is_agent or entry.manager.subresource == "status":
+    for manager, leaf in candidates:
+        if locate(have, leaf.steps) is None:
             continue
-        for leaf in leaves(entry.fields, live):
-            if _under(leaf.path, skipped) or locate(have, leaf.steps) is None:
-                continue
-            if is_default(live, leaf.path, _value_at(live, leaf.path)):
-                continue
-            top = _missing_prefix(want, leaf.steps)
-            if top is not None:
-                additions.setdefault(leaf.path[:top], []).append(entry.manager)
-            elif not any(owns_path(tree, live, leaf.path) for tree in mine) and _same(
-                want, have, leaf
-            ):
-                taken.setdefault(leaf.path, []).append(entry.manager)
+        if is_default(live, leaf.path, _value_at(live, leaf.path)):
+            continue
+        top = _missing_prefix(want, leaf.steps)
+        if top is not None:
+            additions.setdefault(leaf.path[:top], []).append(manager)
+        elif not any(owns_path(tree, live, leaf.path) for tree in mine) and _same(want, have, leaf):
+            taken.setdefault(leaf.path, []).append(manager)
     for path, managers in sorted(additions.items(), key=lambda item: _sort_key(item[0])):
         unique = tuple(dict.fromkeys(managers))
         suggestion = _suggest(kind, name, path, unique, FieldDriftKind.ADDED)

@@ -111,7 +111,7 @@ class DriftLoop:
             report = drifting.check(
                 wanted, target, seen, revision=applied, revisions=self.parts.revisions
             )
-            if wanted.config.drift.mode != "heal" or not report.has_drift:
+            if self.parts.config.drift.mode != "heal" or not report.has_drift:
                 return Checked(report)
             healed, inventory = drifting.heal(
                 report, target, seen.inventory, ignore=drifting.config_rules(wanted)

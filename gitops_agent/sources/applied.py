@@ -65,7 +65,8 @@ class DirectoryApplied:
         here = self._in_place() & set(revisions)
         if here:
             return sorted(here, key=len)[0]
-        found = self._git().newest(revisions)
+        repository = self._git()
+        found = repository.newest(revisions) if repository is not None else None
         if found is None:
             raise SourceError(self._unreadable(revisions))
         return found
@@ -73,20 +74,19 @@ class DirectoryApplied:
     def desired(self, revision: str) -> Desired:
         if not revision or revision in self._in_place():
             return self.read(self.path)
-        if not is_sha(revision):
+        repository = self._git() if is_sha(revision) else None
+        if repository is None:
             raise SourceError(self._unreadable([revision]))
-        checkout = self._git().checkout(revision)
+        checkout = repository.checkout(revision)
         return self.read(checkout.root / self._relative())
 
-    def _git(self) -> GitSource:
-        """The repository the directory is in, as a source (cloned into the cache)."""
+    def _git(self) -> GitSource | None:
+        """The repository the directory is in, as a source (cloned into the cache); None
+        outside one."""
         if self._repository is None:
             top = snapshot.git_toplevel(self.path)
             if top is None:
-                raise SourceError(
-                    f"{self.path} is not in a git repository: it holds one revision only, "
-                    "its own content"
-                )
+                return None
             spec = GitSourceSpec(url=str(top), ref="HEAD", fetch_mode=FetchMode.FULL)
             self._repository = GitSource(spec, self.cache_dir)
         return self._repository
@@ -97,8 +97,13 @@ class DirectoryApplied:
 
     def _unreadable(self, revisions: Collection[str]) -> str:
         shown = ", ".join(sorted(r[:17] for r in revisions)[:5])
+        where = (
+            "its git repository does not have it"
+            if snapshot.git_toplevel(self.path) is not None
+            else "it is not in a git repository"
+        )
         return (
-            f"the revision(s) this owner last applied ({shown}) cannot be read from {self.path}: "
-            "it holds its current content only, and its repository does not have them; "
-            "point drift at the repository the agent follows"
+            f"the revision this owner last applied ({shown}) cannot be read from {self.path}: "
+            f"the directory holds its current content only, and {where}; point drift at the "
+            "repository the agent applied from"
         )

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
 from gitops_agent.targets.localproc import LocalRuntime, ReplicaState
 from gitops_agent.testing.waiting import wait_for
+from tests.agent.harness import git
 from tests.local.conftest import Run
 
 GROUP = "worker.public.sleep-worker"
@@ -81,3 +83,19 @@ def test_an_edited_environment_value_never_shows(run: Run, repo: Path, state: Pa
         "added",
         {"name": "TOKEN", "value": "***"},
     ), "a value the group does not declare is masked; a secret is compared by name only"
+
+
+def test_nothing_applied_and_a_revision_that_cannot_be_read(
+    run: Run, repo: Path, state: Path, tmp_path: Path
+) -> None:
+    code, out, err = run("drift", str(repo))
+    assert code == 0 and "nothing applied by sample on the local target" in out
+    git(repo, "init", "--quiet")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "-m", "sample")
+    assert run("apply", str(repo))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(repo, elsewhere, ignore=shutil.ignore_patterns(".git"))
+    code, out, err = run("drift", str(elsewhere))
+    assert code == 1 and "Traceback" not in err
+    assert "cannot be read from" in err and "it is not in a git repository" in err

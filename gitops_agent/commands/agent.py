@@ -19,7 +19,7 @@ from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
-from gitops_agent.engine.ports import Periodic
+from gitops_agent.engine.ports import Periodic, Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
@@ -88,6 +88,7 @@ def _run(
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     for section in _unused_sections(config):
         log.warning("the %s section of the configuration has no effect yet", section)
+    home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
     parts = AgentParts(
         config=config,
         config_path=config_path,
@@ -104,11 +105,12 @@ def _run(
     previews = _previews(args, config, config_path, cache, parts.reporter)
     try:
         if args.once:
-            return _once(args, config, loop, previews)
-        return _serve(args, config, loop, parts, previews)
+            return _once(args, loop, previews, home)
+        return _serve(args, loop, parts, previews, home)
     finally:
         if previews is not None:
             previews.close()
+        home.close()
 
 
 def _previews(
@@ -143,11 +145,11 @@ def _previews(
 
 
 def _once(
-    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, previews: PreviewLoop | None
+    args: argparse.Namespace, loop: AgentLoop, previews: PreviewLoop | None, home: Target
 ) -> int:
     """One cycle, its status table, the previews of open pull requests, then (local
     target) the processes stopped unless kept."""
-    result = loop.poll()
+    result = loop.poll("manual")
     if previews is not None:
         previews.poll()
     if result is None:
@@ -156,16 +158,10 @@ def _once(
         )
         return 1
     code = report(result, "table")
-    target = build_target(config, target_choice(args))
-    try:
-        release = target.hooks().release
-        if release is not None and not args.keep_running:
-            stopped = release()
-            print(
-                f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr
-            )
-    finally:
-        target.close()
+    release = home.hooks().release
+    if release is not None and not args.keep_running:
+        stopped = release()
+        print(f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr)
     return code
 
 
@@ -197,14 +193,14 @@ def _source(config: AgentConfig, cache: Path) -> RevisionSource:
 
 def _serve(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     parts: AgentParts,
     previews: PreviewLoop | None,
+    home: Target,
 ) -> int:
+    config = parts.config
     schedule = AgentSchedule(loop, interval=config.source.interval)
-    target = build_target(config, target_choice(args))
-    for job in target.hooks().periodic:
+    for job in home.hooks().periodic:
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)

@@ -101,6 +101,11 @@ class DriftConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    limit: int = 100  # cycles kept on the target (the oldest dropped first)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     webhook_secret_env: str | None = None
@@ -118,6 +123,7 @@ class AgentConfig:
     reporter: ReporterConfig = ReporterConfig()
     previews: PreviewsConfig = PreviewsConfig()
     drift: DriftConfig = DriftConfig()
+    history: HistoryConfig = HistoryConfig()
     server: ServerConfig = ServerConfig()
     path: str | None = None
 
@@ -320,6 +326,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
         "sync": SyncConfig,
         "reporter": ReporterConfig,
         "previews": PreviewsConfig,
+        "history": HistoryConfig,
         "drift": DriftConfig,
         "server": ServerConfig,
     }

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.history import sync_cycle
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
@@ -93,14 +94,21 @@ class AgentLoop:
         self.failures: dict[str, _Failure] = {}
         self._cycle = threading.Lock()
         self._again = threading.Event()
+        self._hint: str | None = None
+        self._read_as: AgentConfig | None = None  # the configuration the last cycle read
         self.cycles = 0
 
-    def trigger(self) -> None:
-        """Ask for a poll now (or right after the running cycle)."""
+    def trigger(self, why: str = "webhook") -> None:
+        """Ask for a poll now (or right after the running cycle); ``why`` is recorded as the
+        trigger of the cycle it starts."""
+        self._hint = why
         self._again.set()
 
-    def poll(self) -> SyncResult | None:
-        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""
+    def poll(self, why: str | None = None) -> SyncResult | None:
+        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle).
+        ``why`` names what asked (``manual`` for ``run --once``; default: the schedule)."""
+        if why is not None:
+            self._hint = why
         if not self._cycle.acquire(blocking=False):
             self._again.set()
             return None
@@ -139,13 +147,43 @@ class AgentLoop:
         return failure is None or (not failure.permanent and self.clock() >= failure.retry_at)
 
     def _cycle_on(self, revision: str) -> SyncResult:
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
+        trigger = self._trigger_of(revision)
         self.pending = revision
         self._report(revision, self._status(StatusState.PENDING, f"reconciling {_short(revision)}"))
         log.info("reconciling revision %s", _short(revision))
         result = self._reconcile(revision)
-        self._finish(revision, result, time.monotonic() - started)
+        duration = time.monotonic() - started
+        self._finish(revision, result, duration)
+        self._record(result, trigger=trigger, started=wall, duration=duration)
         return result
+
+    def _trigger_of(self, revision: str) -> str:
+        hint, self._hint = self._hint, None
+        if hint is not None:
+            return hint
+        if revision in self.failures:
+            return "retry"
+        return "start" if self.cycles == 0 else "poll"
+
+    def _record(self, result: SyncResult, *, trigger: str, started: float, duration: float) -> None:
+        """Keep the cycle in the history of the owner it ran as (the revision's configuration
+        names it), on the target; a failure to is logged, never fatal."""
+        config, self._read_as = self._read_as or self.parts.config, None
+        state, _ = commit_state(result)
+        cycle = sync_cycle(
+            result, trigger=trigger, started=started, duration=duration, state=state.value
+        )
+        try:
+            target = self.parts.make_target(config)
+            try:
+                store = target.hooks().history
+                if store is not None:
+                    store.record(cycle, limit=config.history.limit)
+            finally:
+                target.close()
+        except GitOpsError as err:
+            log.warning("cycle not recorded in the history: %s", redact(str(err)))
 
     def _reconcile(self, revision: str) -> SyncResult:
         config = self.parts.config
@@ -157,6 +195,7 @@ class AgentLoop:
                 subpath=config.source.path or None,
                 display=self.parts.display,
             )
+            self._read_as = wanted.config
             if wanted.violations:
                 return SyncResult.invalid(revision, wanted.violations)
             target = self.parts.make_target(wanted.config)

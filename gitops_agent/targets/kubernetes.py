@@ -26,6 +26,7 @@ from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, Target
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.targets.kubeapi import KubeApi
 
 Clock = Callable[[], datetime]
@@ -57,7 +58,8 @@ class KubernetesTarget:
         self.api.close()
 
     def hooks(self) -> TargetHooks:
-        return TargetHooks(drop_namespaces=self._drop_namespaces)
+        store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
+        return TargetHooks(drop_namespaces=self._drop_namespaces, history=store)
 
     def _drop_namespaces(self) -> tuple[str, ...]:
         """Delete the namespaces created for this owner (labelled with it when created)."""

@@ -87,6 +87,29 @@ def sync_cycle(
     )
 
 
+def preview_cycle(
+    *,
+    number: int,
+    head: str,
+    trigger: str,
+    started: float,
+    duration: float,
+    state: str,
+    summary: str,
+) -> Cycle:
+    """The record of one preview of pull request ``number`` at ``head``."""
+    return Cycle(
+        kind="preview",
+        revision=head,
+        trigger=trigger,
+        started=started,
+        duration=round(duration, 3),
+        result=state,
+        summary=summary,
+        number=number,
+    )
+
+
 def append(
     cycles: Sequence[Cycle], cycle: Cycle, *, limit: int = DEFAULT_LIMIT
 ) -> tuple[Cycle, ...]:

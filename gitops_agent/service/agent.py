@@ -24,7 +24,7 @@ from typing import Protocol
 
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.core.config import AgentConfig
-from gitops_agent.core.history import sync_cycle
+from gitops_agent.core.history import Cycle, sync_cycle
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
@@ -174,16 +174,7 @@ class AgentLoop:
         cycle = sync_cycle(
             result, trigger=trigger, started=started, duration=duration, state=state.value
         )
-        try:
-            target = self.parts.make_target(config)
-            try:
-                store = target.hooks().history
-                if store is not None:
-                    store.record(cycle, limit=config.history.limit)
-            finally:
-                target.close()
-        except GitOpsError as err:
-            log.warning("cycle not recorded in the history: %s", redact(str(err)))
+        keep(cycle, config, self.parts.make_target)
 
     def _reconcile(self, revision: str) -> SyncResult:
         config = self.parts.config
@@ -291,3 +282,18 @@ def _short(revision: str | None) -> str:
     if plus:
         return f"{head[:12]}+{digest[:12]}"
     return revision[:17] if revision.startswith("tree-") else revision[:12]
+
+
+def keep(cycle: Cycle, config: AgentConfig, make_target: Callable[[AgentConfig], Target]) -> None:
+    """Record ``cycle`` in the history the target keeps for ``config``'s owner; a failure to
+    is logged, never raised (used by the sync, preview and drift loops)."""
+    try:
+        target = make_target(config)
+        try:
+            store = target.hooks().history
+            if store is not None:
+                store.record(cycle, limit=config.history.limit)
+        finally:
+            target.close()
+    except GitOpsError as err:
+        log.warning("cycle not recorded in the history: %s", redact(str(err)))

@@ -33,6 +33,9 @@ from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
+from gitops_agent.service.ui.board import BoardParts, StatusBoard
+from gitops_agent.service.ui.routes import StatusPages
+from gitops_agent.service.ui.snapshot import PreviewRow
 from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.git import GitSource
 from gitops_agent.sources.revisions import (
@@ -204,12 +207,17 @@ def _serve(
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
+    pages = _status_page(config, loop, parts, previews)
+    if pages is not None:
+        loop.on_cycle = pages.board.refresh
+        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page")
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),
         on_pull_request=lambda hint: _preview_now(schedule, previews),
         metrics=parts.metrics,
         health=parts.health,
+        pages=pages.answer if pages is not None else None,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -226,6 +234,38 @@ def _serve(
 
 
 PREVIEW_JOB = "previews"
+STATUS_REFRESH = 10.0  # seconds between refreshes of the status page (and after each cycle)
+
+
+def _status_page(
+    config: AgentConfig, loop: AgentLoop, parts: AgentParts, previews: PreviewLoop | None
+) -> StatusPages | None:
+    """The status page, unless ``server.ui`` is off; protected by the token
+    ``server.uiTokenEnv`` names (which must then be set)."""
+    if not config.server.ui:
+        return None
+    token = ""
+    if config.server.ui_token_env:
+        token = os.environ.get(config.server.ui_token_env, "")
+        if not token:
+            raise ConfigError(
+                f"server.uiTokenEnv names {config.server.ui_token_env}, which is not set: "
+                "set it, or remove the key to serve the page without a token"
+            )
+
+    def open_previews() -> list[PreviewRow]:
+        found = previews.newest() if previews is not None else []
+        return [PreviewRow(p.number, p.head, p.state.value, p.description) for p in found]
+
+    board = StatusBoard(
+        BoardParts(
+            config=config,
+            make_target=parts.make_target,
+            applied=loop.state,
+            previews=open_previews,
+        )
+    )
+    return StatusPages(board, token=token)
 
 
 def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:

@@ -109,6 +109,8 @@ class HistoryConfig:
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     webhook_secret_env: str | None = None
+    ui: bool = True  # the status page at / and its JSON API
+    ui_token_env: str | None = None  # when set, the page asks for this token
 
 
 @dataclass(frozen=True, slots=True)

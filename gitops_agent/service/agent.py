@@ -28,6 +28,7 @@ from gitops_agent.core.history import Cycle, sync_cycle
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
+from gitops_agent.engine.desired import Desired
 from gitops_agent.engine.ports import Target
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
@@ -96,6 +97,10 @@ class AgentLoop:
         self._again = threading.Event()
         self._hint: str | None = None
         self._read_as: AgentConfig | None = None  # the configuration the last cycle read
+        self._wanted: Desired | None = None
+        self.last: SyncResult | None = None  # the newest cycle's result
+        self.desired: Desired | None = None  # what the applied revision holds
+        self.on_cycle: Callable[[], None] = lambda: None  # after each cycle (the status page)
         self.cycles = 0
 
     def trigger(self, why: str = "webhook") -> None:
@@ -156,7 +161,13 @@ class AgentLoop:
         duration = time.monotonic() - started
         self._finish(revision, result, duration)
         self._record(result, trigger=trigger, started=wall, duration=duration)
+        self.last = result
+        self.on_cycle()
         return result
+
+    def state(self) -> tuple[str, SyncResult | None, Desired | None]:
+        """The applied revision, the newest result and the applied revision's resources."""
+        return self.applied or "", self.last, self.desired
 
     def _trigger_of(self, revision: str) -> str:
         hint, self._hint = self._hint, None
@@ -186,7 +197,7 @@ class AgentLoop:
                 subpath=config.source.path or None,
                 display=self.parts.display,
             )
-            self._read_as = wanted.config
+            self._read_as, self._wanted = wanted.config, wanted
             if wanted.violations:
                 return SyncResult.invalid(revision, wanted.violations)
             target = self.parts.make_target(wanted.config)
@@ -211,6 +222,7 @@ class AgentLoop:
         if result.ok:
             self._supersede(revision)
             self.applied, self.pending = revision, None
+            self.desired = self._wanted
             self.failures.pop(revision, None)
             self.parts.health.mark_ready()
             self._report(revision, self._status(state, description))

@@ -130,11 +130,17 @@ class PreviewLoop:
         self._why = "poll"  # what started the running poll, for the history
         self._pool = ThreadPoolExecutor(max_workers=parts.config.previews.max_concurrent)
         self.open: dict[int, PullRequest] = {}
+        self.results: dict[int, Previewed] = {}  # the newest of each open pull request
         self.environments = (
             Environments(parts.config, parts.make_target, self._post_env, clock)
             if parts.config.previews.environments
             else None
         )
+
+    def newest(self) -> list[Previewed]:
+        """The newest preview of each open pull request, by number."""
+        with self._lock:
+            return [self.results[n] for n in sorted(self.results)]
 
     def trigger(self) -> None:
         """Ask for a poll now (or right after the running one): a pull-request webhook."""
@@ -244,6 +250,7 @@ class PreviewLoop:
         keep(cycle, self.parts.config, self.parts.make_target)
         with self._lock:
             self.seen[pull.number] = pull.head_sha
+            self.results[pull.number] = result
         return result
 
     def _previewed(self, pull: PullRequest, base: _Base) -> Previewed:
@@ -311,6 +318,7 @@ class PreviewLoop:
             with self._lock:
                 self.seen.pop(number, None)
                 self.latest.pop(number, None)
+                self.results.pop(number, None)
 
     def _post(self, head: str, state: StatusState, description: str, *, env: bool = False) -> None:
         suffix = "preview-env" if env else "preview"

@@ -122,9 +122,14 @@ def test_python_module_serves_kubectl_get_ns(tmp_path: Path) -> None:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         names = kubectl(str(config), "get", "ns", "-o", "name", timeout=20).stdout.split()
-        assert names == ["namespace/default", "namespace/kube-system", "namespace/public"]
+        assert names == [
+            "namespace/default",
+            "namespace/kube-node-lease",
+            "namespace/kube-public",
+            "namespace/kube-system",
+        ]
         table = kubectl(str(config), "get", "ns", timeout=20).stdout
-        assert "default" in table and "kube-system" in table and "public" in table
+        assert "kube-node-lease" in table and "public" not in table.split()
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -70,6 +70,14 @@ class ControllerLoop:
             self.watcher = self.store.subscribe(None, "", since=None)
             self.mark_all()
 
+    def reset(self) -> None:
+        """Forget what was pending (the store was emptied); the caller holds the store lock."""
+        self._drain()
+        self.dirty.clear()
+        self.timers.clear()
+        self.errors.clear()
+        self.pods.started.clear()
+
     def mark_all(self) -> None:
         """Mark every reconciled object dirty (after rules change or a reset)."""
         for kind in _RECONCILED:
@@ -104,15 +112,17 @@ class ControllerLoop:
         """Reconcile everything that is dirty or due; returns the number of reconciles."""
         done = 0
         now = self.clock()
-        for key, due in list(self.timers.items()):
-            if due <= now:
-                del self.timers[key]
-                self.dirty.add(key)
+        with self.store.lock:
+            for key, due in list(self.timers.items()):
+                if due <= now:
+                    del self.timers[key]
+                    self.dirty.add(key)
         for _ in range(50):
-            self._drain()
-            if not self.dirty:
-                break
-            batch, self.dirty = sorted(self.dirty), set()
+            with self.store.lock:
+                self._drain()
+                if not self.dirty:
+                    break
+                batch, self.dirty = sorted(self.dirty), set()
             for key in batch:
                 self.pause()
                 self._reconcile(key)

@@ -64,6 +64,11 @@ class Deleter:
         self.pending = False
         self._suspects: set[str] = set()
 
+    def reset(self) -> None:
+        """Nothing left to collect (the store was emptied)."""
+        self.pending = False
+        self._suspects.clear()
+
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         with self.store.lock:
             obj = self.objects.get(rt, namespace, name)

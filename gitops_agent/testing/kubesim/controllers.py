@@ -18,15 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops_agent.testing.kubesim.deletion import Deleter
+from gitops_agent.testing.kubesim.deployments import DeploymentController
 from gitops_agent.testing.kubesim.errors import ApiError
+from gitops_agent.testing.kubesim.events import Recorder
 from gitops_agent.testing.kubesim.jobs import JobControllers
 from gitops_agent.testing.kubesim.kinds import RESOURCES, ResourceType
 from gitops_agent.testing.kubesim.kubelet import Timing
 from gitops_agent.testing.kubesim.objects import Objects
 from gitops_agent.testing.kubesim.outcomes import OutcomeRule
 from gitops_agent.testing.kubesim.pods import PodController
+from gitops_agent.testing.kubesim.statefulsets import StatefulSetController
 from gitops_agent.testing.kubesim.store import Event
-from gitops_agent.testing.kubesim.workloads import WorkloadControllers
+from gitops_agent.testing.kubesim.workloads import ReplicaSetController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
@@ -60,9 +63,13 @@ class ControllerLoop:
         self.pause = pause  # called between reconciles: requests being answered go first
         self.deleter = deleter
         self.clock = clock
-        self.workloads = WorkloadControllers(objects, deleter, clock)
-        self.jobs = JobControllers(objects, deleter, clock)
-        self.pods = PodController(objects, deleter, clock, timing=timing, rules=rules)
+        self.recorder = Recorder(objects, clock)
+        shared = {"recorder": self.recorder}
+        self.deployments = DeploymentController(objects, deleter, clock, **shared)
+        self.replicasets = ReplicaSetController(objects, deleter, clock, **shared)
+        self.statefulsets = StatefulSetController(objects, deleter, clock, **shared)
+        self.jobs = JobControllers(objects, deleter, clock, **shared)
+        self.pods = PodController(objects, deleter, clock, timing=timing, rules=rules, **shared)
         self.dirty: set[Key] = set()
         self.timers: dict[Key, float] = {}
         self.errors: list[str] = []
@@ -77,6 +84,7 @@ class ControllerLoop:
         self.timers.clear()
         self.errors.clear()
         self.pods.started.clear()
+        self.recorder.reset()
 
     def mark_all(self) -> None:
         """Mark every reconciled object dirty (after rules change or a reset)."""
@@ -149,11 +157,11 @@ class ControllerLoop:
 
     def _dispatch(self, kind: str, obj: Obj) -> float | None:
         if kind == "Deployment":
-            self.workloads.deployment(obj)
-        elif kind == "ReplicaSet":
-            self.workloads.replicaset(obj)
-        elif kind == "StatefulSet":
-            self.workloads.statefulset(obj)
+            return self.deployments.deployment(obj)
+        if kind == "ReplicaSet":
+            return self.replicasets.replicaset(obj)
+        if kind == "StatefulSet":
+            self.statefulsets.statefulset(obj)
         elif kind == "Job":
             return self.jobs.job(obj)
         elif kind == "CronJob":

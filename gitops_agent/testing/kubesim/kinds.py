@@ -120,6 +120,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status", "scale"),
         has_generation=True,
     ),
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions"),
     ResourceType(
         "batch", "v1", "Job", "jobs", categories=_ALL, subresources=("status",), has_generation=True
     ),
@@ -166,6 +167,7 @@ PVCS = must("v1", "PersistentVolumeClaim")
 DEPLOYMENTS = must("apps/v1", "Deployment")
 STATEFULSETS = must("apps/v1", "StatefulSet")
 REPLICASETS = must("apps/v1", "ReplicaSet")
+CONTROLLER_REVISIONS = must("apps/v1", "ControllerRevision")
 JOBS = must("batch/v1", "Job")
 CRONJOBS = must("batch/v1", "CronJob")
 SERVICES = must("v1", "Service")

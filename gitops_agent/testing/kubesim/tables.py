@@ -74,10 +74,29 @@ def _restarts(obj: Obj) -> int:
 
 
 def _job_status(obj: Obj) -> str:
-    for cond in _status(obj, "conditions", []) or []:
-        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
-            return str(cond["type"])
-    return "Running" if _status(obj, "active") else "Pending"
+    """``printJob``'s status column (1.32)."""
+    true = {
+        c.get("type") for c in _status(obj, "conditions", []) or [] if c.get("status") == "True"
+    }
+    for kind in ("Complete", "Failed"):
+        if kind in true:
+            return kind
+    if _meta(obj, "deletionTimestamp"):
+        return "Terminating"
+    for kind in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if kind in true:
+            return kind
+    return "Running"
+
+
+def _controller(obj: Obj) -> str:
+    """``printControllerRevision``: the controller as ``statefulset.apps/web``."""
+    for ref in _meta(obj, "ownerReferences") or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+            kind = str(ref.get("kind", "")).lower()
+            return f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return "<none>"
 
 
 def _ports(obj: Obj) -> str:
@@ -206,6 +225,12 @@ COLUMNS: dict[str, list[Column]] = {
             ),
         ),
         ("Message", "string", lambda o: o.get("message", "")),
+    ],
+    "ControllerRevision": [
+        _NAME,
+        ("Controller", "string", _controller),
+        ("Revision", "integer", lambda o: o.get("revision", 0)),
+        _AGE,
     ],
     "Lease": [_NAME, ("Holder", "string", lambda o: _spec(o, "holderIdentity", "")), _AGE],
 }

@@ -106,6 +106,11 @@ class ControllerLoop:
             kind = str(ref.get("kind", ""))
             if kind in _RECONCILED:
                 self.dirty.add((kind, meta.get("namespace", ""), str(ref.get("name", ""))))
+        if event.rt.kind == "Pod":  # the pvc-protection controller watches pods too
+            for volume in (event.obj.get("spec") or {}).get("volumes") or []:
+                claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim:
+                    self.dirty.add(("PersistentVolumeClaim", meta.get("namespace", ""), claim))
 
     def _drain(self) -> None:
         while True:

@@ -251,8 +251,13 @@ class ApiHandler:
             raise errors.bad_request(f'propagationPolicy: Unsupported value: "{policy}"') from exc
         pre = body.get("preconditions") or {}
         dry = request.query.get("dryRun") == "All" or body.get("dryRun") == ["All"]
+        grace = request.query.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
         return DeleteOptions(
-            propagation, dry, str(pre.get("uid") or ""), str(pre.get("resourceVersion") or "")
+            propagation,
+            dry,
+            str(pre.get("uid") or ""),
+            str(pre.get("resourceVersion") or ""),
+            int(grace) if grace is not None and str(grace).lstrip("-").isdigit() else None,
         )
 
     def _delete(self, request: Request, target: Target) -> Response:

@@ -22,6 +22,7 @@ FAST = SimConfig(
     bookmark_interval=0.5,
     follow_limit=3.0,
     fresh_wait=0.3,
+    termination_delay=0.1,
 )
 
 

@@ -50,6 +50,9 @@ class SimConfig:
     ready_delay: float = 2.0  # a pod's Pending -> Running and Ready
     run_duration: float = 2.0  # how long run-to-completion containers run
     crash_backoff: float = 10.0  # first CrashLoopBackOff delay, doubling up to 30x
+    # how long a deleted pod's containers take to stop (None: its whole grace period, as a
+    # process that ignores SIGTERM; the kubelet kills it then)
+    termination_delay: float | None = None
     tick: float = 0.05  # controller loop period
     bookmark_interval: float = 5.0  # between watch BOOKMARK events
     watch_limit: float = 1800.0  # longest watch without timeoutSeconds
@@ -64,7 +67,9 @@ class SimConfig:
 
     @property
     def timing(self) -> Timing:
-        return Timing(self.ready_delay, self.run_duration, self.crash_backoff)
+        return Timing(
+            self.ready_delay, self.run_duration, self.crash_backoff, self.termination_delay
+        )
 
 
 class KubeSim:

@@ -9,9 +9,10 @@ Called by ``server.py`` once per request; the simulator wires in its parts.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, tables
+from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, protowire, tables
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Propagation
 from gitops_agent.testing.kubesim.listing import ListQuery, parse_version
 from gitops_agent.testing.kubesim.objects import WriteOptions
@@ -105,6 +106,12 @@ class ApiHandler:
         raise errors.path_not_found()
 
     def _resource(self, request: Request, target: Target) -> Response:
+        content_type = request.header("Content-Type").split(";")[0].strip()
+        if content_type == protowire.MEDIA_TYPE and request.method in ("POST", "PUT", "DELETE"):
+            # kubectl's typed clients send protobuf; it decodes to the JSON of the same object
+            headers = dict(request.headers, **{"content-type": "application/json"})
+            body = protowire.to_json(request.body)
+            request = dataclasses.replace(request, body=body, headers=headers)
         if target.subresource == "log":
             return serve_logs(self.sim, request, target)
         if target.subresource == "scale":

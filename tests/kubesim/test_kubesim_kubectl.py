@@ -60,6 +60,10 @@ def test_get_apply_wait_logs_delete(kubesim: KubeSim, tmp_path: Path) -> None:
     )
     assert len(listed["items"]) == 2
     kubectl(kubesim, "delete", "-f", files, "--timeout=20s")
+    # the garbage collector deletes the pods afterwards; they terminate, then go
+    kubectl(
+        kubesim, "-n", "public", "wait", "--for=delete", "pod", "-l", "app=web", "--timeout=20s"
+    )
     assert kubectl(kubesim, "-n", "public", "get", "pods", "-o", "name").stdout == ""
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, protowire, tables
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Propagation
+from gitops_agent.testing.kubesim.eventsapi import EventsView
+from gitops_agent.testing.kubesim.kinds import EVENTS_V1
 from gitops_agent.testing.kubesim.listing import ListQuery, parse_version
 from gitops_agent.testing.kubesim.objects import WriteOptions
 from gitops_agent.testing.kubesim.patching import deep_copy, merge_patch, parse_json
@@ -58,6 +60,7 @@ class ApiHandler:
         self.sim = sim
         self.objects = sim.objects
         self.store = sim.store
+        self.events = EventsView(self, self._core)
 
     def handle(self, request: Request, target: Target | None) -> Response:
         try:
@@ -112,6 +115,11 @@ class ApiHandler:
             headers = dict(request.headers, **{"content-type": "application/json"})
             body = protowire.to_json(request.body)
             request = dataclasses.replace(request, body=body, headers=headers)
+        if target.rt is EVENTS_V1:
+            return self.events.handle(request, target)
+        return self._core(request, target)
+
+    def _core(self, request: Request, target: Target) -> Response:
         if target.subresource == "log":
             return serve_logs(self.sim, request, target)
         if target.subresource == "scale":

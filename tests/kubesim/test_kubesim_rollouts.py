@@ -155,8 +155,14 @@ def test_old_pods_terminate_for_their_grace_period(
     marked = time.monotonic()
     assert going.metadata.deletion_grace_period_seconds == 2
     assert going.status.phase == "Running"  # still running: SIGTERM was ignored
-    names = lambda: {p.metadata.name for p in core.list_namespaced_pod("public").items}  # noqa: E731
-    wait_for(lambda: first.metadata.name not in names(), timeout=10, message="the old pod gone")
+    wait_for(
+        lambda: (
+            first.metadata.name
+            not in {p.metadata.name for p in core.list_namespaced_pod("public").items}
+        ),
+        timeout=10,
+        message="the old pod gone",
+    )
     assert time.monotonic() - marked > 1.0
     status = apps.read_namespaced_deployment("graceful", "public").status
     assert status.replicas == 1 and status.updated_replicas == 1

@@ -8,43 +8,26 @@ scales the old ones to zero and waits for their pods to end. Each scale is a
 Available, and Progressing (``NewReplicaSetCreated``, ``ReplicaSetUpdated``,
 ``NewReplicaSetAvailable``, ``ProgressDeadlineExceeded`` once ``progressDeadlineSeconds``
 pass without progress: ``deployment`` returns when that check is due, so the timer fires with
-no event). Called by ``controllers.py``; the arithmetic is in ``rollout.py``.
+no event). Called by ``controllers.py``; the arithmetic is in ``rollout.py``, the status in
+``deploystatus.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gitops_agent.testing.kubesim import rollout
+from gitops_agent.testing.kubesim import deploystatus, rollout
 from gitops_agent.testing.kubesim.ctrlbase import ControllerBase, owner_reference, template_hash
 from gitops_agent.testing.kubesim.errors import ApiError
 from gitops_agent.testing.kubesim.events import NORMAL, Source
 from gitops_agent.testing.kubesim.kinds import DEPLOYMENTS, PODS, REPLICASETS
-from gitops_agent.testing.kubesim.objects import parse_timestamp
 from gitops_agent.testing.kubesim.patching import deep_copy
 from gitops_agent.testing.kubesim.rollout import replicas
 
 Obj = dict[str, Any]
 HASH = "pod-template-hash"
-NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
-TIMED_OUT = "ProgressDeadlineExceeded"
-PAUSED = "DeploymentPaused"
-
-
-def condition_of(status: Obj, kind: str) -> Obj | None:
-    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
-
-
-def set_condition(status: Obj, cond: Obj) -> None:
-    """``SetDeploymentCondition``: same status and reason keep the old one; a new status
-    keeps no transition time; the condition goes last."""
-    old = condition_of(status, cond["type"])
-    if old is not None and old["status"] == cond["status"] and old["reason"] == cond["reason"]:
-        return
-    if old is not None and old["status"] == cond["status"]:
-        cond["lastTransitionTime"] = old["lastTransitionTime"]
-    others = [c for c in status.get("conditions") or [] if c.get("type") != cond["type"]]
-    status["conditions"] = [*others, cond]
+condition_of, set_condition = deploystatus.condition_of, deploystatus.set_condition
+TIMED_OUT, PAUSED = deploystatus.TIMED_OUT, "DeploymentPaused"
 
 
 def _ignore_hash(template: Any) -> Any:
@@ -73,15 +56,7 @@ class DeploymentController(ControllerBase):
         return self._recreate(deploy, sets)
 
     def _cond(self, kind: str, status: str, reason: str, message: str) -> Obj:
-        now = self.now()
-        return {
-            "type": kind,
-            "status": status,
-            "lastUpdateTime": now,
-            "lastTransitionTime": now,
-            "reason": reason,
-            "message": message,
-        }
+        return deploystatus.new_condition(kind, status, reason, message, self.now())
 
     def _write(self, deploy: Obj, status: Obj, annotations: dict[str, str] | None = None) -> Obj:
         """A status update (annotations ride along: the status strategy keeps them)."""
@@ -317,7 +292,7 @@ class DeploymentController(ControllerBase):
         if (deploy.get("spec") or {}).get("paused"):
             self._cleanup(deploy, self._latest(old))
         everything = self._latest([*old, *([new] if new else [])])
-        self._write(deploy, self._calculate(deploy, everything, new))
+        self._write(deploy, deploystatus.calculate(deploy, everything, new, self.now()))
 
     def _proportional(self, deploy: Obj, new: Obj | None, old: list[Obj]) -> None:
         """``scale``: one active set takes the size; a saturated new set empties the old
@@ -372,100 +347,10 @@ class DeploymentController(ControllerBase):
             if idle and observed:
                 self.delete(REPLICASETS, rs)
 
-    def _calculate(self, deploy: Obj, sets: list[Obj], new: Obj | None) -> Obj:
-        """``calculateStatus``: counts over the sets and the Available condition."""
-        old_status = deploy.get("status") or {}
-        available = rollout.total_status(sets, "availableReplicas")
-        counts = {
-            "replicas": rollout.total_status(sets, "replicas"),
-            "updatedReplicas": rollout.status_of(new, "replicas") if new else 0,
-            "readyReplicas": rollout.total_status(sets, "readyReplicas"),
-            "availableReplicas": available,
-            "unavailableReplicas": max(0, rollout.total(sets) - available),
-        }
-        status: Obj = {"observedGeneration": deploy["metadata"].get("generation", 1)}
-        status.update((k, v) for k, v in counts.items() if v)
-        status["conditions"] = deep_copy(old_status.get("conditions") or [])
-        if "collisionCount" in old_status:
-            status["collisionCount"] = old_status["collisionCount"]
-        if available >= replicas(deploy) - rollout.max_unavailable(deploy):
-            cond = self._cond(
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            )
-        else:
-            cond = self._cond(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
-        set_condition(status, cond)
-        return status
-
     def _rollout_status(self, deploy: Obj, sets: list[Obj], new: Obj | None) -> float | None:
-        """``syncRolloutStatus``: the Progressing condition; returns when to look again."""
-        status = self._calculate(deploy, sets, new)
-        deadline = (deploy.get("spec") or {}).get("progressDeadlineSeconds")
-        current = condition_of(deploy.get("status") or {}, "Progressing")
-        finished = (
-            status.get("replicas", 0) == status.get("updatedReplicas", 0)
-            and current is not None
-            and current.get("reason") == NEW_RS_AVAILABLE
-        )
-        if deadline is None:
-            status["conditions"] = [c for c in status["conditions"] if c["type"] != "Progressing"]
-        elif not finished:
-            self._progress(deploy, status, new, current)
+        """``syncRolloutStatus``: write the status; returns when to look at it again."""
+        status = deploystatus.rollout_status(deploy, sets, new, self.clock())
         if status == (deploy.get("status") or {}):
-            return self._requeue(deploy, status)
+            return deploystatus.requeue(deploy, status)
         self._write(deploy, status)
         return None
-
-    def _progress(self, deploy: Obj, status: Obj, new: Obj | None, current: Obj | None) -> None:
-        name = (
-            f'ReplicaSet "{new["metadata"]["name"]}"'
-            if new
-            else f'Deployment "{deploy["metadata"]["name"]}"'
-        )
-        if rollout.complete(deploy, status):
-            cond = self._cond(
-                "Progressing", "True", NEW_RS_AVAILABLE, f"{name} has successfully progressed."
-            )
-            set_condition(status, cond)
-        elif rollout.progressed(deploy.get("status") or {}, status):
-            cond = self._cond("Progressing", "True", "ReplicaSetUpdated", f"{name} is progressing.")
-            if current is not None:
-                if current.get("status") == "True":
-                    cond["lastTransitionTime"] = current["lastTransitionTime"]
-                status["conditions"] = [
-                    c for c in status["conditions"] if c["type"] != "Progressing"
-                ]
-            set_condition(status, cond)
-        elif self._timed_out(deploy, status):
-            cond = self._cond(
-                "Progressing", "False", TIMED_OUT, f"{name} has timed out progressing."
-            )
-            set_condition(status, cond)
-
-    def _timed_out(self, deploy: Obj, status: Obj) -> bool:
-        """``DeploymentTimedOut``: no progress since the condition's lastUpdateTime."""
-        cond = condition_of(status, "Progressing")
-        if cond is None or cond.get("reason") == NEW_RS_AVAILABLE:
-            return False
-        if cond.get("reason") == TIMED_OUT:
-            return True
-        deadline = int((deploy.get("spec") or {}).get("progressDeadlineSeconds") or 0)
-        return parse_timestamp(cond["lastUpdateTime"]) + deadline < self.clock()
-
-    def _requeue(self, deploy: Obj, status: Obj) -> float | None:
-        """``requeueStuckDeployment``: when the progress deadline of a stuck rollout falls."""
-        deadline = (deploy.get("spec") or {}).get("progressDeadlineSeconds")
-        current = condition_of(deploy.get("status") or {}, "Progressing")
-        if deadline is None or current is None:
-            return None
-        if rollout.complete(deploy, status) or current.get("reason") == TIMED_OUT:
-            return None
-        return parse_timestamp(current["lastUpdateTime"]) + int(deadline) + 0.01

@@ -34,7 +34,10 @@ def _pulled(image: str) -> str:
     digest = hashlib.sha256(image.encode()).digest()
     took = f"{0.5 + digest[0] / 100:.3f}s"
     size = 2_000_000 + int.from_bytes(digest[1:4], "big")
-    return f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.'
+    return (
+        f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
+        f"Image size: {size} bytes."
+    )
 
 
 def _start(container: Obj, pulled: set[str], path: str) -> list[Event]:

@@ -1,4 +1,4 @@
-"""The simulated StatefulSet controller and its ControllerRevisions (``pkg/controller/statefulset``).
+"""The simulated StatefulSet controller and its ControllerRevisions (pkg/controller/statefulset).
 
 Each pod template is a ``ControllerRevision`` (``<set>-<hash>``, FNV-1 of its data as
 ``HashControllerRevision`` computes it, ``revision`` numbered, at most
@@ -219,7 +219,8 @@ class StatefulSetController(ControllerBase):
 
     def _delete_pod(self, sts: Obj, pod: Obj) -> None:
         self.delete(PODS, pod)
-        message = f"delete Pod {pod['metadata']['name']} in StatefulSet {sts['metadata']['name']} successful"
+        pod_name, name = pod["metadata"]["name"], sts["metadata"]["name"]
+        message = f"delete Pod {pod_name} in StatefulSet {name} successful"
         self.event(STATEFULSETS, sts, NORMAL, "SuccessfulDelete", message)
 
     def _claims(self, sts: Obj, index: int) -> None:

@@ -32,6 +32,7 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         else:
             os.environ[name] = value
 
+
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT / "tests" / "fixtures"
 SAMPLE_REPO = PROJECT / "sample-repo"

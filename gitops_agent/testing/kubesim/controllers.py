@@ -84,6 +84,8 @@ class ControllerLoop:
         self.timers.clear()
         self.errors.clear()
         self.pods.started.clear()
+        self.pods.stopping.clear()
+        self.pods.pulled.clear()
         self.recorder.reset()
 
     def mark_all(self) -> None:

@@ -168,5 +168,6 @@ def test_an_option_after_ref_is_a_usage_error(plain_repo: Path, cli: Cli) -> Non
 def test_run_follows_only_an_existing_directory(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("run", "--once", str(tmp_path / "missing"))
     assert code == 1 and "is not a directory" in err
+    # run takes a repository URL as plan and apply do (0efd4bc): one it cannot read fails
     code, _, err = cli("run", "--once", "https://git.example.com/x.git")
-    assert code == 1 and "is a repository URL; run follows a local directory" in err
+    assert code == 1 and "the source could not be read" in err

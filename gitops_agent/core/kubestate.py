@@ -67,8 +67,19 @@ def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
         or min(counts) < desired
         or int(status.get("replicas") or 0) > desired
     )
-    failure = _deadline_exceeded(status) or _pods_failure(pods)
+    failure = _deadline_exceeded(status) or _pods_failure(_current_pods(workload, pods))
     return WorkerState(True, desired, ready, failure, rolling)
+
+
+def _current_pods(workload: Obj, pods: Sequence[Obj]) -> list[Obj]:
+    """The pods that tell the Worker's health: not those being deleted (a terminating pod is
+    on its way out, and ends Failed when killed at the end of its grace period), nor, for a
+    StatefulSet, those of a revision other than its ``updateRevision``."""
+    live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    update = (workload.get("status") or {}).get("updateRevision")
+    if not update:
+        return live
+    return [p for p in live if labels.labels_of(p).get("controller-revision-hash") == update]
 
 
 def _deadline_exceeded(status: Obj) -> str | None:

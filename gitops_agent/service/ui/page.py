@@ -48,6 +48,12 @@ SCRIPT = (
 )
 
 
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<circle cx="8" cy="8" r="7" fill="#1a7f37"/></svg>'
+)
+
+
 def _digest(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
@@ -109,7 +115,8 @@ def _head(title: str, *, refresh: bool) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"{meta}<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f'{meta}<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
     )
 
 

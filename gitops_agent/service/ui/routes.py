@@ -1,4 +1,4 @@
-"""The status page's routes: ``GET /``, ``/cycles/<seq>``, ``/api/v1/resources``,
+"""The status page's routes: ``GET /``, ``/favicon.svg``, ``/cycles/<seq>``, ``/api/v1/resources``,
 ``/api/v1/history``, ``/api/v1/history/<seq>`` and ``/api/v1/bundles/<name>/graph``.
 
 ``StatusPages(board, token=...)`` answers a GET from the board's newest snapshot (never the
@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from gitops_agent.core.history import to_json
 from gitops_agent.service.ui.board import StatusBoard
-from gitops_agent.service.ui.page import CSP, cycle_page, page
+from gitops_agent.service.ui.page import CSP, ICON, cycle_page, page
 from gitops_agent.service.ui.snapshot import graph_json, history_json, resources_json
 
 COOKIE = "gitops_agent_ui"
@@ -55,6 +55,8 @@ class StatusPages:
         not the page's."""
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query[:2048])
+        if path == "/favicon.svg":
+            return _cached(Response(200, ICON.encode(), "image/svg+xml"), "")
         if not (path == "/" or path.startswith(("/cycles/", "/api/v1/"))):
             return None
         if self._token:

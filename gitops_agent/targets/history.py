@@ -90,7 +90,10 @@ class ConfigMapHistory:
             if before != set(data):  # the new cycle's shard, and one that lost its oldest
                 self.api.apply(self._object(name, data))
         for name in sorted(set(shards) - set(by_shard)):
-            self.api.delete(ObjectKey("v1", "ConfigMap", self.namespace, name))
+            config_map = kinds.CONFIG_MAP
+            self.api.delete(
+                ObjectKey(config_map.api_version, config_map.name, self.namespace, name)
+            )
         return kept[-1]
 
     def _name(self, seq: int) -> str:

@@ -212,3 +212,40 @@ def test_a_board_that_cannot_refresh_keeps_its_snapshot_and_says_why(tmp_path: P
     board.refresh()
     assert board.snapshot.note.startswith("not refreshed: the API server")
     assert "not refreshed" in page(board.snapshot)
+
+
+def test_the_server_without_pages_answers_404_at_the_root() -> None:
+    import urllib.error
+    import urllib.request
+
+    from gitops_agent.service.server import AgentServer, ServerOptions
+
+    with AgentServer(ServerOptions(port=0), on_push=lambda hint: None) as server:
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(server.url + "/", timeout=5)
+        assert raised.value.code == 404
+        raised.value.close()
+    pages = StatusPages(FixedBoard(sample_snapshot()))
+    with (
+        AgentServer(ServerOptions(port=0), on_push=lambda hint: None, pages=pages.answer) as server,
+        urllib.request.urlopen(server.url + "/?q=sleep", timeout=5) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert b"Resources (3 of 5)" in response.read()
+
+
+def test_a_token_variable_that_is_not_set_stops_run_before_it_serves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitops_agent.cli import main
+    from tests.conftest import copy_sample
+
+    monkeypatch.setenv("GITOPS_AGENT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("UI_TOKEN", raising=False)
+    repo = copy_sample(tmp_path / "repo")
+    config = repo / "gitops-agent.yaml"
+    config.write_text(config.read_text() + "server: {uiTokenEnv: UI_TOKEN}\n")
+    code = main(["run", str(repo), "--listen", "127.0.0.1:0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "server.uiTokenEnv names UI_TOKEN, which is not set" in err

@@ -68,6 +68,7 @@ class SyncConfig:
     wait_timeout: float = 300.0
     poll_interval: float = 1.0
     ignore: tuple[Mapping[str, Any], ...] = ()
+    concurrency: int = 8  # resources written at once in a wave (on targets that allow it)
 
 
 @dataclass(frozen=True, slots=True)

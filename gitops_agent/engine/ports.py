@@ -83,12 +83,14 @@ class TargetHooks:
     one-shot ``run --once`` exits (unless asked to keep it) and says what it stopped;
     ``periodic`` is scheduled while ``run`` serves; ``drop_namespaces`` deletes the
     namespaces this owner's applies created and names them (a preview environment's, when
-    it is torn down); ``history`` keeps the agent's cycles on the target."""
+    it is torn down); ``history`` keeps the agent's cycles on the target;
+    ``concurrent_writes`` says several resources may be written at once (``sync.concurrency``)."""
 
     release: Callable[[], str] | None = None
     periodic: tuple[Periodic, ...] = ()
     drop_namespaces: Callable[[], tuple[str, ...]] | None = None
     history: HistoryStore | None = None
+    concurrent_writes: bool = False
 
 
 class Target(Protocol):

@@ -59,7 +59,9 @@ class KubernetesTarget:
 
     def hooks(self) -> TargetHooks:
         store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
-        return TargetHooks(drop_namespaces=self._drop_namespaces, history=store)
+        return TargetHooks(
+            drop_namespaces=self._drop_namespaces, history=store, concurrent_writes=True
+        )
 
     def _drop_namespaces(self) -> tuple[str, ...]:
         """Delete the namespaces created for this owner (labelled with it when created)."""

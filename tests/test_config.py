@@ -69,7 +69,8 @@ def test_bad_yaml_and_bad_duration(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("500ms", 0.5), (12, 12)]
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("500ms", 0.5), (12, 12), ("7d", 604800)],
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -80,7 +81,7 @@ def test_sync_timeout_did_nothing_and_is_gone() -> None:
         parse_config("sync: {timeout: 10m}\n", "agent.yaml")
 
 
-@pytest.mark.parametrize("value", [".nan", ".inf", "-5", "1e999"])
+@pytest.mark.parametrize("value", [".nan", ".inf", "-5", "1e999", "7days", "9" * 400 + "d"])
 def test_durations_are_finite_and_not_negative(value: str) -> None:
     with pytest.raises(
         ConfigError, match=r"agent\.yaml:1:\d+: sync\.waitTimeout: .* is not a duration"

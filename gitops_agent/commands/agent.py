@@ -1,6 +1,7 @@
 """``run``: the agent. Follows its source, reconciles each new revision, reports statuses,
-previews pull requests, checks for drift on its schedule, serves webhooks, health and
-metrics; ``--once`` runs one cycle (and one drift check when one is scheduled) and exits."""
+previews pull requests, checks for drift on its schedule, serves webhooks, health, metrics
+and the status page; ``--once`` runs one cycle (and one drift check when one is scheduled)
+and exits."""
 
 from __future__ import annotations
 
@@ -16,20 +17,18 @@ from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
 from gitops_agent.commands.driftchecks import build_drift_loop, schedule_drift
+from gitops_agent.commands.ports import reporter_for, reporter_spec, source_spec
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
-from gitops_agent.engine.ports import Periodic
+from gitops_agent.engine.ports import Periodic, Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
 from gitops_agent.reporters import (
-    ReporterKind,
-    ReporterSpec,
     SafeReporter,
     build_pull_requests,
-    build_reporter,
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
@@ -38,9 +37,11 @@ from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
+from gitops_agent.service.ui.board import BoardParts, StatusBoard
+from gitops_agent.service.ui.routes import StatusPages
+from gitops_agent.service.ui.snapshot import PreviewRow
 from gitops_agent.service.webhooks import WebhookSecrets
-from gitops_agent.sources.auth import GitAuth
-from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
+from gitops_agent.sources.git import GitSource
 from gitops_agent.sources.revisions import (
     GitRevisions,
     PreviewCheckouts,
@@ -92,15 +93,14 @@ def _run(
     followed: RevisionSource | None,
 ) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    for section in _unused_sections(config):
-        log.warning("the %s section of the configuration has no effect yet", section)
+    home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
     parts = AgentParts(
         config=config,
         config_path=config_path,
         source=followed or _source(config, cache),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
         reporter=SafeReporter(
-            _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
+            reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
         metrics=AgentMetrics(),
         health=Health(),
@@ -111,18 +111,19 @@ def _run(
     drift = build_drift_loop(
         parts,
         loop,
-        spec=_reporter_spec(config),
+        spec=reporter_spec(config),
         cache=cache,
         make_target=parts.make_target,
         reporter=parts.reporter,
     )
     try:
         if args.once:
-            return _once(args, config, loop, previews, drift)
-        return _serve(args, config, loop, parts, previews=previews, drift=drift)
+            return _once(args, loop, previews, home, drift=drift)
+        return _serve(args, loop, parts, previews, home, drift=drift)
     finally:
         if previews is not None:
             previews.close()
+        home.close()
 
 
 def _previews(
@@ -135,11 +136,13 @@ def _previews(
     """The preview loop, when previews are enabled and can run: they need a git source
     and a forge that lists pull requests."""
     if not config.previews.enabled:
+        if config.previews.environments:
+            log.warning("previews.environments has no effect without previews.enabled: true")
         return None
     if not config.source.url:
         log.warning("previews need a git source (source.url or a SOURCE URL): none run")
         return None
-    ports = build_pull_requests(_reporter_spec(config), source_url=config.source.url)
+    ports = build_pull_requests(reporter_spec(config), source_url=config.source.url)
     if ports.pulls is None:
         log.warning("previews need a forge reporter that lists pull requests: none run")
         return None
@@ -148,7 +151,7 @@ def _previews(
         config_path=config_path,
         pulls=ports.pulls,
         reporter=reporter,
-        checkouts=PreviewCheckouts(_source_spec(config), cache / "previews"),
+        checkouts=PreviewCheckouts(source_spec(config), cache / "previews"),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
     )
     return PreviewLoop(parts)
@@ -156,14 +159,15 @@ def _previews(
 
 def _once(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     previews: PreviewLoop | None,
+    home: Target,
+    *,
     drift: DriftLoop | None,
 ) -> int:
     """One cycle, its status table, the previews of open pull requests, a drift check when
     one is scheduled, then (local target) the processes stopped unless kept."""
-    result = loop.poll()
+    result = loop.poll("manual")
     if previews is not None:
         previews.poll()
     if drift is not None and result is not None:
@@ -174,25 +178,11 @@ def _once(
         )
         return 1
     code = report(result, "table")
-    target = build_target(config, target_choice(args))
-    try:
-        release = target.hooks().release
-        if release is not None and not args.keep_running:
-            stopped = release()
-            print(
-                f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr
-            )
-    finally:
-        target.close()
+    release = home.hooks().release
+    if release is not None and not args.keep_running:
+        stopped = release()
+        print(f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr)
     return code
-
-
-def _unused_sections(config: AgentConfig) -> list[str]:
-    """Settings that are validated but not acted on yet (preview environments)."""
-    unused = []
-    if config.previews.environments:
-        unused.append("previews.environments")
-    return unused
 
 
 def _secrets(config: AgentConfig) -> SecretRegistry:
@@ -210,67 +200,37 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
 def _source(config: AgentConfig, cache: Path) -> RevisionSource:
     if not config.source.url:
         return directory_revisions(".")
-    return GitRevisions(GitSource(_source_spec(config), cache / "sources"))
-
-
-def _source_spec(config: AgentConfig) -> GitSourceSpec:
-    return GitSourceSpec(
-        url=config.source.url or "",
-        ref=config.source.ref,
-        token_env=config.source.token_env or "",
-        ssh_key_file=config.source.ssh_key_file or "",
-        fetch_mode=FetchMode(config.source.fetch),
-    )
-
-
-def _reporter_spec(config: AgentConfig) -> ReporterSpec:
-    section = config.reporter
-    return ReporterSpec(
-        kind=ReporterKind(section.kind),
-        api_url=section.url or "",
-        repository=section.repository or "",
-        token_env=section.token_env or "",
-        context=config.reporter_context(),
-        username=section.username or "",
-        notes_ref=section.notes_ref,
-    )
-
-
-def _reporter(config: AgentConfig, cache: Path) -> Reporter:
-    auth = GitAuth(
-        token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
-    )
-    return build_reporter(
-        _reporter_spec(config),
-        source_url=config.source.url or "",
-        source_auth=auth,
-        cache_dir=cache / "notes",
-    )
+    return GitRevisions(GitSource(source_spec(config), cache / "sources"))
 
 
 def _serve(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     parts: AgentParts,
-    *,
     previews: PreviewLoop | None,
+    home: Target,
+    *,
     drift: DriftLoop | None,
 ) -> int:
+    config = parts.config
     schedule = AgentSchedule(loop, interval=config.source.interval)
-    target = build_target(config, target_choice(args))
-    for job in target.hooks().periodic:
+    for job in home.hooks().periodic:
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
     if drift is not None:
         schedule_drift(schedule, drift, config)
+    pages = _status_page(config, loop, parts, previews)
+    if pages is not None:
+        loop.on_cycle = pages.board.refresh
+        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page")
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: schedule.poll_now(),
         on_pull_request=lambda hint: _preview_now(schedule, previews),
         metrics=parts.metrics,
         health=parts.health,
+        pages=pages.answer if pages is not None else None,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -287,6 +247,38 @@ def _serve(
 
 
 PREVIEW_JOB = "previews"
+STATUS_REFRESH = 10.0  # seconds between refreshes of the status page (and after each cycle)
+
+
+def _status_page(
+    config: AgentConfig, loop: AgentLoop, parts: AgentParts, previews: PreviewLoop | None
+) -> StatusPages | None:
+    """The status page, unless ``server.ui`` is off; protected by the token
+    ``server.uiTokenEnv`` names (which must then be set)."""
+    if not config.server.ui:
+        return None
+    token = ""
+    if config.server.ui_token_env:
+        token = os.environ.get(config.server.ui_token_env, "")
+        if not token:
+            raise ConfigError(
+                f"server.uiTokenEnv names {config.server.ui_token_env}, which is not set: "
+                "set it, or remove the key to serve the page without a token"
+            )
+
+    def open_previews() -> list[PreviewRow]:
+        found = previews.newest() if previews is not None else []
+        return [PreviewRow(p.number, p.head, p.state.value, p.description) for p in found]
+
+    board = StatusBoard(
+        BoardParts(
+            config=config,
+            make_target=parts.make_target,
+            applied=loop.state,
+            previews=open_previews,
+        )
+    )
+    return StatusPages(board, token=token)
 
 
 def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:
@@ -311,5 +303,7 @@ def _server_options(listen: str, config: AgentConfig) -> ServerOptions:
     if not host or not port.isdigit():
         raise ConfigError(f"listen address {listen!r} must look like 127.0.0.1:8080")
     secret = os.environ.get(config.server.webhook_secret_env or "", "")
-    secrets = WebhookSecrets(github=secret, gitlab=secret, gitea=secret, generic=secret)
+    secrets = WebhookSecrets(
+        github=secret, gitlab=secret, gitea=secret, bitbucket=secret, generic=secret
+    )
     return ServerOptions(host=host, port=int(port), secrets=secrets)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,9 +25,9 @@ from gitops_agent.core.stacks import StackRegistry
 from gitops_agent.core.validation import ValidationContext
 from gitops_agent.errors import ConfigError
 
-_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _RENDER = RenderSettings()  # the renderer's defaults are the configuration's
 
 
@@ -68,6 +68,7 @@ class SyncConfig:
     wait_timeout: float = 300.0
     poll_interval: float = 1.0
     ignore: tuple[Mapping[str, Any], ...] = ()
+    concurrency: int = 8  # resources written at once in a wave (on targets that allow it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +113,16 @@ class DriftConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    limit: int = 100  # cycles kept on the target (the oldest dropped first)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     webhook_secret_env: str | None = None
+    ui: bool = True  # the status page at / and its JSON API
+    ui_token_env: str | None = None  # when set, the page asks for this token
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,7 @@ class AgentConfig:
     reporter: ReporterConfig = ReporterConfig()
     previews: PreviewsConfig = PreviewsConfig()
     drift: DriftConfig = DriftConfig()
+    history: HistoryConfig = HistoryConfig()
     server: ServerConfig = ServerConfig()
     path: str | None = None
 
@@ -169,13 +178,42 @@ class AgentConfig:
         """The commit-status context: ``reporter.context``, else ``gitops-agent/<name>``."""
         return self.reporter.context or f"gitops-agent/{self.name}"
 
+    def preview_environment(self, number: int, workspaces: Iterable[str]) -> AgentConfig:
+        """This configuration as a pull request's preview environment sees it: owner
+        ``<name>-pr-<number>`` and every workspace in its own namespace
+        (``previews.namespaceTemplate``)."""
+        template = self.previews.namespace_template
+        mapping = {ws: environment_namespace(template, ws, number) for ws in sorted(workspaces)}
+        target = replace(self.target, workspaces=mapping)
+        return replace(self, name=f"{self.name}-pr-{number}", target=target)
+
     def with_vars(self, extra: Mapping[str, str]) -> AgentConfig:
         """This configuration with ``extra`` variables (command line ``--var``) on top."""
         return replace(self, vars={**self.vars, **extra})
 
 
+def environment_namespace(template: str, workspace: str, number: int) -> str:
+    """The namespace of ``workspace`` in pull request ``number``'s preview environment."""
+    return template.replace("<workspace>", workspace).replace("<number>", str(number))
+
+
+def _template_problem(template: Any) -> str | None:
+    """Why a namespace template would not give each pull request its own namespaces."""
+    if not isinstance(template, str):
+        return None  # the schema says so
+    if "<number>" not in template:
+        return (
+            f"namespaceTemplate {template!r} has no <number>: pull requests would share "
+            "namespaces (e.g. <workspace>-pr-<number>)"
+        )
+    rest = template.replace("<workspace>", "").replace("<number>", "")
+    if "<" in rest or ">" in rest:
+        return f"namespaceTemplate {template!r}: the placeholders are <workspace> and <number>"
+    return None
+
+
 def parse_duration(value: str | float | int, *, where: str = "duration") -> float:
-    """Seconds in ``30s``, ``1m``, ``1h30m``, ``500ms`` or a plain number of seconds."""
+    """Seconds in ``30s``, ``1m``, ``1h30m``, ``7d``, ``500ms`` or a plain number of seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
@@ -224,6 +262,13 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
         for text in stacks.config_problems(name, spec):
             found.append((position.line, position.column, text))
     found += _drift_problems(doc, data.get("drift"))
+
+    previews = data.get("previews")
+    if isinstance(previews, Mapping) and "namespaceTemplate" in previews:
+        why = _template_problem(previews["namespaceTemplate"])
+        if why is not None:
+            position = doc.position(("previews", "namespaceTemplate"))
+            found.append((position.line, position.column, why))
     for where, convert in _CONVERSIONS.items():
         section, key = where.split(".")
         values = data.get(section)
@@ -325,6 +370,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
         "sync": SyncConfig,
         "reporter": ReporterConfig,
         "previews": PreviewsConfig,
+        "history": HistoryConfig,
         "drift": DriftConfig,
         "server": ServerConfig,
     }

@@ -164,7 +164,7 @@ def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict
         if annotations:
             kept["annotations"] = annotations
         trimmed["metadata"] = kept
-    result: dict[str, Any] = _canonical(trimmed, "")
+    result: dict[str, Any] = _canonical(trimmed, None, False)
     for rule in ignore:
         if rule.applies(obj):
             for pointer in rule.pointers:
@@ -172,28 +172,21 @@ def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict
     return result
 
 
-def _canonical(value: Any, key: str) -> Any:
-    """A deep copy of ``value`` (found under ``key``) with the quantities of a ``requests``,
-    ``limits``, ``capacity`` or ``hard`` map in canonical form."""
-    if isinstance(value, dict) or (isinstance(value, Mapping) and not isinstance(value, list)):
-        if key in _QUANTITY_PARENTS:
-            return {str(k): _quantity(v, str(k)) for k, v in value.items()}
-        return {k: _canonical(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item, key) for item in value]
-    return value
-
-
-def _quantity(value: Any, key: str) -> Any:
-    """A value of a quantity map: canonical when it is a quantity."""
-    if isinstance(value, list):
-        return [_quantity(item, key) for item in value]
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
+def _canonical(value: Any, key: str | None, quantity: bool) -> Any:
+    """A copy with quantities canonical: ``key`` is the value's own key, ``quantity`` says
+    a scalar here is one (its mapping sits under a key such as ``requests``; the items of a
+    list are judged as the list is)."""
+    if type(value) is dict or (type(value) is not list and isinstance(value, Mapping)):
+        below = key in _QUANTITY_PARENTS
+        return {k: _canonical(item, str(k), below) for k, item in value.items()}
+    if type(value) is list:
+        return [_canonical(item, key, quantity) for item in value]
+    if quantity and isinstance(value, str | int | float):
         try:
             return quantities.canonical(value)
         except quantities.QuantityError:
             return value
-    return _canonical(value, key)
+    return value
 
 
 def _drop(obj: dict[str, Any], pointer: str) -> None:

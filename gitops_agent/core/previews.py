@@ -109,17 +109,36 @@ def preview_text(view: Preview) -> str:
 
 
 def preview_markdown(
-    view: Preview, *, title: str, link: FileLink | None = None, limit: int = 60_000
+    view: Preview,
+    *,
+    title: str,
+    link: FileLink | None = None,
+    limit: int = 60_000,
+    html: bool = True,
 ) -> str:
-    """The comment: every section, or fewer details when it would exceed ``limit``."""
+    """The comment: every section, or fewer details when it would exceed ``limit``. Without
+    ``html`` (Bitbucket renders none), diffs are plain sections instead of collapsed ones."""
+    style = _Style(html)
     for detail in (True, False):
-        text = "\n".join(_markdown(view, title, link, detail=detail))
+        text = "\n".join(_markdown(view, title, link, detail=detail, style=style))
         if len(text) <= limit:
             return text
-    return _cut(list(_markdown(view, title, link, detail=False)), limit)
+    return _cut(list(_markdown(view, title, link, detail=False, style=style)), limit)
 
 
-def _markdown(view: Preview, title: str, link: FileLink | None, *, detail: bool) -> Iterator[str]:
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How the comment is marked up: with HTML (collapsed diffs) or Markdown alone."""
+
+    html: bool
+
+    def code(self, text: str) -> str:
+        return f"<code>{text}</code>" if self.html else f"`{text}`"
+
+
+def _markdown(
+    view: Preview, title: str, link: FileLink | None, *, detail: bool, style: _Style
+) -> Iterator[str]:
     head = f"`{view.head[:12]}`" + (f" against `{view.base[:12]}`" if view.base else "")
     yield f"### {title}: {head}"
     yield ""
@@ -135,7 +154,7 @@ def _markdown(view: Preview, title: str, link: FileLink | None, *, detail: bool)
     if view.plan.blocked_prune is not None:
         yield ""
         yield f"> :warning: prune refused: {view.plan.blocked_prune.message()}"
-    yield from _waves(view, detail=detail)
+    yield from _waves(view, detail=detail, style=style)
     if not detail:
         yield ""
         yield f"_Field diffs are left out to keep this comment short; {FULL_PLAN}._"
@@ -163,7 +182,7 @@ def _type_table(plan: Plan) -> Iterator[str]:
             yield f"| {kind} | " + " | ".join(str(n) for n in counts) + " |"
 
 
-def _waves(view: Preview, *, detail: bool) -> Iterator[str]:
+def _waves(view: Preview, *, detail: bool, style: _Style) -> Iterator[str]:
     assert view.plan is not None
     for index, wave in enumerate(view.plan.waves()):
         changed = [r for r in wave if r.action not in _QUIET]
@@ -173,24 +192,27 @@ def _waves(view: Preview, *, detail: bool) -> Iterator[str]:
         yield ""
         yield "#### prune" if prunes else f"#### wave {index}"
         for resource in changed:
-            yield from _resource(resource, view, detail=detail)
+            yield from _resource(resource, view, detail=detail, style=style)
 
 
-def _resource(resource: ResourcePlan, view: Preview, *, detail: bool) -> Iterator[str]:
+def _resource(
+    resource: ResourcePlan, view: Preview, *, detail: bool, style: _Style
+) -> Iterator[str]:
     where = f" ({resource.file})" if resource.file else ""
     drift = " — _live differs from base too_" if resource.id in view.base_drift else ""
-    heading = f"{SYMBOL[resource.action]} {resource.action} <code>{resource.id}</code>{where}"
+    heading = f"{SYMBOL[resource.action]} {resource.action} {style.code(str(resource.id))}{where}"
     if not detail:
         fields = sum(len(s.changes) for s in resource.steps)
         yield f"- {heading}: {len(resource.steps)} object(s), {fields} field change(s){drift}"
         return
-    yield f"<details><summary>{heading}{drift}</summary>"
+    yield f"<details><summary>{heading}{drift}</summary>" if style.html else f"{heading}{drift}"
     yield ""
     yield "```diff"
     for line in step_lines(resource):
         yield diff_line(line)
     yield "```"
-    yield "</details>"
+    if style.html:
+        yield "</details>"
 
 
 def _cut(lines: list[str], limit: int) -> str:

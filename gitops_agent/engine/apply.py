@@ -14,8 +14,10 @@ target run waits and timeouts without waiting.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from gitops_agent.core import labels
@@ -50,6 +52,7 @@ class ApplyOptions:
     poll_interval: float = _SYNC.poll_interval
     progress_every: float = 5.0
     wait_healthy: bool = True
+    concurrency: int = 1  # resources of one pass written at once (each in its own order)
 
 
 class _State(enum.Enum):
@@ -109,6 +112,16 @@ class Applier:
         self.clock = clock
         self.sleep = sleep
         self.started = clock()
+        self._local = threading.local()
+
+    def _say(self, line: str) -> None:
+        """A progress line: straight out, or kept while resources are written at once (each
+        resource's lines are then told together, in wave order)."""
+        kept: list[str] | None = getattr(self._local, "lines", None)
+        if kept is None:
+            self.progress(line)
+        else:
+            kept.append(line)
 
     def run(self) -> tuple[ResourceResult, ...]:
         """Apply, wait, prune; return one result per planned resource."""
@@ -136,28 +149,52 @@ class Applier:
         try:
             self.observation = observe(self.target, self.desired)
         except TargetError as err:
-            self.progress(f"could not observe the target, keeping what was seen last: {err}")
+            self._say(f"could not observe the target, keeping what was seen last: {err}")
             return
         self.epoch += 1
 
     def _advance(self, tracks: Sequence[_Track]) -> None:
-        for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
-            if track.state is _State.WAITING:
-                self._try_start(track)
+        ordered = sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id))
+        ready = [t for t in ordered if t.state is _State.WAITING and self._ready(t)]
+        self._start_all(ready)
+        for track in ordered:
             if track.state is _State.RUNNING:
                 self._advance_workflow(track)
             if track.state is _State.SETTLING:
                 self._settle(track)
 
-    def _try_start(self, track: _Track) -> None:
+    def _ready(self, track: _Track) -> bool:
+        """Whether a waiting resource can be written now (its dependencies hold)."""
         if track.plan.action is Action.UNCHANGED:
             self._finish(track, _State.DONE, "")  # nothing to write: nothing to wait for
-            return
+            return False
         blocked = self._blocking(track)
-        if blocked is None:
-            self._start(track)
-        elif blocked:
+        if blocked:
             self._report_wait(track, f"for {blocked}")
+        return blocked is None
+
+    def _start_all(self, tracks: Sequence[_Track]) -> None:
+        """Write the resources whose dependencies hold, up to ``concurrency`` at once; a
+        resource's own objects keep their order (namespace, config, workload)."""
+        width = min(self.options.concurrency, len(tracks))
+        if width <= 1:
+            for track in tracks:
+                self._start(track)
+            return
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="apply") as pool:
+            told = list(pool.map(self._start_telling_later, tracks))
+        for lines in told:
+            for line in lines:
+                self.progress(line)
+
+    def _start_telling_later(self, track: _Track) -> list[str]:
+        kept: list[str] = []
+        self._local.lines = kept
+        try:
+            self._start(track)
+        finally:
+            self._local.lines = None
+        return kept
 
     def _blocking(self, track: _Track) -> str | None:
         """None when every dependency is ready; a description of the wait otherwise.
@@ -208,7 +245,7 @@ class Applier:
         message = f"waiting {what}"
         if message != track.message or now - track.last_progress >= self.options.progress_every:
             waited = now - track.waiting_since
-            self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits {what}")
+            self._say(f"waiting {waited:.0f}s: {track.plan.id} waits {what}")
             track.last_progress = now
         track.message = message
 
@@ -223,7 +260,7 @@ class Applier:
         eager = [s for s in track.plan.steps if s.key not in step_keys and s.action in _WRITES]
         if not self._write(track, eager):
             return
-        self.progress(f"applied {track.plan.id} ({track.plan.action})")
+        self._say(f"applied {track.plan.id} ({track.plan.action})")
         track.state = _State.RUNNING
         if not steps:
             self._delete_stale(track)
@@ -251,7 +288,7 @@ class Applier:
             track.written_epoch = self.epoch
             if step.adopt:
                 note = hints.leftovers(written)
-                self.progress(f"adopted {step.key} into {track.plan.id}{note}")
+                self._say(f"adopted {step.key} into {track.plan.id}{note}")
         return True
 
     def _settle(self, track: _Track) -> None:
@@ -301,7 +338,7 @@ class Applier:
         wanted = set(keys)
         writes = [s for s in track.plan.steps if s.key in wanted and s.action in _WRITES]
         if writes and self._write(track, writes):
-            self.progress(f"started {track.plan.id} step {name}")
+            self._say(f"started {track.plan.id} step {name}")
 
     def _delete_stale(self, track: _Track) -> None:
         for step in track.plan.steps:
@@ -326,7 +363,7 @@ class Applier:
                     break
             else:
                 self._finish(track, _State.DONE, f"{len(deletes)} object(s) deleted")
-                self.progress(f"pruned {track.plan.id}")
+                self._say(f"pruned {track.plan.id}")
 
     def _time_out(self, tracks: Sequence[_Track]) -> None:
         for track in tracks:
@@ -346,7 +383,7 @@ class Applier:
         track.message = message
         track.reason = reason
         if state in (_State.FAILED, _State.SKIPPED):
-            self.progress(f"{state.value} {track.plan.id}: {message}")
+            self._say(f"{state.value} {track.plan.id}: {message}")
 
     def _result(self, track: _Track) -> ResourceResult:
         status = self.observation.statuses.get(track.plan.id)

@@ -4,20 +4,23 @@
 violations), renders and plans the head against what the target holds, and, when the base
 commit is given, plans the base too, so that a resource whose live state already differs
 from the base is marked as such ("live differs from base too": the pull request did not
-cause that part). Nothing is written: planning observes and looks up, and no applier runs.
+cause that part). Nothing is written: planning observes once (head and base share the observation) and looks up, and no
+applier runs.
 Called by the ``preview`` command and by the previews of the agent loop; the configuration
 both commits are read under is the base branch's, chosen by the caller.
 """
 
 from __future__ import annotations
 
-from gitops_agent.core.manifests import ResourceId
+from dataclasses import replace
+
+from gitops_agent.core.manifests import ResourceId, flatten
 from gitops_agent.core.planning import Action
 from gitops_agent.core.previews import Preview
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.engine.desired import Desired
 from gitops_agent.engine.ports import Target
-from gitops_agent.engine.reconcile import CycleOptions, make_plan
+from gitops_agent.engine.reconcile import CycleOptions, Planned, make_plan
 
 _QUIET = frozenset({Action.UNCHANGED, Action.UNMANAGED})
 
@@ -41,18 +44,50 @@ def preview(
         planned = make_plan(head, target, revision=head_revision, options=options)
     except RenderError as err:
         return Preview(head_revision, base_revision, None, err.violations, notes=notes)
-    drift = _base_drift(base, target, base_revision, options)
+    drift = frozenset[ResourceId]()
+    if base is not None and not base.violations:
+        drift = _base_drift(base, head, planned, target, revision=base_revision, options=options)
     return Preview(head_revision, base_revision, planned.plan, base_drift=drift, notes=notes)
 
 
 def _base_drift(
-    base: Desired | None, target: Target, revision: str, options: CycleOptions
+    base: Desired,
+    head: Desired,
+    planned: Planned,
+    target: Target,
+    *,
+    revision: str,
+    options: CycleOptions,
 ) -> frozenset[ResourceId]:
-    """Resources the base commit would change too: live already differs from it."""
-    if base is None or base.violations:
-        return frozenset()
+    """Resources the base commit would change too: live already differs from it. A resource
+    the pull request leaves as it is plans the same from the base as from the head, so only
+    the resources it touches are planned again from the base, against the head's
+    observation: one read of the target serves both."""
+    kept = _untouched(base, head)
+    same = {r.id for r in planned.plan.resources if r.id in kept and r.action not in _QUIET}
+    touched = tuple(r for r in base.resources if not {x.id for x in flatten((r,))} <= kept)
+    if not touched:
+        return frozenset(same)
     try:
-        planned = make_plan(base, target, revision=revision, options=options)
+        again = make_plan(
+            replace(base, resources=touched),
+            target,
+            revision=revision,
+            options=options,
+            observation=planned.observation,
+        )
     except RenderError:
-        return frozenset()
-    return frozenset(r.id for r in planned.plan.resources if r.action not in _QUIET)
+        return frozenset(same)
+    ids = {x.id for x in flatten(touched)}
+    changed = {r.id for r in again.plan.resources if r.id in ids and r.action not in _QUIET}
+    return frozenset(same | changed)
+
+
+def _untouched(base: Desired, head: Desired) -> frozenset[ResourceId]:
+    """Ids whose resource is the same in base and head: parsed fields and manifest."""
+    theirs = {r.id: r for r in flatten(head.resources)}
+    return frozenset(
+        r.id
+        for r in flatten(base.resources)
+        if (other := theirs.get(r.id)) is not None and other == r and other.manifest == r.manifest
+    )

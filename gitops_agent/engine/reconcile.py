@@ -75,12 +75,18 @@ def plan_options(config: AgentConfig, options: CycleOptions) -> PlanOptions:
 
 
 def make_plan(
-    desired: Desired, target: Target, *, revision: str, options: CycleOptions = CycleOptions()
+    desired: Desired,
+    target: Target,
+    *,
+    revision: str,
+    options: CycleOptions = CycleOptions(),
+    observation: Observation | None = None,
 ) -> Planned:
-    """Render, assemble and observe, look up what stands where objects are to be created,
+    """Render, assemble and observe (unless ``observation`` is given: a preview plans its
+    head and its base against one), look up what stands where objects are to be created,
     then plan. Raises RenderError for resources that cannot coexist."""
     wanted = assemble(desired.resources, target.render(desired.resources, revision=revision))
-    observation = observe(target, wanted)
+    observation = observation or observe(target, wanted)
     listed = {key_of(obj) for objects in observation.live.values() for obj in objects}
     missing = [key_of(o) for d in wanted for o in d.objects if key_of(o) not in listed]
     foreign = target.lookup(missing) if missing else {}
@@ -184,6 +190,7 @@ def _applier(
         timeout=config.sync.wait_timeout,
         poll_interval=config.sync.poll_interval,
         wait_healthy=options.wait,
+        concurrency=config.sync.concurrency if target.hooks().concurrent_writes else 1,
     )
     return Applier(
         planned.plan,

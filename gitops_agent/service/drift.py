@@ -6,15 +6,16 @@ agent loop's ``exclusively``), so it never sees a revision half applied. It obse
 target, compares it with the last applied revision (``engine.drift``) and, when
 ``drift.mode`` is ``heal``, heals. Each check is reported: the ``gitops_agent_drift_*``
 metrics, a commit status ``<reporter context>/drift`` on the applied commit (posted when it
-changes, not at every check), one log line per drifted object (a JSON record with
-``--log-format json``) and, with ``drift.issue``, one forge issue kept up to date while drift
-lasts and closed when it is gone. A check that fails is logged and counted; it never stops
+changes, not at every check, and a drift cycle in the history then), one log line per
+drifted object (a JSON record with ``--log-format json``) and, with ``drift.issue``, one forge
+issue kept up to date while drift lasts and closed when it is gone. A check that fails is logged and counted; it never stops
 the agent.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from gitops_agent.core import driftviews
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.drift import DriftReport, Healing, HealOutcome
+from gitops_agent.core.history import ResourceOutcome, drift_cycle
 from gitops_agent.core.reporting import StatusState
 from gitops_agent.engine import drift as drifting
 from gitops_agent.engine.observing import observe
@@ -30,6 +32,7 @@ from gitops_agent.errors import GitOpsError
 from gitops_agent.redaction import redact
 from gitops_agent.reporters.base import CommitStatus, Reporter, truncate_description
 from gitops_agent.reporters.issues import DriftIssues, drift_marker
+from gitops_agent.service.agent import keep
 from gitops_agent.service.metrics import AgentMetrics
 
 log = logging.getLogger("gitops_agent.drift")
@@ -82,7 +85,32 @@ class DriftLoop:
         found: Checked | None = self.parts.exclusively(self._check_now)
         return found
 
+    def _history(
+        self, checked: Checked, state: StatusState, description: str, started: float
+    ) -> None:
+        """A drift cycle in the history, when the check's verdict changed or it healed (a
+        check every few seconds that finds the same must not push the syncs out)."""
+        by_resource: dict[str, list[str]] = {}
+        for item in checked.report.objects:
+            by_resource.setdefault(str(item.id), []).append(f"{item.key} {item.kind}")
+        outcome = "healed" if checked.healed else "drifted"
+        resources = [
+            ResourceOutcome(rid, outcome, "; ".join(objects)[:300])
+            for rid, objects in sorted(by_resource.items())
+        ]
+        cycle = drift_cycle(
+            revision=checked.report.revision,
+            trigger="schedule",
+            started=started,
+            duration=time.time() - started,
+            state=state.value,
+            summary=description,
+            resources=resources,
+        )
+        keep(cycle, self.parts.config, self.parts.make_target)
+
     def _check_now(self) -> Checked | None:
+        started = time.time()
         try:
             checked = self._run()
         except GitOpsError as err:
@@ -95,7 +123,7 @@ class DriftLoop:
             self.parts.metrics.record_drift("error", {})
             return None
         if checked is not None:
-            self._report(checked)
+            self._report(checked, started)
             self.last = checked
         return checked
 
@@ -122,7 +150,7 @@ class DriftLoop:
         finally:
             target.close()
 
-    def _report(self, checked: Checked) -> None:
+    def _report(self, checked: Checked, started: float) -> None:
         report = checked.report
         drifted: dict[tuple[str, str], int] = {}
         for item in report.objects:
@@ -140,10 +168,13 @@ class DriftLoop:
             )
         for healing in checked.healed:
             log.info("drift heal: %s %s %s", healing.outcome, healing.key, healing.message)
-        self._status(report, checked)
+        if self._status(report, checked) or checked.healed:
+            state, description = self._posted[1:] if self._posted else (StatusState.SUCCESS, "")
+            self._history(checked, state, description, started)
         self._update_issue(report, checked)
 
-    def _status(self, report: DriftReport, checked: Checked) -> None:
+    def _status(self, report: DriftReport, checked: Checked) -> bool:
+        """Post the drift status when it changed; True when it did."""
         healed = checked.result == "healed"
         state = StatusState.SUCCESS if healed or not report.has_drift else StatusState.FAILURE
         description = driftviews.status_description(report)
@@ -151,12 +182,13 @@ class DriftLoop:
             description = f"healed {description}"
         posted = (report.revision, state, description)
         if posted == self._posted or not report.revision:
-            return
+            return False
         context = f"{self.parts.config.reporter_context()}/drift"
         target_url = self.parts.config.reporter.target_url or ""
         status = CommitStatus(state, truncate_description(description), context, target_url)
         self.parts.reporter.report(report.revision, status)
         self._posted = posted
+        return True
 
     def _update_issue(self, report: DriftReport, checked: Checked) -> None:
         """Open or update the drift issue while drift lasts; close it when drift is gone.

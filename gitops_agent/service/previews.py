@@ -8,8 +8,10 @@ base branch's configuration), then ``success`` with its summary (``+3 ~1 -0``) o
 ``failure`` with the first violation, and one comment per pull request, found again by its
 hidden marker and edited in place on every push. A pull request from a fork gets a neutral
 status and no preview unless ``previews.forks: plan``; nothing of a pull request is ever
-applied here. Closed and merged pull requests get a final line on their comment. At most
-``previews.maxConcurrent`` previews run at once; a head overtaken by a newer push is skipped.
+applied to production. Closed and merged pull requests get a final line on their comment.
+At most ``previews.maxConcurrent`` previews run at once; a head overtaken by a newer push is
+skipped. With ``previews.environments``, a valid head of a same-repository pull request is
+also deployed to its own environment (``service.environments``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.history import preview_cycle
 from gitops_agent.core.previews import Preview, preview_markdown, status_line
 from gitops_agent.core.reporting import StatusState
 from gitops_agent.core.tree import CONFIG_FILE
@@ -42,6 +45,8 @@ from gitops_agent.reporters.pulls import (
     finish_comment,
     preview_marker,
 )
+from gitops_agent.service.agent import keep
+from gitops_agent.service.environments import Environments, Waiting
 from gitops_agent.sources.directory import NotRegularError, read_regular
 from gitops_agent.wiring import read_desired
 
@@ -122,10 +127,24 @@ class PreviewLoop:
         self._lock = threading.Lock()
         self._running = threading.Lock()
         self._again = threading.Event()
+        self._why = "poll"  # what started the running poll, for the history
         self._pool = ThreadPoolExecutor(max_workers=parts.config.previews.max_concurrent)
+        self.open: dict[int, PullRequest] = {}
+        self.results: dict[int, Previewed] = {}  # the newest of each open pull request
+        self.environments = (
+            Environments(parts.config, parts.make_target, self._post_env, clock)
+            if parts.config.previews.environments
+            else None
+        )
+
+    def newest(self) -> list[Previewed]:
+        """The newest preview of each open pull request, by number."""
+        with self._lock:
+            return [self.results[n] for n in sorted(self.results)]
 
     def trigger(self) -> None:
-        """Ask for a poll now (or right after the running one)."""
+        """Ask for a poll now (or right after the running one): a pull-request webhook."""
+        self._why = "webhook"
         self._again.set()
 
     def close(self) -> None:
@@ -142,6 +161,7 @@ class PreviewLoop:
             while True:
                 self._again.clear()
                 done += self._poll_once()
+                self._why = "poll"
                 if not self._again.is_set():
                     return done
         finally:
@@ -151,14 +171,49 @@ class PreviewLoop:
         try:
             pulls = self.parts.pulls.open_pulls(self.parts.checkouts.branch())
             self._finish_closed({p.number for p in pulls})
+            freed = self._sweep(pulls)
             todo = [p for p in pulls if self.seen.get(p.number) != p.head_sha]
-            base = self._base() if todo else None
+            base = self._base() if todo or freed else None
         except GitOpsError as err:
             log.warning("pull requests not previewed this time: %s", redact(str(err)))
             return []
         with self._lock:
             self.latest.update((p.number, p.head_sha) for p in pulls)
-        return [r for r in self._pool.map(lambda p: self._preview_pull(p, base), todo) if r]
+            self.open = {p.number: p for p in pulls}
+        done = [r for r in self._pool.map(lambda p: self._preview_pull(p, base), todo) if r]
+        list(self._pool.map(lambda w: self._deploy_waiting(w, base), freed))
+        return done
+
+    def _sweep(self, pulls: list[PullRequest]) -> list[Waiting]:
+        """Environments of closed or idle pull requests torn down; the waiting ones that
+        can now be deployed."""
+        if self.environments is None:
+            return []
+        try:
+            return self.environments.sweep((p.number for p in pulls), self._closed)
+        except GitOpsError as err:
+            log.warning("preview environments not swept this time: %s", redact(str(err)))
+            return []
+
+    def _closed(self, number: int) -> bool:
+        return self.parts.pulls.pull(number).state is not PullState.OPEN
+
+    def _deploy_waiting(self, waiting: Waiting, base: _Base | None) -> None:
+        """Deploy a head that waited for a free environment, if it is still the newest."""
+        with self._lock:
+            pull = self.open.get(waiting.number)
+        if self.environments is None or base is None or pull is None:
+            return
+        if pull.head_sha != waiting.head:
+            return  # a newer head is previewed, and asks again when valid
+        try:
+            head_dir, head = self.parts.checkouts.head(pull)
+            wanted = self._read(head_dir, base.config_path)
+        except GitOpsError as err:
+            log.warning("preview environment of #%d not deployed: %s", pull.number, err)
+            return
+        if not wanted.violations:
+            self.environments.deploy(pull.number, head, wanted)
 
     def _base(self) -> _Base:
         """The base branch's tip, read once per poll (every preview of the poll shares it)."""
@@ -177,21 +232,36 @@ class PreviewLoop:
                 return None  # overtaken by a newer push while it waited
         if base is None:
             return None
+        started, wall = time.monotonic(), time.time()
         if pull.from_fork and self.parts.config.previews.forks != "plan":
             result = Previewed(pull.number, pull.head_sha, StatusState.SUCCESS, FORK_SKIPPED)
         else:
             result = self._previewed(pull, base)
         self._post(result.head, result.state, result.description)
+        cycle = preview_cycle(
+            number=pull.number,
+            head=result.head,
+            trigger=self._why,
+            started=wall,
+            duration=time.monotonic() - started,
+            state=result.state.value,
+            summary=result.description,
+        )
+        keep(cycle, self.parts.config, self.parts.make_target)
         with self._lock:
             self.seen[pull.number] = pull.head_sha
+            self.results[pull.number] = result
         return result
 
     def _previewed(self, pull: PullRequest, base: _Base) -> Previewed:
         self._post(pull.head_sha, StatusState.PENDING, f"previewing {pull.head_sha[:7]}")
         try:
             head_dir, head = self.parts.checkouts.head(pull)
-            found = self._compute(head_dir, head, base)
+            wanted = self._read(head_dir, base.config_path)
+            found = self._compute(head_dir, head, wanted, base)
             self._comment(pull, head, found)
+            if self.environments is not None and found.valid and not pull.from_fork:
+                self.environments.request(pull.number, head, wanted)
         except GitOpsError as err:
             message = redact(str(err))
             log.warning("preview of #%d at %s failed: %s", pull.number, pull.head_sha[:12], message)
@@ -201,8 +271,7 @@ class PreviewLoop:
         log.info("preview of #%d at %s: %s", pull.number, head[:12], status_line(found))
         return Previewed(pull.number, head, state, status_line(found), found)
 
-    def _compute(self, head_dir: Path, head: str, base: _Base) -> Preview:
-        wanted = self._read(head_dir, base.config_path)
+    def _compute(self, head_dir: Path, head: str, wanted: Desired, base: _Base) -> Preview:
         changed = _config_bytes(head_dir) != base.config_bytes
         note = OWN_CONFIG_NOTE if self.parts.config_path else CONFIG_NOTE
         notes = (note,) if changed else ()
@@ -225,7 +294,10 @@ class PreviewLoop:
         section = self.parts.config.reporter
         link = file_link(section.kind, section.url or "", section.repository or "", head)
         limit = max(self.parts.pulls.comment_limit - COMMENT_MARGIN, 2_000)
-        body = preview_markdown(found, title="gitops-agent preview", link=link, limit=limit)
+        html = section.kind != "bitbucket"  # Bitbucket renders no HTML in comments
+        body = preview_markdown(
+            found, title="gitops-agent preview", link=link, limit=limit, html=html
+        )
         stamp = _now(self.clock())
         agent = self.parts.config.name
         body += f"\n\n_Head `{head[:12]}` previewed at {stamp} by agent `{agent}`._"
@@ -246,12 +318,17 @@ class PreviewLoop:
             with self._lock:
                 self.seen.pop(number, None)
                 self.latest.pop(number, None)
+                self.results.pop(number, None)
 
-    def _post(self, head: str, state: StatusState, description: str) -> None:
-        context = f"{self.parts.config.reporter_context()}/preview"
+    def _post(self, head: str, state: StatusState, description: str, *, env: bool = False) -> None:
+        suffix = "preview-env" if env else "preview"
+        context = f"{self.parts.config.reporter_context()}/{suffix}"
         target_url = self.parts.config.reporter.target_url or ""
         status = CommitStatus(state, truncate_description(description), context, target_url)
         self.parts.reporter.report(head, status)
+
+    def _post_env(self, head: str, state: StatusState, description: str) -> None:
+        self._post(head, state, description, env=True)
 
 
 def _existing(path: Path) -> str | None:

@@ -1,4 +1,5 @@
-"""Webhook authentication and payload parsing for GitHub, GitLab, Gitea and generic HMAC.
+"""Webhook authentication and payload parsing for GitHub, GitLab, Gitea, Bitbucket and
+generic HMAC.
 
 Pure functions. ``verify(forge, secret, body, headers)`` checks the forge's signature or token
 in constant time; ``authenticate(forge, secret, body, headers, now=...)`` does that first, then
@@ -38,6 +39,7 @@ class Forge(enum.Enum):
     GITHUB = "github"
     GITLAB = "gitlab"
     GITEA = "gitea"
+    BITBUCKET = "bitbucket"
     GENERIC = "generic"
 
 
@@ -55,6 +57,7 @@ class WebhookSecrets:
     github: str = field(default="", repr=False)
     gitlab: str = field(default="", repr=False)
     gitea: str = field(default="", repr=False)
+    bitbucket: str = field(default="", repr=False)
     generic: str = field(default="", repr=False)
 
     def for_forge(self, forge: Forge) -> str:
@@ -104,11 +107,13 @@ DELIVERY_HEADERS: Final = {
     Forge.GITHUB: "x-github-delivery",
     Forge.GITEA: "x-gitea-delivery",
     Forge.GITLAB: "x-gitlab-event-uuid",
+    Forge.BITBUCKET: "x-request-uuid",
 }
 _DISPLAY = {
     "x-github-delivery": "X-GitHub-Delivery",
     "x-gitea-delivery": "X-Gitea-Delivery",
     "x-gitlab-event-uuid": "X-Gitlab-Event-UUID",
+    "x-request-uuid": "X-Request-UUID",
     TIMESTAMP_HEADER: "X-Signature-Timestamp",
 }
 
@@ -156,6 +161,8 @@ def _signature(forge: Forge, headers: Mapping[str, str]) -> str:
         given = headers.get("x-gitea-signature", "")
     elif forge is Forge.GITHUB:
         given = _without_prefix(headers.get("x-hub-signature-256", ""))
+    elif forge is Forge.BITBUCKET:  # Bitbucket's X-Hub-Signature is sha256=<hex>
+        given = _without_prefix(headers.get("x-hub-signature", ""))
     else:
         given = _without_prefix(headers.get("x-signature-256", ""))
     return given.strip().lower()
@@ -224,6 +231,8 @@ def parse(forge: Forge, headers: Mapping[str, str], body: bytes) -> Event:
         return _github_like(forge, event, payload)
     if forge is Forge.GITLAB:
         return _gitlab(headers.get("x-gitlab-event", ""), payload)
+    if forge is Forge.BITBUCKET:
+        return _bitbucket(headers.get("x-event-key", ""), payload)
     return _push(forge, payload, after_key="after" if "after" in payload else "revision")
 
 
@@ -281,6 +290,39 @@ def _gitlab(event: str, payload: dict[str, Any]) -> Event:
             base_ref=str(attrs.get("target_branch", "")),
             head_repository=str(source.get("path_with_namespace", attrs.get("source_project_id"))),
             base_repository=str(target.get("path_with_namespace", attrs.get("target_project_id"))),
+        )
+    return None
+
+
+def _bitbucket(event: str, payload: dict[str, Any]) -> Event:
+    """``repo:push`` (the last change's new branch or tag) and ``pullrequest:*``; the head
+    commit Bitbucket names is abbreviated: a hint, resolved when the pull request is listed."""
+    if event == "repo:push":
+        changes = _dict(payload, "push").get("changes")
+        last = changes[-1] if isinstance(changes, list) and changes else {}
+        new = _dict(last if isinstance(last, dict) else {}, "new")
+        kind = "tags" if new.get("type") == "tag" else "heads"
+        name = new.get("name")
+        ref = f"refs/{kind}/{name}" if isinstance(name, str) and name else ""
+        after = str(_dict(new, "target").get("hash", ""))
+        repository = _dict(payload, "repository").get("full_name", "")
+        return _push(
+            Forge.BITBUCKET,
+            {"ref": ref, "after": after, "repository": {"full_name": repository}},
+            after_key="after",
+        )
+    if event.startswith("pullrequest:"):
+        pull = _dict(payload, "pullrequest")
+        source, destination = _dict(pull, "source"), _dict(pull, "destination")
+        return PullRequestHint(
+            forge=Forge.BITBUCKET,
+            action=event.removeprefix("pullrequest:"),
+            number=_int(pull.get("id")),
+            head_sha=str(_dict(source, "commit").get("hash", "")),
+            head_ref=str(_dict(source, "branch").get("name", "")),
+            base_ref=str(_dict(destination, "branch").get("name", "")),
+            head_repository=str(_dict(source, "repository").get("full_name", "")),
+            base_repository=str(_dict(destination, "repository").get("full_name", "")),
         )
     return None
 

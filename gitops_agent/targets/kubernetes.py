@@ -28,6 +28,7 @@ from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, Target
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
 from gitops_agent.engine.ports import CurrentRuns, FieldPath, LogLine, Observation, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.targets.kubeapi import KubeApi
 
 Clock = Callable[[], datetime]
@@ -59,7 +60,19 @@ class KubernetesTarget:
         self.api.close()
 
     def hooks(self) -> TargetHooks:
-        return TargetHooks()
+        store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
+        return TargetHooks(
+            drop_namespaces=self._drop_namespaces, history=store, concurrent_writes=True
+        )
+
+    def _drop_namespaces(self) -> tuple[str, ...]:
+        """Delete the namespaces created for this owner (labelled with it when created)."""
+        found = self.api.list(kinds.NAMESPACE, selector=labels.owner_selector(self.owner))
+        names = []
+        for namespace in found:
+            self.delete(namespace)
+            names.append(str((namespace.get("metadata") or {}).get("name")))
+        return tuple(sorted(names))
 
     def render(self, resources: Sequence[Resource], *, revision: str) -> tuple[TargetObjects, ...]:
         rendered = rendering.render(resources, self.settings, revision=revision, now=self.clock())
@@ -137,7 +150,8 @@ class KubernetesTarget:
         except NotFoundError as err:
             if not key.namespace or f'namespaces "{key.namespace}" not found' not in str(err):
                 raise
-            self.api.ensure_namespace(key.namespace, {labels.MANAGED_BY: labels.MANAGER})
+            made_by = {labels.MANAGED_BY: labels.MANAGER, labels.OWNER: self.owner}
+            self.api.ensure_namespace(key.namespace, made_by)
             return self.api.apply(obj)
 
     def remove_fields(

@@ -53,7 +53,9 @@ from gitops_agent.engine.ports import (
     TargetHooks,
 )
 from gitops_agent.errors import ConflictError, InvalidError, NotFoundError, TargetError
+from gitops_agent.targets.history import FileHistory
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
+from gitops_agent.targets.localproc.layout import write_atomic
 from gitops_agent.targets.localproc.states import step_state, worker_state
 from gitops_agent.targets.localview import mapped_paths, remap, running_view
 
@@ -97,6 +99,7 @@ class LocalTarget:
         """On exit of ``run --once`` and on ``stop``, stop this owner's processes; while
         ``run`` serves, start the runs of scheduled workflows when their cron fires."""
         return TargetHooks(
+            history=FileHistory(self.state / "history" / f"{self.owner}.jsonl", write=write_atomic),
             release=self.release,
             periodic=(
                 Periodic("scheduled workflows", SCHEDULE_CHECK_SECONDS, self._schedule_runner()),

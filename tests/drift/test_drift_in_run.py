@@ -110,7 +110,9 @@ def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
     assert time.monotonic() - changed < 5
     assert failure[0][1].startswith("drift: 1 object (1 field)")
     assert gauge(agent) == 1
-    (issue,) = agent.forge.tracker.issues(REPO, state="open")
+    (issue,) = wait_for(
+        lambda: agent.forge.tracker.issues(REPO, state="open"), timeout=10, message="the issue"
+    )
     assert issue.body.startswith(f"<!-- {drift_marker('e2e')} -->")
     assert (
         "spec.replicas: 1 -> 3" in issue.body and "kubectl (Update, subresource scale" in issue.body
@@ -140,7 +142,17 @@ def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
         message="a success drift status after the heal",
     )
     assert gauge(agent) == 0
-    assert issue.state == "closed" and "No drift any more" in issue.body
+    wait_for(lambda: issue.state == "closed", timeout=10, message="the issue closed")
+    assert "No drift any more" in issue.body
     assert [s[0] for s in drift_statuses(agent)] == ["success", "failure", "success"], (
         "a status is posted when it changes, not at every check"
     )
+    target = ["--config", str(agent.config), "--kubeconfig", str(kubesim.kubeconfig)]
+    assert main(["history", "-o", "json", *target]) == 0
+    cycles = json.loads(capsys.readouterr().out)
+    drift = [(c["result"], c["summary"]) for c in cycles if c["kind"] == "drift"]
+    assert drift[:3] == [
+        ("success", "no drift"),
+        ("failure", "drift: 1 object (1 field)"),
+        ("success", "no drift"),
+    ], "one drift cycle in the history per change, newest first"

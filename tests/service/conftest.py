@@ -49,7 +49,9 @@ def calls() -> Calls:
 
 @pytest.fixture
 def server(calls: Calls) -> Iterator[AgentServer]:
-    secrets = WebhookSecrets(github=SECRET, gitlab=SECRET, gitea=SECRET, generic=SECRET)
+    secrets = WebhookSecrets(
+        github=SECRET, gitlab=SECRET, gitea=SECRET, bitbucket=SECRET, generic=SECRET
+    )
     config = ServerOptions(port=0, secrets=secrets, max_body_bytes=64 * 1024, read_timeout=5)
     with AgentServer(config, on_push=calls.push, on_pull_request=calls.pull) as running:
         yield running
@@ -98,6 +100,14 @@ def gitea_headers(event: str = "push") -> dict[str, Any]:
         "X-Gitea-Event": event,
         "X-Gitea-Delivery": delivery_id(),
         "X-Gitea-Signature": lambda body: sign(SECRET, body),
+    }
+
+
+def bitbucket_headers(event: str = "repo:push") -> dict[str, Any]:
+    return {
+        "X-Event-Key": event,
+        "X-Request-UUID": delivery_id(),
+        "X-Hub-Signature": lambda body: "sha256=" + sign(SECRET, body),
     }
 
 

@@ -1,7 +1,7 @@
 """The values the Kubernetes API server defaults on the kinds the agent writes (v1.32,
 ``pkg/apis/{core,apps,batch}/v1/defaults.go``).
 
-Pure; called by ``core.drift``. A field that another manager set to the value the server
+Pure; called by ``core.fielddrift``. A field that another manager set to the value the server
 would default it to is not drift: applying git leaves the same value live, and removing the
 field only has it defaulted again. That is what an exported object carries (``kubectl get -o
 yaml``, edited, then applied server-side by someone else), field by field.

@@ -1,6 +1,6 @@
 """Who owns a field of a live object: ``metadata.managedFields`` read as the API server writes it.
 
-Pure; called by ``core.drift``, which names the manager behind every drifted field. Each
+Pure; called by ``core.fielddrift``, which names the manager behind every drifted field. Each
 entry says who wrote (``manager``, ``operation`` Apply or Update, ``subresource`` such as
 ``scale`` or ``status``, ``time`` of that manager's last change, absent on some entries) and
 which fields it owns: ``fieldsV1``, a tree whose keys are ``f:<name>`` (a field of a map or a

@@ -4,7 +4,7 @@
 of those its live objects record (the revision annotation of every object, the inventory's
 entries for resources whose objects are all gone); unapplied commits are never among them.
 ``check(desired, target, observation, ...)`` compares each object the inventory recorded
-with its rendering from that revision (``core.drift``). An object whose own recorded revision
+with its rendering from that revision (``core.fielddrift``). An object whose own recorded revision
 is another one (its resource was last written by an older revision, or a later one failed
 midway) and that differs is compared with its own revision's rendering before it is called
 drift. Objects missing from the listing are looked up (a GET each) to tell deleted from
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from gitops_agent.core import drift as drifting
-from gitops_agent.core import labels
+from gitops_agent.core import fielddrift, labels
 from gitops_agent.core.diffing import IgnoreRule
 from gitops_agent.core.drift import (
     DriftReport,
@@ -120,7 +120,7 @@ def check(
     drifted = []
     for key, item in wanted.items():
         current = live.get(key) or found.get(key)
-        result = drifting.compare_object(
+        result = fielddrift.compare_object(
             item.id, item.desired, current, item.entry, revision=revision, ignore=rules
         )
         if result is not None and current is not None:
@@ -212,7 +212,9 @@ def _against_own_revision(
     rendering = others.object(own, item.id, result.key)
     if rendering is None:
         return result
-    return drifting.compare_object(item.id, rendering, live, item.entry, revision=own, ignore=rules)
+    return fielddrift.compare_object(
+        item.id, rendering, live, item.entry, revision=own, ignore=rules
+    )
 
 
 # ----- heal

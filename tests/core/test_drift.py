@@ -19,13 +19,12 @@ from gitops_agent.core.drift import (
     DriftReport,
     FieldDriftKind,
     ObjectDriftKind,
-    compare_object,
     degraded,
-    field_drift,
     pointer_of,
     pointer_path,
     without_fields,
 )
+from gitops_agent.core.fielddrift import compare_object, field_drift
 from gitops_agent.core.inventory import InventoryEntry
 from gitops_agent.core.kinds import key_of
 from gitops_agent.core.manifests import ResourceId, ResourceType

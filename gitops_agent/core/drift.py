@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +58,9 @@ class Suggestion:
 @dataclass(frozen=True, slots=True)
 class FieldDrift:
     """One drifted field: git's value, the live value, who owns it now. ``where`` locates
-    it in the live object (what a heal removes, for an added field)."""
+    it in the live object and ``observed`` is its live value unmasked (what a heal removes,
+    for an added field, tested against); ``git`` and ``live`` are fit to show: an environment
+    variable named like a secret has its value masked."""
 
     path: str
     kind: FieldDriftKind
@@ -66,6 +69,7 @@ class FieldDrift:
     managers: tuple[Manager, ...] = ()
     suggestion: Suggestion | None = None
     where: tuple[str | int, ...] = field(default=(), compare=False)
+    observed: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,3 +236,34 @@ def _delete(parent: Any, last: str | int, value: Any) -> bool:
 
 
 _GONE = object()
+
+
+_SECRET_NAME = re.compile(r"pass|secret|token|key|credential|private|auth|cert", re.IGNORECASE)
+
+
+def shown(root: Any, path: Path, value: Any) -> Any:
+    """``value`` (at ``path`` of ``root``) fit to show: the value of an environment variable
+    whose name says it is a secret masked, in an item, a list of them or on its own."""
+    for index in range(len(path) - 1, -1, -1):
+        if path[index] != "env":
+            continue
+        rest = path[index + 1 :]
+        if not rest:
+            return [_masked_item(item) for item in value] if isinstance(value, list) else value
+        item = value_at(root, path[: index + 2])
+        if not _secret_item(item):
+            return value
+        if len(rest) == 1:
+            return _masked_item(value)
+        return diffing.MASK if rest[1:] == ("value",) else value
+    return value
+
+
+def _secret_item(item: Any) -> bool:
+    return isinstance(item, Mapping) and bool(_SECRET_NAME.search(str(item.get("name", ""))))
+
+
+def _masked_item(item: Any) -> Any:
+    if _secret_item(item) and "value" in item:
+        return {**item, "value": diffing.MASK}
+    return item

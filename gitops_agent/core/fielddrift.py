@@ -31,6 +31,7 @@ from gitops_agent.core.drift import (
     Suggestion,
     pointer_of,
     pointer_path,
+    shown,
     value_at,
 )
 from gitops_agent.core.inventory import InventoryEntry
@@ -138,8 +139,16 @@ def _changed(
     managers = tuple(m for m in owners_at(entries, view, change.parts) if not m.is_agent)
     drift_kind = _KINDS[change.kind]
     suggestion = _suggest(kind, name, change.parts, managers, drift_kind)
+    where = change.parts
     return FieldDrift(
-        change.path, drift_kind, change.after, change.before, managers, suggestion, change.parts
+        change.path,
+        drift_kind,
+        shown(view, where, change.after),
+        shown(view, where, change.before),
+        managers,
+        suggestion,
+        where,
+        change.before,
     )
 
 
@@ -192,12 +201,19 @@ def _foreign(
         suggestion = _suggest(kind, name, path, unique, FieldDriftKind.ADDED)
         value = value_at(live, path)
         yield FieldDrift(
-            diffing.render_path(path), FieldDriftKind.ADDED, None, value, unique, suggestion, path
+            diffing.render_path(path),
+            FieldDriftKind.ADDED,
+            None,
+            shown(live, path, value),
+            unique,
+            suggestion,
+            path,
+            value,
         )
     for path, managers in sorted(taken.items(), key=lambda item: _sort_key(item[0])):
         unique = tuple(dict.fromkeys(managers))
         suggestion = _suggest(kind, name, path, unique, FieldDriftKind.TAKEN)
-        value = value_at(live, path)
+        value = shown(live, path, value_at(live, path))
         yield FieldDrift(
             diffing.render_path(path), FieldDriftKind.TAKEN, value, value, unique, suggestion, path
         )

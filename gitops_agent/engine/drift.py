@@ -265,7 +265,7 @@ def _heal_one(
 
 def _removals(item: ObjectDrift) -> list[tuple[Path, Any]]:
     """The fields other managers added, deepest list items first, with their observed values."""
-    found = [(f.where, f.live) for f in item.added if f.managers and f.where]
+    found = [(f.where, f.observed) for f in item.added if f.managers and f.where]
     return sorted(found, key=lambda pair: _order(pair[0]), reverse=True)
 
 

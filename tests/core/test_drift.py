@@ -425,3 +425,42 @@ def test_leaves_and_locate_read_keys_against_the_object() -> None:
         "value",
     )
     assert ownership.holds(tree, obj, ("spec", "selector", "matchLabels", "app")), "an atomic map"
+
+
+def test_an_environment_variable_named_like_a_secret_never_shows() -> None:
+    env = {
+        'k:{"name":"DB_PASSWORD"}': {".": {}, "f:name": {}, "f:value": {}},
+        'k:{"name":"MODE"}': {".": {}, "f:name": {}, "f:value": {}},
+    }
+    setter = {"f:spec": {"f:template": {"f:spec": {"f:containers": {MAIN: {"f:env": env}}}}}}
+    obj = live(entry("kubectl-set", "Update", setter, time=TIME))
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] += [
+        {"name": "DB_PASSWORD", "value": "hunter2"},
+        {"name": "MODE", "value": "debug"},
+    ]
+    found = field_drift(desired(), obj)
+    shown = json.dumps([(f.git, f.live) for f in found])
+    assert "hunter2" not in shown and "debug" in shown
+    assert {f.path: f.live for f in found}["spec.template.spec.containers[0].env[1]"] == {
+        "name": "DB_PASSWORD",
+        "value": "***",
+    }
+    assert any(f.observed == {"name": "DB_PASSWORD", "value": "hunter2"} for f in found), (
+        "a heal tests the value it removes as it is live"
+    )
+    changed = desired()
+    changed["spec"]["template"]["spec"]["containers"][0]["env"][0]["name"] = "API_TOKEN"
+    edited = live(agent=agent_fields())
+    container = edited["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "API_TOKEN", "value": "2"}]
+    tree = edited["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]
+    tree["f:containers"][MAIN]["f:env"] = {
+        'k:{"name":"API_TOKEN"}': {".": {}, "f:name": {}, "f:value": {}}
+    }
+    changed["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "1"
+    (token,) = field_drift(changed, edited)
+    assert (token.path, token.git, token.live) == (
+        "spec.template.spec.containers[0].env[0].value",
+        "***",
+        "***",
+    )

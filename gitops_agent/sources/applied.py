@@ -28,10 +28,12 @@ ReadTree = Callable[[Path], Desired]
 
 @dataclass(slots=True)
 class GitApplied:
-    """Revisions of a git source, checked out in its working copy."""
+    """Revisions of a git source, checked out in its working copy; the last one read is
+    kept (a commit does not change), so that scheduled checks read it once."""
 
     source: GitSource
     read: ReadTree
+    _last: tuple[str, Desired] | None = field(default=None, init=False)
 
     def newest(self, revisions: Collection[str]) -> str:
         found = self.source.newest(revisions)
@@ -44,17 +46,25 @@ class GitApplied:
         return found
 
     def desired(self, revision: str) -> Desired:
-        return self.read(self.source.checkout(revision).root)
+        if self._last is not None and self._last[0] == revision:
+            return self._last[1]
+        found = self.read(self.source.checkout(revision).root)
+        self._last = (revision, found)
+        return found
 
 
 @dataclass(slots=True)
 class DirectoryApplied:
-    """Revisions of a directory read in place, and of the repository it is in."""
+    """Revisions of a directory read in place, and of the repository it is in. The last one
+    read is kept when it names content (a commit read from git, or ``run``'s commit and
+    digest of the files); what ``apply`` recorded as the HEAD of a working tree, which may
+    have been edited since, is read every time."""
 
     path: Path
     read: ReadTree
     cache_dir: Path
     _repository: GitSource | None = field(default=None, init=False)
+    _last: tuple[str, Desired] | None = field(default=None, init=False)
 
     def _in_place(self) -> set[str]:
         """The revisions the directory holds as it is: ``apply``'s and ``run``'s names."""
@@ -72,13 +82,19 @@ class DirectoryApplied:
         return found
 
     def desired(self, revision: str) -> Desired:
+        if self._last is not None and self._last[0] == revision:
+            return self._last[1]
         if not revision or revision in self._in_place():
-            return self.read(self.path)
+            found = self.read(self.path)
+            if _names_content(revision):
+                self._last = (revision, found)
+            return found
         repository = self._git() if is_sha(revision) else None
         if repository is None:
             raise SourceError(self._unreadable([revision]))
-        checkout = repository.checkout(revision)
-        return self.read(checkout.root / self._relative())
+        found = self.read(repository.checkout(revision).root / self._relative())
+        self._last = (revision, found)
+        return found
 
     def _git(self) -> GitSource | None:
         """The repository the directory is in, as a source (cloned into the cache); None
@@ -107,3 +123,9 @@ class DirectoryApplied:
             f"the directory holds its current content only, and {where}; point drift at the "
             "repository the agent applied from"
         )
+
+
+def _names_content(revision: str) -> bool:
+    """True for a revision that names the files it holds (``<commit>+<digest>``,
+    ``tree-<digest>``), as ``run`` names a directory's revisions."""
+    return "+" in revision or revision.startswith("tree-")

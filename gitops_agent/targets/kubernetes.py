@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,9 +70,7 @@ class KubernetesTarget:
 
     def hooks(self) -> TargetHooks:
         store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
-        return TargetHooks(
-            drop_namespaces=self._drop_namespaces, history=store, concurrent_writes=True
-        )
+        return TargetHooks(drop_namespaces=self._drop_namespaces, history=store, together=together)
 
     def _drop_namespaces(self) -> tuple[str, ...]:
         """Delete the namespaces created for this owner (labelled with it when created)."""
@@ -261,6 +260,14 @@ def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
         if suffix.isdigit():
             shards[int(suffix)] = cm.get("data") or {}
     return inventories.from_shards(shards)
+
+
+def together(calls: Sequence[Callable[[], None]], width: int) -> None:
+    """Run ``calls`` on up to ``width`` threads; return when all are done (the first error
+    raised is raised here)."""
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="apply") as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
 
 
 def _merged(streams: Sequence[Iterator[LogLine]]) -> Iterator[LogLine]:

@@ -50,7 +50,7 @@ from gitops_agent.sources.revisions import (
 )
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.sources.urls import UrlKind, classify
-from gitops_agent.wiring import build_target
+from gitops_agent.wiring import WatchedTargets, build_target
 
 log = logging.getLogger("gitops_agent.run")
 
@@ -94,11 +94,13 @@ def _run(
 ) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
+    # serving, the agent's own objects are read from a watch cache (one-shot runs LIST)
+    watched = None if args.once else WatchedTargets(config, target_choice(args))
     parts = AgentParts(
         config=config,
         config_path=config_path,
         source=followed or _source(config, cache),
-        make_target=lambda cfg: build_target(cfg, target_choice(args)),
+        make_target=watched or (lambda cfg: build_target(cfg, target_choice(args))),
         reporter=SafeReporter(
             reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
@@ -123,6 +125,8 @@ def _run(
     finally:
         if previews is not None:
             previews.close()
+        if watched is not None:
+            watched.close()
         home.close()
 
 

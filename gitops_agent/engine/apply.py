@@ -14,10 +14,9 @@ target run waits and timeouts without waiting.
 from __future__ import annotations
 
 import enum
-import threading
+import functools
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from gitops_agent.core import labels
@@ -42,6 +41,9 @@ Progress = Callable[[str], None]
 _SYNC = SyncConfig()  # the configuration's defaults are the applier's
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+#: Runs the calls given, up to ``width`` at once, and returns when all are done (a target's
+#: thread pool; ``engine.ports.TargetHooks.together``).
+RunTogether = Callable[[Sequence[Callable[[], None]], int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class ApplyOptions:
     progress_every: float = 5.0
     wait_healthy: bool = True
     concurrency: int = 1  # resources of one pass written at once (each in its own order)
+    together: RunTogether | None = None  # how they are (the target's); None: one by one
 
 
 class _State(enum.Enum):
@@ -78,6 +81,7 @@ class _Track:
     waiting_since: float = 0.0
     last_progress: float = 0.0
     written_epoch: int = -1
+    told: list[str] | None = None  # progress kept while written together with others
 
 
 class Applier:
@@ -112,16 +116,14 @@ class Applier:
         self.clock = clock
         self.sleep = sleep
         self.started = clock()
-        self._local = threading.local()
 
-    def _say(self, line: str) -> None:
-        """A progress line: straight out, or kept while resources are written at once (each
-        resource's lines are then told together, in wave order)."""
-        kept: list[str] | None = getattr(self._local, "lines", None)
-        if kept is None:
+    def _tell(self, track: _Track, line: str) -> None:
+        """A progress line about ``track``: straight out, or kept while resources are written
+        at once (each resource's lines are then told together, in wave order)."""
+        if track.told is None:
             self.progress(line)
         else:
-            kept.append(line)
+            track.told.append(line)
 
     def run(self) -> tuple[ResourceResult, ...]:
         """Apply, wait, prune; return one result per planned resource."""
@@ -149,7 +151,7 @@ class Applier:
         try:
             self.observation = observe(self.target, self.desired)
         except TargetError as err:
-            self._say(f"could not observe the target, keeping what was seen last: {err}")
+            self.progress(f"could not observe the target, keeping what was seen last: {err}")
             return
         self.epoch += 1
 
@@ -177,24 +179,18 @@ class Applier:
         """Write the resources whose dependencies hold, up to ``concurrency`` at once; a
         resource's own objects keep their order (namespace, config, workload)."""
         width = min(self.options.concurrency, len(tracks))
-        if width <= 1:
+        together = self.options.together
+        if width <= 1 or together is None:
             for track in tracks:
                 self._start(track)
             return
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="apply") as pool:
-            told = list(pool.map(self._start_telling_later, tracks))
-        for lines in told:
+        for track in tracks:
+            track.told = []
+        together([functools.partial(self._start, track) for track in tracks], width)
+        for track in tracks:
+            lines, track.told = track.told or [], None
             for line in lines:
                 self.progress(line)
-
-    def _start_telling_later(self, track: _Track) -> list[str]:
-        kept: list[str] = []
-        self._local.lines = kept
-        try:
-            self._start(track)
-        finally:
-            self._local.lines = None
-        return kept
 
     def _blocking(self, track: _Track) -> str | None:
         """None when every dependency is ready; a description of the wait otherwise.
@@ -245,7 +241,7 @@ class Applier:
         message = f"waiting {what}"
         if message != track.message or now - track.last_progress >= self.options.progress_every:
             waited = now - track.waiting_since
-            self._say(f"waiting {waited:.0f}s: {track.plan.id} waits {what}")
+            self.progress(f"waiting {waited:.0f}s: {track.plan.id} waits {what}")
             track.last_progress = now
         track.message = message
 
@@ -260,7 +256,7 @@ class Applier:
         eager = [s for s in track.plan.steps if s.key not in step_keys and s.action in _WRITES]
         if not self._write(track, eager):
             return
-        self._say(f"applied {track.plan.id} ({track.plan.action})")
+        self._tell(track, f"applied {track.plan.id} ({track.plan.action})")
         track.state = _State.RUNNING
         if not steps:
             self._delete_stale(track)
@@ -288,7 +284,7 @@ class Applier:
             track.written_epoch = self.epoch
             if step.adopt:
                 note = hints.leftovers(written)
-                self._say(f"adopted {step.key} into {track.plan.id}{note}")
+                self._tell(track, f"adopted {step.key} into {track.plan.id}{note}")
         return True
 
     def _settle(self, track: _Track) -> None:
@@ -338,7 +334,7 @@ class Applier:
         wanted = set(keys)
         writes = [s for s in track.plan.steps if s.key in wanted and s.action in _WRITES]
         if writes and self._write(track, writes):
-            self._say(f"started {track.plan.id} step {name}")
+            self.progress(f"started {track.plan.id} step {name}")
 
     def _delete_stale(self, track: _Track) -> None:
         for step in track.plan.steps:
@@ -363,7 +359,7 @@ class Applier:
                     break
             else:
                 self._finish(track, _State.DONE, f"{len(deletes)} object(s) deleted")
-                self._say(f"pruned {track.plan.id}")
+                self.progress(f"pruned {track.plan.id}")
 
     def _time_out(self, tracks: Sequence[_Track]) -> None:
         for track in tracks:
@@ -383,7 +379,7 @@ class Applier:
         track.message = message
         track.reason = reason
         if state in (_State.FAILED, _State.SKIPPED):
-            self._say(f"{state.value} {track.plan.id}: {message}")
+            self._tell(track, f"{state.value} {track.plan.id}: {message}")
 
     def _result(self, track: _Track) -> ResourceResult:
         status = self.observation.statuses.get(track.plan.id)

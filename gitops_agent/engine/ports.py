@@ -87,13 +87,14 @@ class TargetHooks:
     ``periodic`` is scheduled while ``run`` serves; ``drop_namespaces`` deletes the
     namespaces this owner's applies created and names them (a preview environment's, when
     it is torn down); ``history`` keeps the agent's cycles on the target;
-    ``concurrent_writes`` says several resources may be written at once (``sync.concurrency``)."""
+    ``together`` runs several resources' writes at once (``sync.concurrency``; None: the
+    target takes one write at a time)."""
 
     release: Callable[[], str] | None = None
     periodic: tuple[Periodic, ...] = ()
     drop_namespaces: Callable[[], tuple[str, ...]] | None = None
     history: HistoryStore | None = None
-    concurrent_writes: bool = False
+    together: Callable[[Sequence[Callable[[], None]], int], None] | None = None
 
 
 class Target(Protocol):

@@ -190,7 +190,8 @@ def _applier(
         timeout=config.sync.wait_timeout,
         poll_interval=config.sync.poll_interval,
         wait_healthy=options.wait,
-        concurrency=config.sync.concurrency if target.hooks().concurrent_writes else 1,
+        concurrency=config.sync.concurrency,
+        together=target.hooks().together,
     )
     return Applier(
         planned.plan,

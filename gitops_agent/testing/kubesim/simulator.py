@@ -269,6 +269,11 @@ class KubeSim:
         """Forget the watch history: watches from older versions get 410 Gone."""
         return self.store.compact()
 
+    def end_watches(self) -> None:
+        """End every open watch, as an API server restarting or rolling does; clients watch
+        again from the last version they saw (410 Gone when it was compacted meanwhile)."""
+        self.store.close_watchers(keep=self.controllers.watcher)
+
     def step(self) -> int:
         """Run the controllers once now (they also run every tick)."""
         return self.controllers.step()

@@ -1,6 +1,7 @@
 """Drift checks in ``run`` (issue 16, acceptance 5): a real agent process follows a repository
 served by ``git daemon``, applies it to kubesim and checks for drift every 2 s in report
-mode. A ``kubectl scale`` is a failure status ``<context>/drift`` on the applied commit within
+mode, reading its watch cache (a check of an unchanged cluster asks it nothing). A
+``kubectl scale`` is a failure status ``<context>/drift`` on the applied commit within
 5 s, the ``gitops_agent_drift_objects`` gauge moves, a JSON log record names the field and
 its manager, and one drift issue opens on the forge; after ``drift --heal`` the status is
 success, the gauge back to 0 and the issue closed. The token never reaches the log.
@@ -32,6 +33,7 @@ TOKEN = "forge-drift0123456789abcdef"
 REPO = "org/manifests"
 DRIFT = "gitops-agent/e2e/drift"
 GAUGE = 'gitops_agent_drift_objects{kind="Deployment",workspace="public"}'
+CLEAN = 'gitops_agent_drift_checks_total{result="clean"}'
 
 
 @dataclass
@@ -83,12 +85,16 @@ def drift_statuses(run: Running) -> list[tuple[str, str]]:
     ]
 
 
-def gauge(run: Running) -> float | None:
+def metric(run: Running, series: str) -> float | None:
     with urllib.request.urlopen(run.process.url + "/metrics", timeout=5) as answer:
         for line in answer.read().decode().splitlines():
-            if line.startswith(GAUGE):
+            if line.startswith(series + " "):
                 return float(line.split()[-1])
     return None
+
+
+def gauge(run: Running) -> float | None:
+    return metric(run, GAUGE)
 
 
 def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
@@ -100,6 +106,12 @@ def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
         message="the first drift check",
     )
     assert gauge(agent) is None, "nothing drifted yet"
+    kubesim.control.clear_requests()
+    clean = metric(agent, CLEAN)
+    time.sleep(2.5)
+    assert metric(agent, CLEAN) > clean, "a check ran meanwhile"
+    asked = [f"{r.verb} {r.resource}" for r in kubesim.requests() if r.verb != "watch"]
+    assert asked == [], "a scheduled check of an unchanged cluster reads the watch cache only"
     changed = time.monotonic()
     kubectl("scale", "deploy/sleep-worker", "--replicas=3")
     failure = wait_for(

@@ -106,10 +106,11 @@ def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
         message="the first drift check",
     )
     assert gauge(agent) is None, "nothing drifted yet"
-    kubesim.control.clear_requests()
-    clean = metric(agent, CLEAN)
-    time.sleep(2.5)
-    assert metric(agent, CLEAN) > clean, "a check ran meanwhile"
+    clean = metric(agent, CLEAN) or 0.0
+    wait_for(lambda: (metric(agent, CLEAN) or 0.0) > clean, timeout=10, message="a second check")
+    kubesim.control.clear_requests()  # the first check's history record is written by now
+    clean = metric(agent, CLEAN) or 0.0
+    wait_for(lambda: (metric(agent, CLEAN) or 0.0) > clean, timeout=10, message="another check")
     asked = [f"{r.verb} {r.resource}" for r in kubesim.requests() if r.verb != "watch"]
     assert asked == [], "a scheduled check of an unchanged cluster reads the watch cache only"
     changed = time.monotonic()

@@ -20,6 +20,7 @@ from gitops_agent.commands.driftchecks import build_drift_loop, schedule_drift
 from gitops_agent.commands.ports import reporter_for, reporter_spec, source_spec
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
+from gitops_agent.core import driftviews
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
 from gitops_agent.engine.ports import Periodic, Target
@@ -224,7 +225,7 @@ def _serve(
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
     if drift is not None:
         schedule_drift(schedule, drift, config)
-    pages = _status_page(config, loop, parts, previews)
+    pages = _status_page(config, loop, parts, previews, drift)
     if pages is not None:
         loop.on_cycle = pages.board.refresh
         schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page")
@@ -255,7 +256,11 @@ STATUS_REFRESH = 10.0  # seconds between refreshes of the status page (and after
 
 
 def _status_page(
-    config: AgentConfig, loop: AgentLoop, parts: AgentParts, previews: PreviewLoop | None
+    config: AgentConfig,
+    loop: AgentLoop,
+    parts: AgentParts,
+    previews: PreviewLoop | None,
+    drift: DriftLoop | None,
 ) -> StatusPages | None:
     """The status page, unless ``server.ui`` is off; protected by the token
     ``server.uiTokenEnv`` names (which must then be set)."""
@@ -274,12 +279,18 @@ def _status_page(
         found = previews.newest() if previews is not None else []
         return [PreviewRow(p.number, p.head, p.state.value, p.description) for p in found]
 
+    def last_drift() -> str:
+        if drift is None:
+            return "drift checks are off (drift.interval or drift.schedule turns them on)"
+        return driftviews.summary(drift.last.report) if drift.last is not None else ""
+
     board = StatusBoard(
         BoardParts(
             config=config,
             make_target=parts.make_target,
             applied=loop.state,
             previews=open_previews,
+            drift=last_drift,
         )
     )
     return StatusPages(board, token=token)

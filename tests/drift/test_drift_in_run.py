@@ -123,6 +123,16 @@ def test_a_kubectl_change_is_a_drift_status_within_5s_and_success_after_heal(
     assert time.monotonic() - changed < 5
     assert failure[0][1].startswith("drift: 1 object (1 field)")
     assert gauge(agent) == 1
+
+    def page() -> str:
+        with urllib.request.urlopen(agent.process.url + "/", timeout=5) as answer:
+            return str(answer.read().decode())
+
+    wait_for(
+        lambda: "drift: 1 object (1 field)" in page(),
+        timeout=15,
+        message="the drift report on the status page",
+    )
     (issue,) = wait_for(
         lambda: agent.forge.tracker.issues(REPO, state="open"), timeout=10, message="the issue"
     )

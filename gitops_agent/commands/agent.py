@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from gitops_agent.reporters import (
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
+from gitops_agent.service.coordination import Coordination, NoElection
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
@@ -46,7 +48,7 @@ from gitops_agent.sources.revisions import (
 )
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.sources.urls import UrlKind, classify
-from gitops_agent.wiring import build_target
+from gitops_agent.wiring import build_coordination, build_target
 
 log = logging.getLogger("gitops_agent.run")
 
@@ -91,6 +93,8 @@ def _run(
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     for section in _unused_sections(config):
         log.warning("the %s section of the configuration has no effect yet", section)
+    metrics, health = AgentMetrics(), Health()
+    coordination = build_coordination(config, target_choice(args), metrics=metrics, health=health)
     parts = AgentParts(
         config=config,
         config_path=config_path,
@@ -99,19 +103,54 @@ def _run(
         reporter=SafeReporter(
             _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
-        metrics=AgentMetrics(),
-        health=Health(),
+        metrics=metrics,
+        health=health,
         display=args.source if followed is not None else ("" if config.source.url else None),
+        guard=coordination.guard,
     )
     loop = AgentLoop(parts)
     previews = _previews(args, config, config_path, cache, parts.reporter)
     try:
         if args.once:
-            return _once(args, config, loop, previews)
-        return _serve(args, config, loop, parts, previews)
+            return _once_elected(args, config, loop, previews, coordination)
+        return _serve(args, config, loop, parts, previews, coordination=coordination)
     finally:
         if previews is not None:
             previews.close()
+
+
+def _once_elected(
+    args: argparse.Namespace,
+    config: AgentConfig,
+    loop: AgentLoop,
+    previews: PreviewLoop | None,
+    coordination: Coordination | NoElection,
+) -> int:
+    """``--once``; with leader election, only once this process holds the lease (it waits
+    up to two lease durations for a running leader to let go), releasing it after."""
+    if isinstance(coordination, NoElection):
+        return _once(args, config, loop, previews)
+    coordination.start(lambda key: None)
+    try:
+        if not _wait_leading(coordination, 2 * config.leader_election.lease_duration + 5):
+            print(
+                f"another replica holds the lease {coordination.lease}: not run",
+                file=sys.stderr,
+            )
+            return 1
+        return _once(args, config, loop, previews)
+    finally:
+        coordination.fence()
+        coordination.stop()
+
+
+def _wait_leading(coordination: Coordination, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if coordination.leading:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _previews(
@@ -239,8 +278,10 @@ def _serve(
     loop: AgentLoop,
     parts: AgentParts,
     previews: PreviewLoop | None,
+    *,
+    coordination: Coordination | NoElection,
 ) -> int:
-    schedule = AgentSchedule(loop, interval=config.source.interval)
+    schedule = AgentSchedule(loop, interval=config.source.interval, gate=coordination.gated)
     target = build_target(config, target_choice(args))
     for job in target.hooks().periodic:
         schedule.every(job.every, _logging(job))
@@ -248,8 +289,8 @@ def _serve(
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
-        on_push=lambda hint: schedule.poll_now(),
-        on_pull_request=lambda hint: _preview_now(schedule, previews),
+        on_push=lambda hint: _poll_now(schedule, coordination),
+        on_pull_request=lambda hint: _preview_now(schedule, previews, coordination),
         metrics=parts.metrics,
         health=parts.health,
     )
@@ -258,11 +299,14 @@ def _serve(
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     schedule.start()
+    coordination.start(lambda key: _on_leader(key, loop, schedule, previews))
     try:
         stop.wait()
     finally:
         log.info("stopping")
+        coordination.fence()  # the running cycle stops at its next write
         schedule.stop()
+        coordination.stop()  # then the lease goes to a follower
         server.stop()
     return 0
 
@@ -270,11 +314,37 @@ def _serve(
 PREVIEW_JOB = "previews"
 
 
-def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:
-    """A pull-request webhook is a hint to look at the pull requests now."""
-    if previews is not None:
-        previews.trigger()
-        schedule.run_now(PREVIEW_JOB)
+def _on_leader(
+    key: str, loop: AgentLoop, schedule: AgentSchedule, previews: PreviewLoop | None
+) -> None:
+    """This replica was elected (poll at once, whatever another applied), or a follower
+    handed over a webhook (``poll`` or ``previews``)."""
+    if key == "elected":
+        loop.forget_applied()
+    if key == "previews":
+        _preview_now(schedule, previews, None)
+    else:
+        schedule.poll_now()
+
+
+def _poll_now(schedule: AgentSchedule, coordination: Coordination | NoElection) -> None:
+    """A push webhook: poll now here, or on the leader when this replica follows."""
+    if not coordination.hand_over("poll"):
+        schedule.poll_now()
+
+
+def _preview_now(
+    schedule: AgentSchedule,
+    previews: PreviewLoop | None,
+    coordination: Coordination | NoElection | None,
+) -> None:
+    """A pull-request webhook is a hint to look at the pull requests now (on the leader)."""
+    if previews is None:
+        return
+    if coordination is not None and coordination.hand_over("previews"):
+        return
+    previews.trigger()
+    schedule.run_now(PREVIEW_JOB)
 
 
 def _logging(job: Periodic) -> Callable[[], None]:

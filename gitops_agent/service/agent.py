@@ -27,7 +27,7 @@ from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
-from gitops_agent.engine.ports import Target
+from gitops_agent.engine.ports import Target, WriteGuard
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
 from gitops_agent.reporters.base import (
@@ -73,6 +73,7 @@ class AgentParts:
     source_retry: BackoffPolicy = SOURCE_RETRY
     failure_backoff: BackoffPolicy = FAILURE_BACKOFF
     display: str | None = ""
+    guard: WriteGuard | None = None  # leader election: asked before every write
 
 
 @dataclass(slots=True)
@@ -98,6 +99,11 @@ class AgentLoop:
     def trigger(self) -> None:
         """Ask for a poll now (or right after the running cycle)."""
         self._again.set()
+
+    def forget_applied(self) -> None:
+        """Reconcile the current revision again at the next poll even if this loop applied
+        it before (a replica that just became the leader: another may have written since)."""
+        self.applied = None
 
     def poll(self) -> SyncResult | None:
         """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""
@@ -162,7 +168,11 @@ class AgentLoop:
             target = self.parts.make_target(wanted.config)
             try:
                 return reconcile.reconcile(
-                    wanted, target, revision=revision, progress=lambda line: log.info("%s", line)
+                    wanted,
+                    target,
+                    revision=revision,
+                    options=reconcile.CycleOptions(guard=self.parts.guard),
+                    progress=lambda line: log.info("%s", line),
                 )
             finally:
                 target.close()
@@ -175,6 +185,12 @@ class AgentLoop:
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
+        if result.failure is FailureReason.FENCED:
+            # another replica leads now: it reconciles this revision and reports it
+            self.pending, self.applied = None, None
+            self.parts.metrics.record_cycle(result="fenced", duration=duration)
+            log.warning("revision %s left to the new leader: %s", _short(revision), result.error)
+            return
         applied = result.count(Outcome.CREATED, Outcome.CONFIGURED)
         pruned = result.count(Outcome.DELETED)
         state, description = commit_state(result)

@@ -2,7 +2,9 @@
 
 Built by the ``run`` command around an ``AgentLoop``. One poll runs at a time
 (``max_instances=1``, missed runs coalesced); ``poll_now()`` brings the next run forward, for
-push webhooks. The first poll runs at start.
+push webhooks. The first poll runs at start. ``gate`` wraps every job, the poll and those
+added with ``every`` (previews, a drift check): with leader election only the leader runs
+them (``service.coordination``).
 """
 
 from __future__ import annotations
@@ -16,17 +18,32 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gitops_agent.service.agent import AgentLoop
 
 JOB = "poll-source"
+Job = Callable[[], object]
+
+
+def _ungated(job: Job) -> Job:
+    return job
+
+
 logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are expected
 
 
 class AgentSchedule:
     """Runs ``loop.poll`` every ``interval`` seconds (plus up to ``jitter`` seconds)."""
 
-    def __init__(self, loop: AgentLoop, *, interval: float, jitter: float | None = None) -> None:
+    def __init__(
+        self,
+        loop: AgentLoop,
+        *,
+        interval: float,
+        jitter: float | None = None,
+        gate: Callable[[Job], Job] = _ungated,
+    ) -> None:
         self.loop = loop
+        self.gate = gate
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.scheduler.add_job(
-            loop.poll,
+            gate(loop.poll),
             "interval",
             seconds=interval,
             jitter=jitter if jitter is not None else min(interval * 0.1, 30.0),
@@ -37,10 +54,11 @@ class AgentSchedule:
             misfire_grace_time=None,
         )
 
-    def every(self, seconds: float, job: Callable[[], object], *, name: str | None = None) -> None:
-        """Also run ``job`` every ``seconds`` (one at a time); ``name`` lets ``run_now`` find it."""
+    def every(self, seconds: float, job: Job, *, name: str | None = None) -> None:
+        """Also run ``job`` every ``seconds`` (one at a time, through the gate: on the
+        leader only); ``name`` lets ``run_now`` find it."""
         self.scheduler.add_job(
-            job, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
+            self.gate(job), "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
         )
 
     def run_now(self, name: str) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 from kubernetes import client as kube
 from kubernetes import config as kube_config
+from kubernetes.config.incluster_config import InClusterConfigLoader
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -40,11 +41,13 @@ from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import (
     ConfigError,
     ConflictError,
+    ForbiddenError,
     InvalidError,
     NotFoundError,
     TargetError,
     UnavailableError,
 )
+from gitops_agent.targets.serviceaccount import TokenFile, service_account_files
 
 TIMEOUT = 30.0
 RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -82,7 +85,7 @@ def connect(
     configuration = kube.Configuration()
     try:
         if in_cluster:
-            kube_config.load_incluster_config(client_configuration=configuration)
+            _load_in_cluster(configuration)
         else:
             kube_config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=configuration
@@ -91,6 +94,20 @@ def connect(
         raise ConfigError(_config_problem(err, kubeconfig, origin, context, in_cluster)) from None
     configuration.retries = False
     return kube.ApiClient(configuration)
+
+
+def _load_in_cluster(configuration: kube.Configuration) -> None:
+    """The pod's API server address (``KUBERNETES_SERVICE_HOST``/``_PORT``), CA and token,
+    through the client's own loader; the token is then ours to keep fresh (``TokenFile``:
+    looked at before every request instead of the loader's once a minute)."""
+    files = service_account_files()
+    token = TokenFile(files.token)
+    loader = InClusterConfigLoader(
+        token_filename=str(files.token), cert_filename=str(files.ca), try_refresh_token=False
+    )
+    loader.load_and_set(configuration)
+    configuration.api_key["BearerToken"] = token.header
+    configuration.refresh_api_key_hook = token  # type: ignore[assignment]  # typed None upstream
 
 
 #: What the client raises on a kubeconfig it cannot use (broken YAML, missing keys...).
@@ -153,9 +170,16 @@ class _Request:
 class KubeApi:
     """JSON-in, JSON-out calls to the API server, counted and retried within a budget."""
 
-    def __init__(self, api_client: kube.ApiClient, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        api_client: kube.ApiClient,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = TIMEOUT,
+    ) -> None:
         self.client = api_client
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self.requests = 0
         self.server = str(api_client.configuration.host)
 
@@ -181,13 +205,23 @@ class KubeApi:
                 attempt += 1
 
     def _once(self, request: _Request) -> Any:
-        response = self._send(request, timeout=TIMEOUT, stream=False)
+        response = self._send(request, timeout=self.timeout, stream=False)
         data = response.read()
+        if response.status == 401 and self._token_renewed():
+            response = self._send(request, timeout=self.timeout, stream=False)
+            data = response.read()
         if response.status >= 300:
             raise self._error(request, response.status, data, response.headers)
         return json.loads(data) if data else {}
 
-    def _send(self, request: _Request, *, timeout: float | None, stream: bool) -> Any:
+    def _token_renewed(self) -> bool:
+        """After a 401: whether the service account token file holds a new token now."""
+        hook = self.client.configuration.refresh_api_key_hook
+        return isinstance(hook, TokenFile) and hook.reload()
+
+    def _send(
+        self, request: _Request, *, timeout: float | tuple[float, float] | None, stream: bool
+    ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": request.content_type}
         _, url, headers, _, _ = self.client.param_serialize(
             method=request.method,
@@ -223,6 +257,8 @@ class KubeApi:
             return NotFoundError(text, status=status)
         if status == 409:
             return ConflictError(text, status=status)
+        if status in (401, 403):
+            return ForbiddenError(text, status=status)
         if status in (400, 422) or (status == 500 and TYPED_PATCH_FAILURE in message):
             return InvalidError(text, status=status)
         if status in RETRIED:
@@ -299,6 +335,72 @@ class KubeApi:
             self._call(request)
         except ConflictError:
             return
+
+    def list_named(
+        self, kind: Kind, namespace: str, name: str
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The object ``name`` (None when missing), read by a LIST that names it (so a rule
+        limited to that name allows it), and the list's resourceVersion to watch from."""
+        query = (("fieldSelector", f"metadata.name={name}"),)
+        what = f"{kind.name}/{namespace}/{name}"
+        request = _Request("GET", kind.collection(namespace), what, query, action="list")
+        data = self._call(request)
+        items = data.get("items") or []
+        version = str((data.get("metadata") or {}).get("resourceVersion", ""))
+        return (items[0] if items else None), version
+
+    def read(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        """One object of a kind the agent keeps for itself (its Lease); None when missing."""
+        return self.get(ObjectKey(kind.api_version, kind.name, namespace, name))
+
+    def create(self, kind: Kind, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new object; ConflictError when one of that name exists."""
+        name = str((body.get("metadata") or {}).get("name", ""))
+        what = f"{kind.name}/{namespace}/{name}" if name else f"{kind.name} in {namespace}"
+        created: dict[str, Any] = self._call(
+            _Request("POST", kind.collection(namespace), what, body=dict(body))
+        )
+        return created
+
+    def replace(
+        self, kind: Kind, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """PUT an object read before: its ``resourceVersion`` makes a lost race a ConflictError."""
+        request = _Request(
+            "PUT",
+            kind.path(namespace, name),
+            f"{kind.name}/{namespace}/{name}",
+            body=dict(body),
+            action="update",
+        )
+        replaced: dict[str, Any] = self._call(request)
+        return replaced
+
+    def watch_object(
+        self, kind: Kind, namespace: str, name: str, *, since: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events of one object from resourceVersion ``since``, for at most
+        ``seconds`` (the server closes the stream then)."""
+        query = (
+            ("watch", "true"),
+            ("fieldSelector", f"metadata.name={name}"),
+            ("resourceVersion", since),
+            ("timeoutSeconds", str(seconds)),
+            ("allowWatchBookmarks", "true"),
+        )
+        what = f"{kind.name}/{namespace}/{name}"
+        request = _Request("GET", kind.collection(namespace), what, query, action="watch")
+        response = self._send(request, timeout=(self.timeout, seconds + self.timeout), stream=True)
+        if response.status >= 300:
+            raise self._error(request, response.status, response.read(), response.headers)
+        try:
+            for line in _lines(response):
+                if line.strip():
+                    yield json.loads(line)
+        except (HTTPError, OSError, ValueError) as err:
+            raise UnavailableError(
+                f"watch {what}: {_connection_problem(err)} {self.server}"
+            ) from err
 
     def pod_log(self, namespace: str, pod: str, *, follow: bool, tail: int | None) -> Iterator[str]:
         """The lines of a pod's log (its first container), followed when asked."""

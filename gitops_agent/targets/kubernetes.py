@@ -5,7 +5,9 @@ Built by the command line (``--target kubernetes``) and used by the engine throu
 pods, all selected by the owner label; applying is server-side apply under the agent's field
 manager; deleting names the observed object's uid, so only what this owner listed is ever
 deleted. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
-in the inventory namespace; only changed shards are written.
+in the inventory namespace; only changed shards are written. An agent confined to some
+namespaces (``target.scope: namespaced``, Roles instead of a ClusterRole) lists each of
+them instead of all at once.
 """
 
 from __future__ import annotations
@@ -46,12 +48,25 @@ class KubernetesTarget:
         settings: RenderSettings,
         inventory_namespace: str = "default",
         clock: Clock = lambda: datetime.now(UTC),
+        namespaces: tuple[str, ...] | None = None,
     ) -> None:
         self.api = api
         self.owner = owner
         self.settings = settings
         self.inventory_namespace = inventory_namespace
         self.clock = clock
+        self.namespaces = namespaces
+
+    def _list(self, kind: kinds.Kind, selector: str) -> list[dict[str, Any]]:
+        """Objects of a kind matching a selector: one LIST across namespaces, or one per
+        namespace for an agent confined to some (``target.scope: namespaced``)."""
+        if self.namespaces is None:
+            return self.api.list(kind, selector=selector)
+        return [
+            obj
+            for namespace in self.namespaces
+            for obj in self.api.list(kind, selector=selector, namespace=namespace)
+        ]
 
     def close(self) -> None:
         self.api.close()
@@ -75,8 +90,8 @@ class KubernetesTarget:
     def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
         before = self.api.requests
         selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
-        objects = [obj for kind in kinds.MANAGED for obj in self.api.list(kind, selector=selector)]
-        pods = kubestate.group(self.api.list(kinds.POD, selector=selector))
+        objects = [obj for kind in kinds.MANAGED for obj in self._list(kind, selector)]
+        pods = kubestate.group(self._list(kinds.POD, selector))
         stored = [
             o
             for o in objects
@@ -190,7 +205,7 @@ class KubernetesTarget:
         pods = sorted(
             (
                 p
-                for p in self.api.list(kinds.POD, selector=selector)
+                for p in self._list(kinds.POD, selector)
                 if labels.labels_of(p).get(labels.WORKSPACE) == rid.workspace
             ),
             key=lambda p: str((p.get("metadata") or {}).get("name")),

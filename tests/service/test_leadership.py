@@ -143,7 +143,7 @@ def test_the_guard_refuses_writes_once_renewals_failed_for_the_renew_deadline() 
 
 
 def test_the_leader_loop_gives_up_and_follows_when_renewals_keep_failing() -> None:
-    lease, clock = MemoryLease(), Clock()
+    lease = MemoryLease()
     stopped = threading.Event()
     a = LeaderElector(lease, "a", Timings(3, 1, 0.05), on_stopped=stopped.set, rng=random.Random(1))
     stop = threading.Event()

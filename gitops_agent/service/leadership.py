@@ -35,7 +35,7 @@ from typing import Protocol
 
 from gitops_agent.core.config import JITTER_FACTOR, LeaderElectionConfig
 from gitops_agent.core.leases import LeaseRecord, micro_time
-from gitops_agent.errors import TargetError
+from gitops_agent.errors import ConflictError, TargetError
 
 log = logging.getLogger("gitops_agent.leader")
 
@@ -102,6 +102,7 @@ class LeaderElector:
         self._leader = False
         self._renewed_at = -math.inf
         self._stopping = False
+        self._complained: str | None = None
         self.seen_lease = threading.Event()  # set once the Lease was read or written
 
     @property
@@ -200,7 +201,7 @@ class LeaderElector:
         try:
             current = self.lock.get()
         except TargetError as err:
-            log.debug("cannot read the lease: %s", err)
+            self._complain(f"cannot read the lease: {err}")
             return False
         if current is None:
             return self._write(self.lock.create, desired, now)
@@ -219,6 +220,12 @@ class LeaderElector:
             now,
         )
 
+    def _complain(self, problem: str) -> None:
+        """Log a failure to reach the lease once, not at every retry."""
+        if problem != self._complained:
+            log.warning("%s", problem)
+            self._complained = problem
+
     def _valid(self, record: LeaseRecord, now: float) -> bool:
         with self._mutex:
             return self._observed_at + record.duration > now
@@ -236,9 +243,13 @@ class LeaderElector:
     ) -> bool:
         try:
             written = write(record)
-        except TargetError as err:
-            log.debug("lease write failed: %s", err)
+        except ConflictError as err:
+            log.debug("lost a race for the lease: %s", err)
             return False
+        except TargetError as err:
+            self._complain(f"cannot write the lease: {err}")
+            return False
+        self._complained = None
         with self._mutex:
             self._observed, self._observed_at = written, now
         self.seen_lease.set()

@@ -18,9 +18,11 @@ API server's URL, with the server's own message.
 from __future__ import annotations
 
 import email.utils
+import importlib.metadata
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -93,7 +95,24 @@ def connect(
     except _CONFIG_ERRORS as err:
         raise ConfigError(_config_problem(err, kubeconfig, origin, context, in_cluster)) from None
     configuration.retries = False
-    return kube.ApiClient(configuration)
+    client = kube.ApiClient(configuration)
+    client.user_agent = user_agent()
+    return client
+
+
+def user_agent() -> str:
+    """``gitops-agent/<version>``, with the pod's name when it has one (``POD_NAME``), so
+    that an audit log tells the replicas apart."""
+    pod = os.environ.get("POD_NAME", "")
+    suffix = f" pod/{pod}" if pod and pod.isprintable() and len(pod) <= 253 else ""
+    return f"{labels.MANAGER}/{_version()}{suffix}"
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gitops-agent")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
 
 
 def _load_in_cluster(configuration: kube.Configuration) -> None:

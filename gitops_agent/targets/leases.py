@@ -146,14 +146,18 @@ class KubeHints:
     ) -> None:
         """Call ``on_hint(key)`` for every new value while ``active()``; returns on ``stop``.
         Errors are logged and the watch starts again after a pause."""
+        complained = ""
         while not stop.is_set():
             if not active():
                 stop.wait(0.2)
                 continue
             try:
                 self._watch(on_hint, active, stop)
+                complained = ""
             except TargetError as err:
-                log.debug("hint watch ended: %s", err)
+                if str(err) != complained:
+                    log.warning("cannot watch for webhooks handed over by followers: %s", err)
+                    complained = str(err)
                 stop.wait(1.0)
 
     def _watch(

@@ -2,7 +2,8 @@
 
 Off unless ``SimConfig.auth`` is on, so that tests using the admin kubeconfig of earlier
 releases keep working (with it off every request is the admin's). With it on,
-``Access.admit(request)`` runs kube-apiserver's filter chain for one request:
+``Access.identify(request)`` and ``Access.authorize(identity, request)`` run
+kube-apiserver's filter chain for one request:
 authentication (``authn.py``; 401 for a bad token), impersonation (each impersonated user
 and group checked as ``impersonate``), then authorization of the request's attributes
 (``rbac.py``; the 403 ``Forbidden`` Status naming user, verb, resource, group and
@@ -67,17 +68,22 @@ class Access:
         for binding in BOOTSTRAP_BINDINGS:
             self.sim.objects.create(CLUSTER_ROLE_BINDINGS, "", dict(binding), opts)
 
-    def admit(self, request: Request) -> Identity:
-        """The identity a request acts as, once it may do what it asks; raises ApiError."""
+    def identify(self, request: Request) -> Identity:
+        """Who a request acts as (its token, then impersonation); raises ApiError (401, or
+        403 for an impersonation not allowed)."""
         if not self.enabled:
             return ADMIN
         identity = self.tokens.authenticate(request.header("Authorization"))
-        identity = self._impersonate(identity, request)
+        return self._impersonate(identity, request)
+
+    def authorize(self, identity: Identity, request: Request) -> None:
+        """Raise the 403 of a request ``identity`` may not make."""
+        if not self.enabled:
+            return
         attrs = request_attributes(identity, request.method, request.path, request.query)
         decision = self.authorizer.authorize(attrs)
         if not decision.allowed:
             raise forbidden(attrs, decision.reason)
-        return identity
 
     def _impersonate(self, identity: Identity, request: Request) -> Identity:
         wanted = impersonation(

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim.authn import ANONYMOUS
 from gitops_agent.testing.kubesim.control import Fault, RequestRecord
 from gitops_agent.testing.kubesim.handlers import error_response
 from gitops_agent.testing.kubesim.wire import Request, Response, Target, parse_target
@@ -117,7 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         target = parse_target(request.method, request.path, request.flag("watch"))
         try:
-            request = dataclasses.replace(request, identity=sim.security.admit(request))
+            request = dataclasses.replace(request, identity=sim.security.identify(request))
+            sim.security.authorize(request.identity or ANONYMOUS, request)
         except errors.ApiError as refused:
             denial = error_response(refused)
             sim.control.record(_record(request, target, denial.code, started))

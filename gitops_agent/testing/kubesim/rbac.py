@@ -249,7 +249,7 @@ def forbidden(attrs: Attributes, reason: str, *, message: str | None = None) -> 
     else:
         text = f"{qualified} is forbidden: {detail}"
     details: Obj = {"name": attrs.name, "group": attrs.group, "kind": resource}
-    details = {k: v for k, v in details.items() if v}
+    details = {k: v for k, v in details.items() if v}  # omitempty fields of StatusDetails
     return errors.ApiError(403, "Forbidden", text, details)
 
 

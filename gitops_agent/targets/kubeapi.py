@@ -18,22 +18,16 @@ API server's URL, with the server's own message.
 from __future__ import annotations
 
 import email.utils
-import importlib.metadata
 import json
 import logging
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client as kube
-from kubernetes import config as kube_config
-from kubernetes.config.incluster_config import InClusterConfigLoader
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -41,7 +35,6 @@ from gitops_agent.backoff import BackoffPolicy
 from gitops_agent.core import kinds, labels
 from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import (
-    ConfigError,
     ConflictError,
     ForbiddenError,
     InvalidError,
@@ -49,7 +42,8 @@ from gitops_agent.errors import (
     TargetError,
     UnavailableError,
 )
-from gitops_agent.targets.serviceaccount import TokenFile, service_account_files
+from gitops_agent.targets.kubeconnect import connect
+from gitops_agent.targets.serviceaccount import TokenFile
 
 TIMEOUT = 30.0
 RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -76,96 +70,6 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     rng: random.Random | None = None
-
-
-def connect(
-    *, kubeconfig: str | None, context: str | None, in_cluster: bool, origin: str = ""
-) -> kube.ApiClient:
-    """An API client from a kubeconfig (``KUBECONFIG`` or the default) or the pod's account;
-    urllib3 does not retry on its own (``KubeApi`` does, within a budget). ``origin`` says
-    where the kubeconfig choice came from, for the message when it cannot be read."""
-    configuration = kube.Configuration()
-    try:
-        if in_cluster:
-            _load_in_cluster(configuration)
-        else:
-            kube_config.load_kube_config(
-                config_file=kubeconfig, context=context, client_configuration=configuration
-            )
-    except _CONFIG_ERRORS as err:
-        raise ConfigError(_config_problem(err, kubeconfig, origin, context, in_cluster)) from None
-    configuration.retries = False
-    client = kube.ApiClient(configuration)
-    client.user_agent = user_agent()
-    return client
-
-
-def user_agent() -> str:
-    """``gitops-agent/<version>``, with the pod's name when it has one (``POD_NAME``), so
-    that an audit log tells the replicas apart."""
-    pod = os.environ.get("POD_NAME", "")
-    suffix = f" pod/{pod}" if pod and pod.isprintable() and len(pod) <= 253 else ""
-    return f"{labels.MANAGER}/{_version()}{suffix}"
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("gitops-agent")
-    except importlib.metadata.PackageNotFoundError:
-        return "dev"
-
-
-def _load_in_cluster(configuration: kube.Configuration) -> None:
-    """The pod's API server address (``KUBERNETES_SERVICE_HOST``/``_PORT``), CA and token,
-    through the client's own loader; the token is then ours to keep fresh (``TokenFile``:
-    looked at before every request instead of the loader's once a minute)."""
-    files = service_account_files()
-    token = TokenFile(files.token)
-    loader = InClusterConfigLoader(
-        token_filename=str(files.token), cert_filename=str(files.ca), try_refresh_token=False
-    )
-    loader.load_and_set(configuration)
-    configuration.api_key["BearerToken"] = token.header
-    configuration.refresh_api_key_hook = token  # type: ignore[assignment]  # typed None upstream
-
-
-#: What the client raises on a kubeconfig it cannot use (broken YAML, missing keys...).
-_CONFIG_ERRORS = (
-    kube_config.ConfigException,
-    OSError,
-    TypeError,
-    ValueError,
-    KeyError,
-    AttributeError,
-    yaml.YAMLError,
-)
-
-
-def _config_problem(
-    err: BaseException, kubeconfig: str | None, origin: str, context: str | None, in_cluster: bool
-) -> str:
-    if in_cluster:
-        return (
-            f"cannot use the pod's service account (target.inCluster): {_first_line(err)}; "
-            "run inside a pod, or set target.inCluster: false and pass --kubeconfig"
-        )
-    if kubeconfig and not Path(kubeconfig).exists():
-        err = FileNotFoundError("no such file")
-    where = kubeconfig or "the default kubeconfig"
-    if origin:
-        where = f"{where} ({origin})" if kubeconfig else origin
-    chosen = f" with context {context!r}" if context else ""
-    return (
-        f"cannot load the Kubernetes configuration {where}{chosen}: {_first_line(err)}; "
-        "pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG"
-    )
-
-
-def _first_line(err: BaseException) -> str:
-    """The client's complaint on one line, bounded."""
-    text = " ".join(str(err).split()) or type(err).__name__
-    prefix = "not valid YAML: " if isinstance(err, yaml.YAMLError) else ""
-    return (prefix + text)[:300]
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +392,9 @@ def _retry_after(headers: Any) -> float:
         except (TypeError, ValueError, OverflowError):
             return 0.0
     return max(0.0, min(seconds, 60.0)) if math.isfinite(seconds) else 0.0
+
+
+__all__ = ["KubeApi", "RetryPolicy", "connect"]
 
 
 def _exhausted(err: UnavailableError, attempts: int, spent: float) -> UnavailableError:

@@ -272,3 +272,21 @@ def test_kubectl_auth_can_i_and_create_token(sim: KubeSim) -> None:
     assert call(sim, "GET", "/apis/apps/v1/namespaces/public/deployments", token=token)[0] == 200
     kubectl(sim, "delete", "serviceaccount", "agent", "-n", "public")
     assert call(sim, "GET", "/apis/apps/v1/namespaces/public/deployments", token=token)[0] == 401
+
+
+def test_token_requests_are_validated(sim: KubeSim) -> None:
+    path = "/api/v1/namespaces/public/serviceaccounts/{}/token"
+    admin = sim.admin_token
+    code, body = call(
+        sim, "POST", path.format("agent"), token=admin, body={"spec": {"expirationSeconds": 60}}
+    )
+    assert (code, body["message"]) == (
+        422,
+        'TokenRequest.authentication.k8s.io "agent" is invalid: spec.expirationSeconds: '
+        "Invalid value: 60: may not specify a duration less than 10 minutes",
+    )
+    code, body = call(sim, "POST", path.format("nobody"), token=admin, body={})
+    assert (code, body["message"]) == (404, 'serviceaccounts "nobody" not found')
+    code, body = call(sim, "POST", path.format("agent"), token=admin, body={})
+    assert code == 201 and body["spec"]["expirationSeconds"] == 3600
+    assert body["status"]["token"].count(".") == 2

@@ -134,6 +134,19 @@ def _session_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _config_flags(stop)
     _target_flags(stop)
+    past = _add(
+        commands,
+        "history",
+        "history:history_command",
+        "the cycles the agent recorded (sync, preview, drift check), newest first; "
+        "'history show REVISION' for one revision's",
+    )
+    past.add_argument("action", nargs="?", choices=("show",), help="show one revision's cycles")
+    past.add_argument("revision", nargs="?", metavar="REVISION", help="commit id or a prefix")
+    past.add_argument("-n", type=_count, default=20, metavar="N", help="cycles listed (default 20)")
+    past.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    _config_flags(past)
+    _target_flags(past)
     completion = _add(
         commands,
         "completion",
@@ -205,8 +218,35 @@ def _preview_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="directory inside the source whose manifests are loaded (default: source.path)",
     )
     preview.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    preview.add_argument(
+        "--publish",
+        action="store_true",
+        help="also post the preview through the configured reporter: status "
+        "<context>/preview on the head, the comment of --pull N on a forge, the head's git "
+        "note (notes) or a log line (log)",
+    )
+    preview.add_argument(
+        "--pull",
+        type=_pull_number,
+        metavar="N",
+        help="the pull request whose comment --publish upserts (forge reporters)",
+    )
     _config_flags(preview)
     _target_flags(preview)
+
+
+def _count(text: str) -> int:
+    """A count of 1 to 1000."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 4 and 0 < int(text) <= 1000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count from 1 to 1000")
+    return int(text)
+
+
+def _pull_number(text: str) -> int:
+    """A pull request number: 1 to 10 digits, nothing else."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 10 and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
+    return int(text)
 
 
 def _sync_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from gitops_agent.service.coordination import Coordination, NoElection
     from gitops_agent.service.metrics import AgentMetrics
     from gitops_agent.service.server import Health
+    from gitops_agent.targets.kubeapi import KubeApi
+    from gitops_agent.targets.watchcache import WatchCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +60,23 @@ def build_target(
     raise ConfigError(f"unknown target {kind!r} (use kubernetes or local)")
 
 
-def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
-    from gitops_agent.targets import kubeapi
+def _kubernetes(
+    config: AgentConfig, choice: TargetChoice, *, cache: WatchCache | None = None
+) -> Target:
     from gitops_agent.targets.kubernetes import KubernetesTarget
+
+    return KubernetesTarget(
+        _kube_api(config, choice),
+        owner=config.name,
+        settings=config.render_settings(),
+        inventory_namespace=config.target.inventory_namespace,
+        cache=cache,
+        namespaces=config.target.namespaces(),
+    )
+
+
+def _kube_api(config: AgentConfig, choice: TargetChoice) -> KubeApi:
+    from gitops_agent.targets import kubeapi
 
     path, origin = kubeconfig_choice(config, choice)
     client = kubeapi.connect(
@@ -68,13 +85,50 @@ def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
         context=choice.context or config.target.context,
         in_cluster=config.target.in_cluster,
     )
-    return KubernetesTarget(
-        kubeapi.KubeApi(client),
-        owner=config.name,
-        settings=config.render_settings(),
-        inventory_namespace=config.target.inventory_namespace,
-        namespaces=config.target.namespaces(),
-    )
+    return kubeapi.KubeApi(client)
+
+
+class WatchedTargets:
+    """The targets of a serving ``run``: on Kubernetes, the agent's own owner reads the
+    cluster through one watch cache (started on first use, stopped by ``close``); other
+    owners (preview environments) and other targets are built as ``build_target`` does."""
+
+    def __init__(self, config: AgentConfig, choice: TargetChoice) -> None:
+        self.config, self.choice = config, choice
+        self.cache: WatchCache | None = None
+        self._api: KubeApi | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, config: AgentConfig) -> Target:
+        kind = self.choice.kind or config.target.kind
+        if kind != "kubernetes" or config.name != self.config.name:
+            return build_target(config, self.choice)
+        if config.target.scope == "namespaced":
+            return build_target(config, self.choice)  # a cache would watch the whole cluster
+        return _kubernetes(config, self.choice, cache=self._started(config))
+
+    def _started(self, config: AgentConfig) -> WatchCache:
+        from gitops_agent.core import kinds, labels
+        from gitops_agent.targets.watchcache import WatchCache
+
+        with self._lock:
+            if self.cache is None:
+                self._api = _kube_api(config, self.choice)
+                self.cache = WatchCache(
+                    self._api,
+                    selector=labels.owner_selector(config.name),
+                    kinds=kinds.MANAGED,
+                    pods=kinds.POD,
+                )
+                self.cache.start()
+            return self.cache
+
+    def close(self) -> None:
+        with self._lock:
+            if self.cache is not None:
+                self.cache.stop()
+            if self._api is not None:
+                self._api.close()
 
 
 def build_coordination(

@@ -15,20 +15,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
+from gitops_agent.commands.ports import reporter_for, reporter_spec, source_spec
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
-from gitops_agent.engine.ports import Periodic
+from gitops_agent.engine.ports import Periodic, Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
 from gitops_agent.reporters import (
-    ReporterKind,
-    ReporterSpec,
     SafeReporter,
     build_pull_requests,
-    build_reporter,
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
@@ -37,9 +35,11 @@ from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
+from gitops_agent.service.ui.board import BoardParts, StatusBoard
+from gitops_agent.service.ui.routes import StatusPages
+from gitops_agent.service.ui.snapshot import PreviewRow
 from gitops_agent.service.webhooks import WebhookSecrets
-from gitops_agent.sources.auth import GitAuth
-from gitops_agent.sources.git import FetchMode, GitSource, GitSourceSpec
+from gitops_agent.sources.git import GitSource
 from gitops_agent.sources.revisions import (
     GitRevisions,
     PreviewCheckouts,
@@ -48,7 +48,7 @@ from gitops_agent.sources.revisions import (
 )
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.sources.urls import UrlKind, classify
-from gitops_agent.wiring import build_coordination, build_target
+from gitops_agent.wiring import WatchedTargets, build_coordination, build_target
 
 log = logging.getLogger("gitops_agent.run")
 
@@ -95,13 +95,16 @@ def _run(
         log.warning("the %s section of the configuration has no effect yet", section)
     metrics, health = AgentMetrics(), Health()
     coordination = build_coordination(config, target_choice(args), metrics=metrics, health=health)
+    home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
+    # serving, the agent's own objects are read from a watch cache (one-shot runs LIST)
+    watched = None if args.once else WatchedTargets(config, target_choice(args))
     parts = AgentParts(
         config=config,
         config_path=config_path,
         source=followed or _source(config, cache),
-        make_target=lambda cfg: build_target(cfg, target_choice(args)),
+        make_target=watched or (lambda cfg: build_target(cfg, target_choice(args))),
         reporter=SafeReporter(
-            _reporter(config, cache), logger=logging.getLogger("gitops_agent.reporter")
+            reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
         metrics=metrics,
         health=health,
@@ -112,33 +115,38 @@ def _run(
     previews = _previews(args, config, config_path, cache, parts.reporter)
     try:
         if args.once:
-            return _once_elected(args, config, loop, previews, coordination)
-        return _serve(args, config, loop, parts, previews, coordination=coordination)
+            return _once_elected(args, loop, previews, home, coordination=coordination)
+        return _serve(args, loop, parts, previews, home, coordination=coordination)
     finally:
         if previews is not None:
             previews.close()
+        if watched is not None:
+            watched.close()
+        home.close()
 
 
 def _once_elected(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     previews: PreviewLoop | None,
+    home: Target,
+    *,
     coordination: Coordination | NoElection,
 ) -> int:
     """``--once``; with leader election, only once this process holds the lease (it waits
     up to two lease durations for a running leader to let go), releasing it after."""
     if isinstance(coordination, NoElection):
-        return _once(args, config, loop, previews)
+        return _once(args, loop, previews, home)
     coordination.start(lambda key: None)
     try:
-        if not _wait_leading(coordination, 2 * config.leader_election.lease_duration + 5):
+        lease = loop.parts.config.leader_election.lease_duration
+        if not _wait_leading(coordination, 2 * lease + 5):
             print(
                 f"another replica holds the lease {coordination.lease}: not run",
                 file=sys.stderr,
             )
             return 1
-        return _once(args, config, loop, previews)
+        return _once(args, loop, previews, home)
     finally:
         coordination.fence()
         coordination.stop()
@@ -169,7 +177,7 @@ def _previews(
     if not config.source.url:
         log.warning("previews need a git source (source.url or a SOURCE URL): none run")
         return None
-    ports = build_pull_requests(_reporter_spec(config), source_url=config.source.url)
+    ports = build_pull_requests(reporter_spec(config), source_url=config.source.url)
     if ports.pulls is None:
         log.warning("previews need a forge reporter that lists pull requests: none run")
         return None
@@ -178,18 +186,18 @@ def _previews(
         config_path=config_path,
         pulls=ports.pulls,
         reporter=reporter,
-        checkouts=PreviewCheckouts(_source_spec(config), cache / "previews"),
+        checkouts=PreviewCheckouts(source_spec(config), cache / "previews"),
         make_target=lambda cfg: build_target(cfg, target_choice(args)),
     )
     return PreviewLoop(parts)
 
 
 def _once(
-    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, previews: PreviewLoop | None
+    args: argparse.Namespace, loop: AgentLoop, previews: PreviewLoop | None, home: Target
 ) -> int:
     """One cycle, its status table, the previews of open pull requests, then (local
     target) the processes stopped unless kept."""
-    result = loop.poll()
+    result = loop.poll("manual")
     if previews is not None:
         previews.poll()
     if result is None:
@@ -198,16 +206,10 @@ def _once(
         )
         return 1
     code = report(result, "table")
-    target = build_target(config, target_choice(args))
-    try:
-        release = target.hooks().release
-        if release is not None and not args.keep_running:
-            stopped = release()
-            print(
-                f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr
-            )
-    finally:
-        target.close()
+    release = home.hooks().release
+    if release is not None and not args.keep_running:
+        stopped = release()
+        print(f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr)
     return code
 
 
@@ -234,65 +236,35 @@ def _secrets(config: AgentConfig) -> SecretRegistry:
 def _source(config: AgentConfig, cache: Path) -> RevisionSource:
     if not config.source.url:
         return directory_revisions(".")
-    return GitRevisions(GitSource(_source_spec(config), cache / "sources"))
-
-
-def _source_spec(config: AgentConfig) -> GitSourceSpec:
-    return GitSourceSpec(
-        url=config.source.url or "",
-        ref=config.source.ref,
-        token_env=config.source.token_env or "",
-        ssh_key_file=config.source.ssh_key_file or "",
-        fetch_mode=FetchMode(config.source.fetch),
-    )
-
-
-def _reporter_spec(config: AgentConfig) -> ReporterSpec:
-    section = config.reporter
-    return ReporterSpec(
-        kind=ReporterKind(section.kind),
-        api_url=section.url or "",
-        repository=section.repository or "",
-        token_env=section.token_env or "",
-        context=config.reporter_context(),
-        username=section.username or "",
-        notes_ref=section.notes_ref,
-    )
-
-
-def _reporter(config: AgentConfig, cache: Path) -> Reporter:
-    auth = GitAuth(
-        token_env=config.source.token_env or "", ssh_key_file=config.source.ssh_key_file or ""
-    )
-    return build_reporter(
-        _reporter_spec(config),
-        source_url=config.source.url or "",
-        source_auth=auth,
-        cache_dir=cache / "notes",
-    )
+    return GitRevisions(GitSource(source_spec(config), cache / "sources"))
 
 
 def _serve(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     parts: AgentParts,
     previews: PreviewLoop | None,
+    home: Target,
     *,
     coordination: Coordination | NoElection,
 ) -> int:
+    config = parts.config
     schedule = AgentSchedule(loop, interval=config.source.interval, gate=coordination.gated)
-    target = build_target(config, target_choice(args))
-    for job in target.hooks().periodic:
+    for job in home.hooks().periodic:
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
+    pages = _status_page(config, loop, parts, previews)
+    if pages is not None:
+        loop.on_cycle = pages.board.refresh
+        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page", gated=False)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
         on_push=lambda hint: _poll_now(schedule, coordination),
         on_pull_request=lambda hint: _preview_now(schedule, previews, coordination),
         metrics=parts.metrics,
         health=parts.health,
+        pages=pages.answer if pages is not None else None,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -312,6 +284,38 @@ def _serve(
 
 
 PREVIEW_JOB = "previews"
+STATUS_REFRESH = 10.0  # seconds between refreshes of the status page (and after each cycle)
+
+
+def _status_page(
+    config: AgentConfig, loop: AgentLoop, parts: AgentParts, previews: PreviewLoop | None
+) -> StatusPages | None:
+    """The status page, unless ``server.ui`` is off; protected by the token
+    ``server.uiTokenEnv`` names (which must then be set)."""
+    if not config.server.ui:
+        return None
+    token = ""
+    if config.server.ui_token_env:
+        token = os.environ.get(config.server.ui_token_env, "")
+        if not token:
+            raise ConfigError(
+                f"server.uiTokenEnv names {config.server.ui_token_env}, which is not set: "
+                "set it, or remove the key to serve the page without a token"
+            )
+
+    def open_previews() -> list[PreviewRow]:
+        found = previews.newest() if previews is not None else []
+        return [PreviewRow(p.number, p.head, p.state.value, p.description) for p in found]
+
+    board = StatusBoard(
+        BoardParts(
+            config=config,
+            make_target=parts.make_target,
+            applied=loop.state,
+            previews=open_previews,
+        )
+    )
+    return StatusPages(board, token=token)
 
 
 def _on_leader(

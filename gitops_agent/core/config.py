@@ -79,6 +79,7 @@ class SyncConfig:
     wait_timeout: float = 300.0
     poll_interval: float = 1.0
     ignore: tuple[Mapping[str, Any], ...] = ()
+    concurrency: int = 8  # resources written at once in a wave (on targets that allow it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,11 @@ class PreviewsConfig:
 class DriftConfig:
     schedule: str | None = None
     mode: str = "report"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    limit: int = 100  # cycles kept on the target (the oldest dropped first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +166,8 @@ def _timing_problem(section: Mapping[str, Any]) -> str | None:
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     webhook_secret_env: str | None = None
+    ui: bool = True  # the status page at / and its JSON API
+    ui_token_env: str | None = None  # when set, the page asks for this token
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +183,7 @@ class AgentConfig:
     previews: PreviewsConfig = PreviewsConfig()
     drift: DriftConfig = DriftConfig()
     leader_election: LeaderElectionConfig = LeaderElectionConfig()
+    history: HistoryConfig = HistoryConfig()
     server: ServerConfig = ServerConfig()
     path: str | None = None
 
@@ -406,6 +415,7 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
         "sync": SyncConfig,
         "reporter": ReporterConfig,
         "previews": PreviewsConfig,
+        "history": HistoryConfig,
         "drift": DriftConfig,
         "leaderElection": LeaderElectionConfig,
         "server": ServerConfig,

@@ -67,8 +67,25 @@ def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
         or min(counts) < desired
         or int(status.get("replicas") or 0) > desired
     )
-    failure = _deadline_exceeded(status) or _pods_failure(pods)
+    failure = _deadline_exceeded(status) or _pods_failure(_current_pods(workload, pods))
     return WorkerState(True, desired, ready, failure, rolling)
+
+
+def _current_pods(workload: Obj, pods: Sequence[Obj]) -> list[Obj]:
+    """The pods that tell the Worker's health: not those being deleted (a terminating pod is
+    on its way out, and ends Failed when killed at the end of its grace period), nor those
+    of an older template: for a StatefulSet, of a revision other than its ``updateRevision``;
+    for a Deployment, without its template's digest (an old ReplicaSet's crash-looping pod
+    stays until the new one is available, and must not fail the rollout that fixes it)."""
+    live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    update = (workload.get("status") or {}).get("updateRevision")
+    if update:
+        return [p for p in live if labels.labels_of(p).get("controller-revision-hash") == update]
+    template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    digest = (template.get("labels") or {}).get(labels.TEMPLATE)
+    if not digest:  # written before templates were labelled: every pod counts
+        return live
+    return [p for p in live if labels.labels_of(p).get(labels.TEMPLATE) == digest]
 
 
 def _deadline_exceeded(status: Obj) -> str | None:

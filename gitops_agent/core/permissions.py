@@ -3,7 +3,8 @@
 ``cluster_rules()`` / ``namespace_rules()`` are the RBAC rules of the kinds it renders (read,
 looked up before creating, applied with server-side apply, which creates what is missing, and
 pruned), pods (listed for status), their logs, and, cluster-wide only, namespaces (created
-for a workspace whose namespace is missing). ``election_rules(config)`` are those of leader
+for a workspace whose namespace is missing) and ``watch`` (a serving agent keeps its own
+objects in a watch cache across namespaces; a namespaced one lists each namespace instead). ``election_rules(config)`` are those of leader
 election in the agent's own namespace: its Lease (created, then read and renewed by name),
 Events, and the watch of its hint ConfigMap. The install's RBAC (``deploy/``) is checked
 against these by the tests, so a kind added to the table without a rule fails them. Pure.
@@ -39,20 +40,22 @@ def _rules_by_group(found: Iterable[Kind], verbs: tuple[str, ...]) -> list[Rule]
     ]
 
 
-def namespace_rules() -> list[Rule]:
-    """What the agent needs in each namespace it deploys to."""
+def namespace_rules(*, watch: bool = False) -> list[Rule]:
+    """What the agent needs in each namespace it deploys to (``watch``: for the cache)."""
     core = group_of(kinds.POD)
+    more = ("watch",) if watch else ()
     return [
-        *_rules_by_group(kinds.MANAGED, MANAGED_VERBS),
-        {"apiGroups": [core], "resources": [kinds.POD.plural], "verbs": ["list"]},
+        *_rules_by_group(kinds.MANAGED, MANAGED_VERBS + more),
+        {"apiGroups": [core], "resources": [kinds.POD.plural], "verbs": ["list", *more]},
         {"apiGroups": [core], "resources": [f"{kinds.POD.plural}/log"], "verbs": ["get"]},
     ]
 
 
 def cluster_rules() -> list[Rule]:
-    """What a cluster-wide agent needs: the namespace rules everywhere, and namespaces."""
+    """What a cluster-wide agent needs: the namespace rules everywhere with ``watch`` (its
+    watch cache), and namespaces."""
     namespaces = {"apiGroups": [""], "resources": [kinds.NAMESPACE.plural], "verbs": ["create"]}
-    return [*namespace_rules(), namespaces]
+    return [*namespace_rules(watch=True), namespaces]
 
 
 def election_rules(config: AgentConfig) -> list[Rule]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gitops_agent.core.history import Cycle
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey
 from gitops_agent.core.manifests import Resource, ResourceId
@@ -63,17 +64,34 @@ class Periodic:
     run: Callable[[], Sequence[str]]
 
 
+class HistoryStore(Protocol):
+    """Where a target keeps the agent's history of cycles (``core.history``)."""
+
+    def load(self) -> tuple[Cycle, ...]:
+        """The cycles kept, oldest first (records that cannot be read are left out)."""
+        ...
+
+    def record(self, cycle: Cycle, *, limit: int) -> Cycle:
+        """Keep ``cycle`` (numbered after the newest), dropping the oldest past ``limit``;
+        returns it as numbered."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TargetHooks:
     """A target's optional lifecycle. ``release`` stops what runs for this owner when a
     one-shot ``run --once`` exits (unless asked to keep it) and says what it stopped;
     ``periodic`` is scheduled while ``run`` serves; ``drop_namespaces`` deletes the
     namespaces this owner's applies created and names them (a preview environment's, when
-    it is torn down)."""
+    it is torn down); ``history`` keeps the agent's cycles on the target;
+    ``together`` runs several resources' writes at once (``sync.concurrency``; None: the
+    target takes one write at a time)."""
 
     release: Callable[[], str] | None = None
     periodic: tuple[Periodic, ...] = ()
     drop_namespaces: Callable[[], tuple[str, ...]] | None = None
+    history: HistoryStore | None = None
+    together: Callable[[Sequence[Callable[[], None]], int], None] | None = None
 
 
 class WriteGuard(Protocol):

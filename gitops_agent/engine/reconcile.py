@@ -201,6 +201,8 @@ def _applier(
         timeout=config.sync.wait_timeout,
         poll_interval=config.sync.poll_interval,
         wait_healthy=options.wait,
+        concurrency=config.sync.concurrency,
+        together=target.hooks().together,
     )
     return Applier(
         planned.plan,

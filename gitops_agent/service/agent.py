@@ -24,9 +24,11 @@ from typing import Protocol
 
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.history import Cycle, sync_cycle
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
+from gitops_agent.engine.desired import Desired
 from gitops_agent.engine.ports import Target, WriteGuard
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
@@ -94,10 +96,18 @@ class AgentLoop:
         self.failures: dict[str, _Failure] = {}
         self._cycle = threading.Lock()
         self._again = threading.Event()
+        self._hint: str | None = None
+        self._read_as: AgentConfig | None = None  # the configuration the last cycle read
+        self._wanted: Desired | None = None
+        self.last: SyncResult | None = None  # the newest cycle's result
+        self.desired: Desired | None = None  # what the applied revision holds
+        self.on_cycle: Callable[[], None] = lambda: None  # after each cycle (the status page)
         self.cycles = 0
 
-    def trigger(self) -> None:
-        """Ask for a poll now (or right after the running cycle)."""
+    def trigger(self, why: str = "webhook") -> None:
+        """Ask for a poll now (or right after the running cycle); ``why`` is recorded as the
+        trigger of the cycle it starts."""
+        self._hint = why
         self._again.set()
 
     def forget_applied(self) -> None:
@@ -105,8 +115,11 @@ class AgentLoop:
         it before (a replica that just became the leader: another may have written since)."""
         self.applied = None
 
-    def poll(self) -> SyncResult | None:
-        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""
+    def poll(self, why: str | None = None) -> SyncResult | None:
+        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle).
+        ``why`` names what asked (``manual`` for ``run --once``; default: the schedule)."""
+        if why is not None:
+            self._hint = why
         if not self._cycle.acquire(blocking=False):
             self._again.set()
             return None
@@ -145,13 +158,40 @@ class AgentLoop:
         return failure is None or (not failure.permanent and self.clock() >= failure.retry_at)
 
     def _cycle_on(self, revision: str) -> SyncResult:
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
+        trigger = self._trigger_of(revision)
         self.pending = revision
         self._report(revision, self._status(StatusState.PENDING, f"reconciling {_short(revision)}"))
         log.info("reconciling revision %s", _short(revision))
         result = self._reconcile(revision)
-        self._finish(revision, result, time.monotonic() - started)
+        duration = time.monotonic() - started
+        self._finish(revision, result, duration)
+        self._record(result, trigger=trigger, started=wall, duration=duration)
+        self.last = result
+        self.on_cycle()
         return result
+
+    def state(self) -> tuple[str, SyncResult | None, Desired | None]:
+        """The applied revision, the newest result and the applied revision's resources."""
+        return self.applied or "", self.last, self.desired
+
+    def _trigger_of(self, revision: str) -> str:
+        hint, self._hint = self._hint, None
+        if hint is not None:
+            return hint
+        if revision in self.failures:
+            return "retry"
+        return "start" if self.cycles == 0 else "poll"
+
+    def _record(self, result: SyncResult, *, trigger: str, started: float, duration: float) -> None:
+        """Keep the cycle in the history of the owner it ran as (the revision's configuration
+        names it), on the target; a failure to is logged, never fatal."""
+        config, self._read_as = self._read_as or self.parts.config, None
+        state, _ = commit_state(result)
+        cycle = sync_cycle(
+            result, trigger=trigger, started=started, duration=duration, state=state.value
+        )
+        keep(cycle, config, self.parts.make_target)
 
     def _reconcile(self, revision: str) -> SyncResult:
         config = self.parts.config
@@ -163,6 +203,7 @@ class AgentLoop:
                 subpath=config.source.path or None,
                 display=self.parts.display,
             )
+            self._read_as, self._wanted = wanted.config, wanted
             if wanted.violations:
                 return SyncResult.invalid(revision, wanted.violations)
             target = self.parts.make_target(wanted.config)
@@ -197,6 +238,7 @@ class AgentLoop:
         if result.ok:
             self._supersede(revision)
             self.applied, self.pending = revision, None
+            self.desired = self._wanted
             self.failures.pop(revision, None)
             self.parts.health.mark_ready()
             self._report(revision, self._status(state, description))
@@ -268,3 +310,18 @@ def _short(revision: str | None) -> str:
     if plus:
         return f"{head[:12]}+{digest[:12]}"
     return revision[:17] if revision.startswith("tree-") else revision[:12]
+
+
+def keep(cycle: Cycle, config: AgentConfig, make_target: Callable[[AgentConfig], Target]) -> None:
+    """Record ``cycle`` in the history the target keeps for ``config``'s owner; a failure to
+    is logged, never raised (used by the sync, preview and drift loops)."""
+    try:
+        target = make_target(config)
+        try:
+            store = target.hooks().history
+            if store is not None:
+                store.record(cycle, limit=config.history.limit)
+        finally:
+            target.close()
+    except GitOpsError as err:
+        log.warning("cycle not recorded in the history: %s", redact(str(err)))

@@ -54,11 +54,15 @@ class AgentSchedule:
             misfire_grace_time=None,
         )
 
-    def every(self, seconds: float, job: Job, *, name: str | None = None) -> None:
-        """Also run ``job`` every ``seconds`` (one at a time, through the gate: on the
-        leader only); ``name`` lets ``run_now`` find it."""
+    def every(
+        self, seconds: float, job: Job, *, name: str | None = None, gated: bool = True
+    ) -> None:
+        """Also run ``job`` every ``seconds`` (one at a time; through the gate, on the leader
+        only, unless ``gated`` is off: what only reads, as the status page); ``name`` lets
+        ``run_now`` find it."""
+        chosen = self.gate(job) if gated else job
         self.scheduler.add_job(
-            self.gate(job), "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
+            chosen, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
         )
 
     def run_now(self, name: str) -> None:

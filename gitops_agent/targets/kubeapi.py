@@ -17,6 +17,7 @@ API server's URL, with the server's own message.
 
 from __future__ import annotations
 
+import builtins
 import email.utils
 import json
 import logging
@@ -202,6 +203,53 @@ class KubeApi:
             item.setdefault("apiVersion", kind.api_version)
             item.setdefault("kind", kind.name)
         return list(items)
+
+    def list_at(
+        self, kind: Kind, *, selector: str = ""
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """Every object of a kind matching a selector, and the list's resourceVersion (where
+        a watch of the same selection goes on from)."""
+        query = (("labelSelector", selector),) if selector else ()
+        request = _Request("GET", kind.collection(""), kind.name, query, action="list")
+        data = self._call(request)
+        items: builtins.list[dict[str, Any]] = [*(data.get("items") or [])]
+        for item in items:
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.name)
+        return items, str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+    def watch(
+        self, kind: Kind, *, selector: str, resource_version: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The events of one watch from ``resource_version`` (bookmarks asked for), until the
+        server ends it after ``seconds``; a 410 (the version is gone) is a TargetError with
+        that status, as is an ERROR event's."""
+        query = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", str(seconds)),
+        ]
+        if selector:
+            query.append(("labelSelector", selector))
+        request = _Request("GET", kind.collection(""), kind.name, tuple(query), action="watch")
+        response = self._send(request, timeout=seconds + TIMEOUT, stream=True)
+        if response.status >= 300:
+            raise self._error(request, response.status, response.read(), response.headers)
+        for line in _lines(response):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                raise TargetError(f"watch {kind.name}: not a JSON event") from None
+            if not isinstance(event, dict):
+                continue
+            if event.get("type") == "ERROR":
+                status = event.get("object") or {}
+                code = int(status.get("code") or 500) if isinstance(status, dict) else 500
+                raise TargetError(f"watch {kind.name}: {status.get('message', '')}", status=code)
+            yield event
 
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         """One object, whoever made it; None when there is none."""

@@ -12,9 +12,11 @@ them instead of all at once.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +30,17 @@ from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, Target
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.targets.kubeapi import KubeApi
+from gitops_agent.targets.watchcache import WatchCache, version_of
 
 Clock = Callable[[], datetime]
 #: Up to this many keys of one kind in one namespace are looked up one GET each; more, one LIST.
 LOOKUP_GETS = 8
+#: How long an observation waits for the watch to bring this target's own writes.
+CATCH_UP = 2.0
+
+log = logging.getLogger("gitops_agent.kubernetes")
 
 
 class KubernetesTarget:
@@ -49,8 +57,12 @@ class KubernetesTarget:
         inventory_namespace: str = "default",
         clock: Clock = lambda: datetime.now(UTC),
         namespaces: tuple[str, ...] | None = None,
+        cache: WatchCache | None = None,
     ) -> None:
         self.api = api
+        self.cache = cache
+        self.written: dict[str, int] = {}  # kind -> newest resourceVersion this target wrote
+        self.gone: set[ObjectKey] = set()  # what this target deleted
         self.owner = owner
         self.settings = settings
         self.inventory_namespace = inventory_namespace
@@ -72,7 +84,8 @@ class KubernetesTarget:
         self.api.close()
 
     def hooks(self) -> TargetHooks:
-        return TargetHooks(drop_namespaces=self._drop_namespaces)
+        store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
+        return TargetHooks(drop_namespaces=self._drop_namespaces, history=store, together=together)
 
     def _drop_namespaces(self) -> tuple[str, ...]:
         """Delete the namespaces created for this owner (labelled with it when created)."""
@@ -90,8 +103,10 @@ class KubernetesTarget:
     def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
         before = self.api.requests
         selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
-        objects = [obj for kind in kinds.MANAGED for obj in self._list(kind, selector)]
-        pods = kubestate.group(self._list(kinds.POD, selector))
+        cached = None if all_owners or self.namespaces is not None else self._cached()
+        read = cached or (lambda kind: self._list(kind, selector))
+        objects = [obj for kind in kinds.MANAGED for obj in read(kind)]
+        pods = kubestate.group(read(kinds.POD))
         stored = [
             o
             for o in objects
@@ -126,6 +141,21 @@ class KubernetesTarget:
         state = kubestate.workflow_state(objects, steps=names, current=current, now=self.clock())
         return workflow_status(state), {s.name: s.phase for s in state.steps}
 
+    def _cached(self) -> Callable[[kinds.Kind], list[dict[str, Any]]] | None:
+        """The watch cache's reader, when it is ready and has seen this target's writes
+        (waiting briefly for their events); None: read by LIST."""
+        cache = self.cache
+        if cache is None or not cache.ready():
+            return None
+        for name, version in self.written.items():
+            if not cache.caught_up(kinds.kind_named(name), version, timeout=CATCH_UP):
+                log.debug("watch of %s behind this target's write %d: listing", name, version)
+                return None
+        if self.gone and not cache.forgot(self.gone, timeout=CATCH_UP):
+            log.debug("watch behind this target's deletes: listing")
+            return None
+        return cache.objects
+
     def lookup(self, keys: Sequence[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
         """One GET per key, or one LIST of a kind in a namespace when many keys share it."""
         groups: dict[tuple[str, str], list[ObjectKey]] = {}
@@ -155,17 +185,27 @@ class KubernetesTarget:
                     object_ref=str(key),
                 )
         try:
-            return self.api.apply(obj)
+            written = self.api.apply(obj)
         except NotFoundError as err:
             if not key.namespace or f'namespaces "{key.namespace}" not found' not in str(err):
                 raise
             made_by = {labels.MANAGED_BY: labels.MANAGER, labels.OWNER: self.owner}
             self.api.ensure_namespace(key.namespace, made_by)
-            return self.api.apply(obj)
+            written = self.api.apply(obj)
+        self._wrote(key.kind, written)
+        return written
+
+    def _wrote(self, kind: str, written: Mapping[str, Any]) -> None:
+        """Remember the newest version this target wrote of a kind (for the watch cache)."""
+        version = version_of(written)
+        if version is not None and self.cache is not None:
+            self.written[kind] = max(self.written.get(kind, 0), version)
 
     def delete(self, live: Mapping[str, Any]) -> None:
         uid = (live.get("metadata") or {}).get("uid")
         self.api.delete(key_of(live), uid=str(uid) if uid else None)
+        if self.cache is not None:
+            self.gone.add(key_of(live))
 
     def save_inventory(self, inventory: Inventory, *, previous: Inventory) -> int:
         shards = inventories.to_shards(inventory)
@@ -235,6 +275,14 @@ def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
         if suffix.isdigit():
             shards[int(suffix)] = cm.get("data") or {}
     return inventories.from_shards(shards)
+
+
+def together(calls: Sequence[Callable[[], None]], width: int) -> None:
+    """Run ``calls`` on up to ``width`` threads; return when all are done (the first error
+    raised is raised here)."""
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="apply") as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
 
 
 def _merged(streams: Sequence[Iterator[LogLine]]) -> Iterator[LogLine]:

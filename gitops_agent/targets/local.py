@@ -43,7 +43,9 @@ from gitops_agent.core.status import (
 from gitops_agent.core.violations import printable
 from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError, TargetError
+from gitops_agent.targets.history import FileHistory
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
+from gitops_agent.targets.localproc.layout import write_atomic
 from gitops_agent.targets.localproc.states import step_state, worker_state
 
 #: How often ``run`` looks for scheduled workflows whose cron fired.
@@ -86,6 +88,7 @@ class LocalTarget:
         """On exit of ``run --once`` and on ``stop``, stop this owner's processes; while
         ``run`` serves, start the runs of scheduled workflows when their cron fires."""
         return TargetHooks(
+            history=FileHistory(self.state / "history" / f"{self.owner}.jsonl", write=write_atomic),
             release=self.release,
             periodic=(
                 Periodic("scheduled workflows", SCHEDULE_CHECK_SECONDS, self._schedule_runner()),

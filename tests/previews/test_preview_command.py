@@ -19,6 +19,8 @@ from gitops_agent.core.planning import Action, Plan, ResourcePlan
 from gitops_agent.core.previews import Preview, preview_markdown, status_line
 from gitops_agent.core.violations import Violation
 from gitops_agent.reporters.links import file_link
+from gitops_agent.testing.forges.base import PullRequest
+from gitops_agent.testing.forges.github import GitHubEmulator
 from gitops_agent.testing.kubesim.simulator import KubeSim
 from tests.conftest import copy_sample
 
@@ -216,3 +218,66 @@ def test_file_links_per_forge(kind: str, api: str, expected: str) -> None:
     link = file_link(kind, api, "o/r", "abc")
     assert link is not None and link("a b.yaml", 3) == expected
     assert file_link("notes", "", "o/r", "abc") is None
+
+
+def test_publish_writes_the_note_and_status_of_the_head_with_the_notes_reporter(
+    capsys: pytest.CaptureFixture[str], kubesim: KubeSim, repo: Path
+) -> None:
+    config = (repo / "gitops-agent.yaml").read_text()
+    (repo / "gitops-agent.yaml").write_text(config + "reporter: {kind: notes}\n")
+    git(repo, "commit", "--quiet", "-am", "report with notes")
+    assert run(capsys, kubesim, "apply", str(repo), "-q")[0] == 0
+    head = branch(repo, "scale", scaled(repo))
+    before = writes(kubesim)
+    code, _, err = run(capsys, kubesim, "preview", str(repo), "--head", "scale", "--publish")
+    assert code == 2, err
+    assert f"preview published: status gitops-agent/sample/preview on {head[:12]}" in err
+    note = git(repo, "notes", "--ref", "refs/notes/gitops-agent-previews", "show", head)
+    assert "<!-- gitops-agent preview sample -->" in note and "**+1 ~1 -0**" in note
+    statuses = git(repo, "notes", "--ref", "refs/notes/gitops-agent", "show", head)
+    assert "gitops-agent/sample/preview" in statuses and "+1 ~1 -0" in statuses
+    assert writes(kubesim) == before, "publishing writes to git, never to the target"
+
+
+def test_publish_upserts_the_pull_requests_comment_on_a_forge(
+    capsys: pytest.CaptureFixture[str],
+    kubesim: KubeSim,
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = "preview-publish-token-0123456789"
+    monkeypatch.setenv("FORGE_TOKEN", token)
+    with GitHubEmulator(token=token, repositories=["org/manifests"]) as github:
+        config = (repo / "gitops-agent.yaml").read_text() + (
+            f"reporter: {{kind: github, url: '{github.base_url}', repository: org/manifests, "
+            "tokenEnv: FORGE_TOKEN}\n"
+        )
+        (repo / "gitops-agent.yaml").write_text(config)
+        git(repo, "commit", "--quiet", "-am", "report to github")
+        assert run(capsys, kubesim, "apply", str(repo), "-q")[0] == 0
+        head = branch(repo, "scale", scaled(repo))
+        github.add_pull_request("org/manifests", PullRequest(5, head, "scale", "main", ""))
+        code, _, err = run(capsys, kubesim, "preview", str(repo), "--head", "scale", "--publish")
+        assert code == 1 and "--publish with the github reporter needs --pull N" in err
+        for _ in range(2):
+            command = ("preview", str(repo), "--head", "scale", "--publish", "--pull", "5")
+            code, _, err = run(capsys, kubesim, *command)
+            assert code == 2, err
+        (comment,) = github.comments("org/manifests", 5)
+        assert "<!-- gitops-agent preview sample -->" in comment.body
+        assert "spec.replicas: 1 -> 3" in comment.body
+        (status,) = {
+            (s.context, s.state, s.description) for s in github.statuses("org/manifests", head)
+        }
+        assert status == ("gitops-agent/sample/preview", "success", "+1 ~1 -0")
+        assert token not in err
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "7a", "\u0663", "99999999999", "1e3", " 7"])
+def test_pull_numbers_that_are_not_numbers_are_refused(
+    capsys: pytest.CaptureFixture[str], repo: Path, number: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["preview", str(repo), "--head", "main", "--publish", "--pull", number])
+    assert exited.value.code == 2
+    assert "is not a pull request number" in capsys.readouterr().err

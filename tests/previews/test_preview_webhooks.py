@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from gitops_agent.service.webhooks import sign
+from gitops_agent.targets import kubeapi
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.testing.kubesim.simulator import KubeSim
 from tests.previews.support import (
     REPO,
@@ -106,3 +108,12 @@ def test_a_pull_request_webhook_previews_at_once(
         assert latency < 10.0, f"webhook to preview took {latency:.1f}s"
         (comment,) = agent.emulator.comments(REPO, 3)
         assert "hooked-writer" in comment.body
+        client = kubeapi.connect(kubeconfig=str(kubesim.kubeconfig), context=None, in_cluster=False)
+        api = kubeapi.KubeApi(client)
+        try:
+            cycles = ConfigMapHistory(api, owner="e2e", namespace="default").load()
+        finally:
+            api.close()
+        previews = [c for c in cycles if c.kind == "preview"]
+        assert [(c.number, c.revision, c.trigger) for c in previews] == [(3, head, "webhook")]
+        assert [c.kind for c in cycles] == ["sync", "preview"]

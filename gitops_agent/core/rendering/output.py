@@ -1,13 +1,15 @@
 """Rendered objects as text: a YAML multi-document stream or a JSON list, byte-stable.
 
-Called by the ``render`` command and by ``pods`` (a stack's configuration file). Keys are
-sorted; multi-line strings are written as literal blocks so scripts stay readable; the same
-objects always give the same bytes.
+Called by the ``render`` command, by ``pods`` (a stack's configuration file) and by the
+commands' ``-o yaml``. Keys are sorted; multi-line strings are written as literal blocks so
+scripts stay readable; strings that a YAML 1.2 reader such as kubectl would take for numbers
+(``1e3``) are quoted; the same objects always give the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,20 +24,30 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
     """Safe YAML with literal blocks for multi-line strings."""
 
 
+#: Plain scalars YAML 1.2 readers (kubectl's among them) take for numbers, though PyYAML
+#: (YAML 1.1) writes them unquoted as strings: ``1e3``, ``51319791056660e3``, ``0o17``.
+_NOT_A_STRING_ELSEWHERE = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+)
+
+
 def _string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in text else None
+    style: str | None = "|" if "\n" in text else None
+    if style is None and _NOT_A_STRING_ELSEWHERE.fullmatch(text):
+        style = "'"
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
 _Dumper.add_representer(str, _string)
 
 
-def dump_yaml(data: Any) -> str:
-    """One YAML document of plain data, keys sorted."""
+def dump_yaml(data: Any, *, sort_keys: bool = True) -> str:
+    """One YAML document of plain data, keys sorted (unless asked not to); strings another
+    YAML reader would take for numbers are quoted."""
     text: str = yaml.dump(
         data,
         Dumper=_Dumper,
-        sort_keys=True,
+        sort_keys=sort_keys,
         default_flow_style=False,
         allow_unicode=True,
         width=100,
@@ -45,18 +57,18 @@ def dump_yaml(data: Any) -> str:
 
 def to_yaml(objects: Iterable[KubeObject]) -> str:
     """A YAML stream, one document per object, each starting with ``---``."""
-    return "".join(f"---\n{dump_yaml(_plain(obj.body))}" for obj in objects)
+    return "".join(f"---\n{dump_yaml(plain(obj.body))}" for obj in objects)
 
 
 def to_json(objects: Iterable[KubeObject]) -> str:
     """A JSON list of the objects, keys sorted, with a final newline."""
-    return json.dumps([_plain(obj.body) for obj in objects], indent=2, sort_keys=True) + "\n"
+    return json.dumps([plain(obj.body) for obj in objects], indent=2, sort_keys=True) + "\n"
 
 
-def _plain(data: Any) -> Any:
+def plain(data: Any) -> Any:
     """``data`` with every mapping a dict and every sequence a list (for the dumpers)."""
     if isinstance(data, Mapping):
-        return {str(key): _plain(value) for key, value in data.items()}
+        return {str(key): plain(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
-        return [_plain(item) for item in data]
+        return [plain(item) for item in data]
     return data

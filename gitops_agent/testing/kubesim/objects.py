@@ -318,7 +318,11 @@ class Objects:
             return Written(obj, 201 if old is None else 200, tuple(warnings))
         stored = self.store.put(rt, obj)
         meta = stored["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not meta.get("deletionGracePeriodSeconds")
+        ):  # ``shouldDeleteDuringUpdate``: the last finalizer went
             self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return Written(stored, 201 if old is None else 200, tuple(warnings))
 

@@ -33,6 +33,7 @@ from gitops_agent.testing.kubesim.deletion import Deleter
 from gitops_agent.testing.kubesim.handlers import ApiHandler
 from gitops_agent.testing.kubesim.kinds import CRONJOBS, GROUP_VERSIONS, NAMESPACES
 from gitops_agent.testing.kubesim.kubelet import Timing
+from gitops_agent.testing.kubesim.listing import Lister
 from gitops_agent.testing.kubesim.objects import Objects, WriteOptions
 from gitops_agent.testing.kubesim.outcomes import OutcomeRule
 from gitops_agent.testing.kubesim.pods import admitter
@@ -42,7 +43,8 @@ from gitops_agent.testing.kubesim.tls import ServingCertificates
 from gitops_agent.testing.kubesim.traffic import Traffic
 
 Obj = dict[str, Any]
-INITIAL_NAMESPACES = ("default", "kube-system", "public")
+# the namespaces of a new cluster (kubeadm, kind); others are created by their users
+INITIAL_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,15 @@ class SimConfig:
     ready_delay: float = 2.0  # a pod's Pending -> Running and Ready
     run_duration: float = 2.0  # how long run-to-completion containers run
     crash_backoff: float = 10.0  # first CrashLoopBackOff delay, doubling up to 30x
+    # how long a deleted pod's containers take to stop (None: its whole grace period, as a
+    # process that ignores SIGTERM; the kubelet kills it then)
+    termination_delay: float | None = None
     tick: float = 0.05  # controller loop period
     bookmark_interval: float = 5.0  # between watch BOOKMARK events
     watch_limit: float = 1800.0  # longest watch without timeoutSeconds
     follow_limit: float = 10.0  # longest ``follow=true`` log stream
     history: int = 50_000  # watch events kept for resuming from a resourceVersion
+    fresh_wait: float = 3.0  # how long a read at a future resourceVersion waits (then 504)
     log_text: str = "{container} started"  # logs of commands that print nothing we know
     storage_class: str = "standard"
     volume_expansion: bool = False  # whether the default storage class allows claims to grow
@@ -69,7 +75,9 @@ class SimConfig:
 
     @property
     def timing(self) -> Timing:
-        return Timing(self.ready_delay, self.run_duration, self.crash_backoff)
+        return Timing(
+            self.ready_delay, self.run_duration, self.crash_backoff, self.termination_delay
+        )
 
 
 class KubeSim:
@@ -111,6 +119,7 @@ class KubeSim:
         self.objects.admission.append(ServiceAllocator(self.store, seed=self.config.seed))
         self.objects.gates.append(ClaimResize(expandable=self.config.volume_expansion))
         self.deleter = Deleter(self.objects)
+        self.lister = Lister(self.store, fresh_wait=self.config.fresh_wait)
         self.access = Access(self, enabled=self.config.auth)
         self._seed()
         self.controllers = ControllerLoop(
@@ -305,20 +314,26 @@ class KubeSim:
         self.set_rules((*self._rules, rule))
 
     def reset(self, *, objects: bool = True) -> None:
-        """Back to the start: request log, faults, rules and (by default) the objects."""
+        """Back to the start: request log, faults, rules and (by default) the objects. Open
+        watches end; the controllers keep running on the new state."""
         self.control.reset()
         self._rules = tuple(self.config.rules)
         if objects:
             with self.store.lock:
                 self.store.clear()
-                self.store.close_watchers()
+                self.store.close_watchers(keep=self.controllers.watcher)
+                self.controllers.reset()
+                self.deleter.reset()
                 self._seed()
-                self.controllers.pods.started.clear()
-                self.controllers.timers.clear()
 
     def compact(self) -> int:
         """Forget the watch history: watches from older versions get 410 Gone."""
         return self.store.compact()
+
+    def end_watches(self) -> None:
+        """End every open watch, as an API server restarting or rolling does; clients watch
+        again from the last version they saw (410 Gone when it was compacted meanwhile)."""
+        self.store.close_watchers(keep=self.controllers.watcher)
 
     def step(self) -> int:
         """Run the controllers once now (they also run every tick)."""

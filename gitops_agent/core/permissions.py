@@ -4,9 +4,10 @@
 looked up before creating, applied with server-side apply, which creates what is missing, and
 pruned), pods (listed for status), their logs, and, cluster-wide only, namespaces (created
 for a workspace whose namespace is missing) and ``watch`` (a serving agent keeps its own
-objects in a watch cache across namespaces; a namespaced one lists each namespace instead). ``election_rules(config)`` are those of leader
-election in the agent's own namespace: its Lease (created, then read and renewed by name),
-Events, and the watch of its hint ConfigMap. The install's RBAC (``deploy/``) is checked
+objects in a watch cache across namespaces; a namespaced one lists each namespace
+instead). ``election_rules(config)`` are those of leader election in the agent's own namespace: its Lease (created, then read and renewed by name)
+and Events; ``inventory_rules(config)`` a namespaced agent's ConfigMaps there (inventory,
+history, the watch of its hint ConfigMap). The install's RBAC (``deploy/``) is checked
 against these by the tests, so a kind added to the table without a rule fails them. Pure.
 """
 
@@ -75,9 +76,21 @@ def election_rules(config: AgentConfig) -> list[Rule]:
             "resources": [kinds.EVENT.plural],
             "verbs": ["create"],
         },
+    ]
+
+
+def inventory_rules(config: AgentConfig) -> list[Rule]:
+    """What a namespaced agent needs in its own namespace: its inventory and history
+    ConfigMaps, and the watch of its hint ConfigMap (a cluster-wide agent's ClusterRole
+    covers both)."""
+    lease = config.leader_election.lease_name(config.name)
+    group = group_of(kinds.CONFIG_MAP)
+    plural = kinds.CONFIG_MAP.plural
+    return [
+        {"apiGroups": [group], "resources": [plural], "verbs": list(MANAGED_VERBS)},
         {
-            "apiGroups": [group_of(kinds.CONFIG_MAP)],
-            "resources": [kinds.CONFIG_MAP.plural],
+            "apiGroups": [group],
+            "resources": [plural],
             "resourceNames": [f"{lease}-hints"],
             "verbs": ["watch"],
         },

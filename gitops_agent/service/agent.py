@@ -187,6 +187,9 @@ class AgentLoop:
         """Keep the cycle in the history of the owner it ran as (the revision's configuration
         names it), on the target; a failure to is logged, never fatal."""
         config, self._read_as = self._read_as or self.parts.config, None
+        guard = self.parts.guard
+        if guard is not None and guard.refusal() is not None:
+            return  # not the leader (any more): the history is the leader's to write
         state, _ = commit_state(result)
         cycle = sync_cycle(
             result, trigger=trigger, started=started, duration=duration, state=state.value

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from gitops_agent.core import kinds
 from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import TargetError
 
@@ -49,7 +50,7 @@ def project_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
     kept = ("name", "namespace", "labels", "ownerReferences", "deletionTimestamp", "uid")
     return {
         "apiVersion": pod.get("apiVersion", "v1"),
-        "kind": pod.get("kind", "Pod"),
+        "kind": pod.get("kind", kinds.POD.name),
         "metadata": {k: metadata[k] for k in kept if k in metadata}
         | {"resourceVersion": metadata.get("resourceVersion", "")},
         "status": {k: status[k] for k in POD_STATUS_KEYS if k in status},

@@ -212,7 +212,7 @@ def test_the_full_cycle_needs_every_grant_and_nothing_else(
     requests = [attributes_of(r) for r in kubesim.requests() if r.user == USER]
     requests = [a for r in requests for a in r]
     grants = granted(cluster_rbac())
-    assert len(grants) == 6 * 7 + 4 + 5  # managed kinds; pods (2), logs, namespaces; election
+    assert len(grants) == 6 * 7 + 4 + 4  # managed kinds; pods (2), logs, namespaces; election
     providers = {a: {g for g in grants if allows(g, a)} for a in set(requests)}
     assert all(providers.values()), [a for a, p in providers.items() if not p]
     spare = {g for g in grants if not any(p == {g} for p in providers.values())}

@@ -109,6 +109,12 @@ def test_the_namespaced_overlay_has_no_cluster_role_and_a_role_per_namespace() -
         assert permissions.normalized(role["rules"]) == permissions.normalized(
             permissions.namespace_rules()
         )
+    (inventory,) = [
+        o for o in of_kind(objects, "Role") if o["metadata"]["name"] == "gitops-agent-inventory"
+    ]
+    assert permissions.normalized(inventory["rules"]) == permissions.normalized(
+        permissions.inventory_rules(config)
+    )
 
 
 DOCKERFILE = DEPLOY / "Dockerfile"

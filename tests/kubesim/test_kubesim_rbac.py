@@ -24,6 +24,10 @@ from gitops_agent.testing.kubesim.simulator import KubeSim, SimConfig
 SA = "system:serviceaccount:public:agent"
 RBAC = """\
 apiVersion: v1
+kind: Namespace
+metadata: {name: public}
+---
+apiVersion: v1
 kind: ServiceAccount
 metadata: {name: agent, namespace: public}
 ---

@@ -19,6 +19,7 @@ from gitops_agent.service.webhooks import sign
 from gitops_agent.targets import kubeapi
 from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.testing.kubesim.simulator import KubeSim
+from gitops_agent.testing.waiting import wait_for
 from tests.previews.support import (
     REPO,
     WEBHOOK_SECRET,
@@ -110,8 +111,14 @@ def test_a_pull_request_webhook_previews_at_once(
         assert "hooked-writer" in comment.body
         client = kubeapi.connect(kubeconfig=str(kubesim.kubeconfig), context=None, in_cluster=False)
         api = kubeapi.KubeApi(client)
+        history = ConfigMapHistory(api, owner="e2e", namespace="default")
         try:
-            cycles = ConfigMapHistory(api, owner="e2e", namespace="default").load()
+            # the history is written after the status and the comment: wait for it
+            cycles = wait_for(
+                lambda: [c for c in history.load() if c.kind == "preview"] and history.load(),
+                timeout=5,
+                message="the preview in the history",
+            )
         finally:
             api.close()
         previews = [c for c in cycles if c.kind == "preview"]

@@ -111,12 +111,11 @@ def test_a_pull_request_webhook_previews_at_once(
         assert "hooked-writer" in comment.body
         client = kubeapi.connect(kubeconfig=str(kubesim.kubeconfig), context=None, in_cluster=False)
         api = kubeapi.KubeApi(client)
-        history = ConfigMapHistory(api, owner="e2e", namespace="default")
-        try:
-            # the history is written after the status and the comment: wait for it
+        store = ConfigMapHistory(api, owner="e2e", namespace="default")
+        try:  # the record follows the final status
             cycles = wait_for(
-                lambda: [c for c in history.load() if c.kind == "preview"] and history.load(),
-                timeout=5,
+                lambda: store.load() if any(c.kind == "preview" for c in store.load()) else (),
+                timeout=10,
                 message="the preview in the history",
             )
         finally:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,9 @@ from gitops_agent.errors import ConfigError
 from gitops_agent.sources import directory
 
 if TYPE_CHECKING:
+    from gitops_agent.service.coordination import Coordination, NoElection
+    from gitops_agent.service.metrics import AgentMetrics
+    from gitops_agent.service.server import Health
     from gitops_agent.targets.kubeapi import KubeApi
     from gitops_agent.targets.watchcache import WatchCache
 
@@ -66,6 +71,7 @@ def _kubernetes(
         settings=config.render_settings(),
         inventory_namespace=config.target.inventory_namespace,
         cache=cache,
+        namespaces=config.target.namespaces(),
     )
 
 
@@ -97,6 +103,8 @@ class WatchedTargets:
         kind = self.choice.kind or config.target.kind
         if kind != "kubernetes" or config.name != self.config.name:
             return build_target(config, self.choice)
+        if config.target.scope == "namespaced":
+            return build_target(config, self.choice)  # a cache would watch the whole cluster
         return _kubernetes(config, self.choice, cache=self._started(config))
 
     def _started(self, config: AgentConfig) -> WatchCache:
@@ -121,6 +129,51 @@ class WatchedTargets:
                 self.cache.stop()
             if self._api is not None:
                 self._api.close()
+
+
+def build_coordination(
+    config: AgentConfig, choice: TargetChoice, *, metrics: AgentMetrics, health: Health
+) -> Coordination | NoElection:
+    """Leader election for ``run`` (``leaderElection.enabled`` on the kubernetes target):
+    the Lease ``gitops-agent-<name>`` and its hint ConfigMap in the lease namespace."""
+    from gitops_agent.service.coordination import Coordination, NoElection
+
+    election = config.leader_election
+    if not election.enabled:
+        return NoElection()
+    if (choice.kind or config.target.kind) != "kubernetes":
+        raise ConfigError("leaderElection needs the kubernetes target (target.kind: kubernetes)")
+    from gitops_agent.service.leadership import LeaderElector, Timings
+    from gitops_agent.targets import kubeapi
+    from gitops_agent.targets.leases import KubeHints, KubeLeaseLock
+    from gitops_agent.targets.serviceaccount import read_namespace, service_account_files
+
+    path, origin = kubeconfig_choice(config, choice)
+    client = kubeapi.connect(
+        kubeconfig=path,
+        origin=origin,
+        context=choice.context or config.target.context,
+        in_cluster=config.target.in_cluster,
+    )
+    timings = Timings.of(election)
+    api = kubeapi.KubeApi(
+        client, retry=kubeapi.RetryPolicy(budget=0.0), timeout=timings.renew_deadline / 2
+    )
+    pod_namespace = read_namespace(service_account_files()) if config.target.in_cluster else None
+    namespace = election.namespace or pod_namespace or config.target.inventory_namespace
+    name = election.lease_name(config.name)
+    identity = election_identity()
+    lock = KubeLeaseLock(api, namespace, name, identity=identity)
+    elector = LeaderElector(lock, identity, timings)
+    hints = KubeHints(api, namespace, f"{name}-hints")
+    return Coordination(elector, hints, metrics=metrics, health=health, lease=f"{namespace}/{name}")
+
+
+def election_identity() -> str:
+    """This replica's name in the election: the pod's (``POD_NAME``) or the host's, with a
+    random suffix so that a restarted process is a new candidate (as client-go's examples)."""
+    base = os.environ.get("POD_NAME") or socket.gethostname() or "gitops-agent"
+    return f"{base}_{uuid.uuid4().hex[:8]}"
 
 
 def kubeconfig_choice(config: AgentConfig, choice: TargetChoice) -> tuple[str | None, str]:

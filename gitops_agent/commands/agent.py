@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ from gitops_agent.reporters import (
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
+from gitops_agent.service.coordination import Coordination, NoElection
 from gitops_agent.service.drift import DriftLoop
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
@@ -51,7 +53,7 @@ from gitops_agent.sources.revisions import (
 )
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.sources.urls import UrlKind, classify
-from gitops_agent.wiring import WatchedTargets, build_target
+from gitops_agent.wiring import WatchedTargets, build_coordination, build_target
 
 log = logging.getLogger("gitops_agent.run")
 
@@ -94,6 +96,8 @@ def _run(
     followed: RevisionSource | None,
 ) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    metrics, health = AgentMetrics(), Health()
+    coordination = build_coordination(config, target_choice(args), metrics=metrics, health=health)
     home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
     # serving, the agent's own objects are read from a watch cache (one-shot runs LIST)
     watched = None if args.once else WatchedTargets(config, target_choice(args))
@@ -105,9 +109,10 @@ def _run(
         reporter=SafeReporter(
             reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
-        metrics=AgentMetrics(),
-        health=Health(),
+        metrics=metrics,
+        health=health,
         display=args.source if followed is not None else ("" if config.source.url else None),
+        guard=coordination.guard,
     )
     loop = AgentLoop(parts)
     previews = _previews(args, config, config_path, cache, parts.reporter)
@@ -121,14 +126,51 @@ def _run(
     )
     try:
         if args.once:
-            return _once(args, loop, previews, home, drift=drift)
-        return _serve(args, loop, parts, previews, home, drift=drift)
+            return _once_elected(args, loop, previews, home, coordination=coordination, drift=drift)
+        return _serve(args, loop, parts, previews, home, coordination=coordination, drift=drift)
     finally:
         if previews is not None:
             previews.close()
         if watched is not None:
             watched.close()
         home.close()
+
+
+def _once_elected(
+    args: argparse.Namespace,
+    loop: AgentLoop,
+    previews: PreviewLoop | None,
+    home: Target,
+    *,
+    coordination: Coordination | NoElection,
+    drift: DriftLoop | None,
+) -> int:
+    """``--once``; with leader election, only once this process holds the lease (it waits
+    up to two lease durations for a running leader to let go), releasing it after."""
+    if isinstance(coordination, NoElection):
+        return _once(args, loop, previews, home, drift=drift)
+    coordination.start(lambda key: None)
+    try:
+        lease = loop.parts.config.leader_election.lease_duration
+        if not _wait_leading(coordination, 2 * lease + 5):
+            print(
+                f"another replica holds the lease {coordination.lease}: not run",
+                file=sys.stderr,
+            )
+            return 1
+        return _once(args, loop, previews, home, drift=drift)
+    finally:
+        coordination.fence()
+        coordination.stop()
+
+
+def _wait_leading(coordination: Coordination, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if coordination.leading:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _previews(
@@ -215,10 +257,11 @@ def _serve(
     previews: PreviewLoop | None,
     home: Target,
     *,
+    coordination: Coordination | NoElection,
     drift: DriftLoop | None,
 ) -> int:
     config = parts.config
-    schedule = AgentSchedule(loop, interval=config.source.interval)
+    schedule = AgentSchedule(loop, interval=config.source.interval, gate=coordination.gated)
     for job in home.hooks().periodic:
         schedule.every(job.every, _logging(job))
     if previews is not None:
@@ -228,11 +271,11 @@ def _serve(
     pages = _status_page(config, loop, parts, previews, drift)
     if pages is not None:
         loop.on_cycle = pages.board.refresh
-        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page")
+        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page", gated=False)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
-        on_push=lambda hint: schedule.poll_now(),
-        on_pull_request=lambda hint: _preview_now(schedule, previews),
+        on_push=lambda hint: _poll_now(schedule, coordination),
+        on_pull_request=lambda hint: _preview_now(schedule, previews, coordination),
         metrics=parts.metrics,
         health=parts.health,
         pages=pages.answer if pages is not None else None,
@@ -242,11 +285,14 @@ def _serve(
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     schedule.start()
+    coordination.start(lambda key: _on_leader(key, loop, schedule, previews))
     try:
         stop.wait()
     finally:
         log.info("stopping")
+        coordination.fence()  # the running cycle stops at its next write
         schedule.stop()
+        coordination.stop()  # then the lease goes to a follower
         server.stop()
     return 0
 
@@ -296,11 +342,37 @@ def _status_page(
     return StatusPages(board, token=token)
 
 
-def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:
-    """A pull-request webhook is a hint to look at the pull requests now."""
-    if previews is not None:
-        previews.trigger()
-        schedule.run_now(PREVIEW_JOB)
+def _on_leader(
+    key: str, loop: AgentLoop, schedule: AgentSchedule, previews: PreviewLoop | None
+) -> None:
+    """This replica was elected (poll at once, whatever another applied), or a follower
+    handed over a webhook (``poll`` or ``previews``)."""
+    if key == "elected":
+        loop.forget_applied()
+    if key == "previews":
+        _preview_now(schedule, previews, None)
+    else:
+        schedule.poll_now()
+
+
+def _poll_now(schedule: AgentSchedule, coordination: Coordination | NoElection) -> None:
+    """A push webhook: poll now here, or on the leader when this replica follows."""
+    if not coordination.hand_over("poll"):
+        schedule.poll_now()
+
+
+def _preview_now(
+    schedule: AgentSchedule,
+    previews: PreviewLoop | None,
+    coordination: Coordination | NoElection | None,
+) -> None:
+    """A pull-request webhook is a hint to look at the pull requests now (on the leader)."""
+    if previews is None:
+        return
+    if coordination is not None and coordination.hand_over("previews"):
+        return
+    previews.trigger()
+    schedule.run_now(PREVIEW_JOB)
 
 
 def _logging(job: Periodic) -> Callable[[], None]:

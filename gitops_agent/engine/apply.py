@@ -34,7 +34,7 @@ from gitops_agent.core.status import (
 )
 from gitops_agent.engine import hints
 from gitops_agent.engine.observing import observe
-from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.engine.ports import Observation, Target, WriteGuard
 from gitops_agent.errors import ConflictError, InvalidError, TargetError, UnavailableError
 
 Progress = Callable[[str], None]
@@ -98,8 +98,11 @@ class Applier:
         observation: Observation | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        guard: WriteGuard | None = None,
     ) -> None:
         by_id = {d.id: d for d in desired}
+        self.guard = guard
+        self.fenced: str | None = None
         self.plan = plan
         self.target = target
         self.options = options
@@ -131,7 +134,7 @@ class Applier:
         deadline = self.started + self.options.timeout
         for track in applying:
             track.waiting_since = self.clock()
-        while True:
+        while self._permitted():
             self._advance(applying)
             if all(t.state in _FINAL for t in applying):
                 break
@@ -270,8 +273,23 @@ class Applier:
         no objects, nor anything with ``--no-wait``)."""
         return bool(self.options.wait_healthy and track.desired and track.desired.objects)
 
+    def _permitted(self) -> bool:
+        """Whether the guard still lets this agent write. Once it refuses, every resource not
+        finished fails as fenced and nothing more is written (nor waited for)."""
+        if self.fenced is None and self.guard is not None:
+            self.fenced = self.guard.refusal()
+            if self.fenced is not None:
+                self.progress(f"stopping all writes: {self.fenced}")
+                for track in self.tracks.values():
+                    if track.state not in _FINAL:
+                        message = f"not written: {self.fenced}"
+                        self._finish(track, _State.FAILED, message, FailureReason.FENCED)
+        return self.fenced is None
+
     def _write(self, track: _Track, steps: Sequence[ObjectStep]) -> bool:
         for step in sorted(steps, key=lambda s: apply_order(s.key)):
+            if not self._permitted():
+                return False
             create = step.action is Action.CREATE
             try:
                 written = self.target.apply(step.desired or {}, create=create)
@@ -342,6 +360,8 @@ class Applier:
                 return
 
     def _delete(self, track: _Track, step: ObjectStep) -> bool:
+        if not self._permitted():
+            return False
         try:
             self.target.delete(step.live or {})
         except TargetError as err:
@@ -353,6 +373,8 @@ class Applier:
 
     def _prune(self, tracks: Sequence[_Track]) -> None:
         for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
+            if track.state in _FINAL:
+                continue
             deletes = [s for s in track.plan.steps if s.action is Action.DELETE]
             for step in deletes:
                 if not self._delete(track, step):

@@ -97,6 +97,17 @@ class TargetHooks:
     together: Callable[[Sequence[Callable[[], None]], int], None] | None = None
 
 
+class WriteGuard(Protocol):
+    """Whether this agent may still write: asked before every write of a cycle (each
+    object applied or deleted, each inventory save). An agent elected leader answers no
+    once it could not renew its lease within the renew deadline, or is shutting down, so
+    that two agents never write at once."""
+
+    def refusal(self) -> str | None:
+        """None while writes may go on; why they may not otherwise."""
+        ...
+
+
 class Target(Protocol):
     """A place where resources run."""
 

@@ -30,7 +30,7 @@ from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired
-from gitops_agent.engine.ports import Target
+from gitops_agent.engine.ports import Target, WriteGuard
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
 from gitops_agent.reporters.base import (
@@ -77,6 +77,7 @@ class AgentParts:
     source_retry: BackoffPolicy = SOURCE_RETRY
     failure_backoff: BackoffPolicy = FAILURE_BACKOFF
     display: str | None = ""
+    guard: WriteGuard | None = None  # leader election: asked before every write
 
 
 @dataclass(slots=True)
@@ -119,6 +120,11 @@ class AgentLoop:
         if self._again.is_set():
             self.poll()
         return result
+
+    def forget_applied(self) -> None:
+        """Reconcile the current revision again at the next poll even if this loop applied
+        it before (a replica that just became the leader: another may have written since)."""
+        self.applied = None
 
     def poll(self, why: str | None = None) -> SyncResult | None:
         """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle).
@@ -192,6 +198,9 @@ class AgentLoop:
         """Keep the cycle in the history of the owner it ran as (the revision's configuration
         names it), on the target; a failure to is logged, never fatal."""
         config, self._read_as = self._read_as or self.parts.config, None
+        guard = self.parts.guard
+        if guard is not None and guard.refusal() is not None:
+            return  # not the leader (any more): the history is the leader's to write
         state, _ = commit_state(result)
         cycle = sync_cycle(
             result, trigger=trigger, started=started, duration=duration, state=state.value
@@ -214,7 +223,11 @@ class AgentLoop:
             target = self.parts.make_target(wanted.config)
             try:
                 return reconcile.reconcile(
-                    wanted, target, revision=revision, progress=lambda line: log.info("%s", line)
+                    wanted,
+                    target,
+                    revision=revision,
+                    options=reconcile.CycleOptions(guard=self.parts.guard),
+                    progress=lambda line: log.info("%s", line),
                 )
             finally:
                 target.close()
@@ -227,6 +240,12 @@ class AgentLoop:
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
+        if result.failure is FailureReason.FENCED:
+            # another replica leads now: it reconciles this revision and reports it
+            self.pending, self.applied = None, None
+            self.parts.metrics.record_cycle(result="fenced", duration=duration)
+            log.warning("revision %s left to the new leader: %s", _short(revision), result.error)
+            return
         applied = result.count(Outcome.CREATED, Outcome.CONFIGURED)
         pruned = result.count(Outcome.DELETED)
         state, description = commit_state(result)

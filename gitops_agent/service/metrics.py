@@ -210,6 +210,12 @@ class AgentMetrics:
             "gitops_agent_last_success_timestamp_seconds",
             "Unix time of the last successful cycle.",
         )
+        self.leader = r.gauge(
+            "gitops_agent_leader",
+            "1 while this replica holds the lease and may write (always 1 without leader "
+            "election), else 0.",
+        )
+        self.leader.set(1)
         self.webhooks = r.counter(
             "gitops_agent_webhooks_total",
             "Webhook requests by forge and outcome.",

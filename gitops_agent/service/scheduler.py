@@ -5,7 +5,9 @@ Built by the ``run`` command around an ``AgentLoop``. One poll runs at a time
 push webhooks. The first poll runs at start. Other jobs run every N seconds (``every``) or on
 a cron schedule (``on_cron``): a ``CronTrigger`` per day field built from the expression as
 Kubernetes reads it (``core.cron``), weekdays by name (APScheduler numbers them from Monday),
-and either day field firing when both are restricted, as cron does.
+and either day field firing when both are restricted, as cron does. ``gate`` wraps every job
+that writes, the poll and those added with ``every`` or ``on_cron`` (previews, a drift
+check): with leader election only the leader runs them (``service.coordination``).
 """
 
 from __future__ import annotations
@@ -23,17 +25,32 @@ from gitops_agent.errors import ConfigError
 from gitops_agent.service.agent import AgentLoop
 
 JOB = "poll-source"
+Job = Callable[[], object]
+
+
+def _ungated(job: Job) -> Job:
+    return job
+
+
 logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped overlapping runs are expected
 
 
 class AgentSchedule:
     """Runs ``loop.poll`` every ``interval`` seconds (plus up to ``jitter`` seconds)."""
 
-    def __init__(self, loop: AgentLoop, *, interval: float, jitter: float | None = None) -> None:
+    def __init__(
+        self,
+        loop: AgentLoop,
+        *,
+        interval: float,
+        jitter: float | None = None,
+        gate: Callable[[Job], Job] = _ungated,
+    ) -> None:
         self.loop = loop
+        self.gate = gate
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.scheduler.add_job(
-            loop.poll,
+            gate(loop.poll),
             "interval",
             seconds=interval,
             jitter=jitter if jitter is not None else min(interval * 0.1, 30.0),
@@ -44,18 +61,24 @@ class AgentSchedule:
             misfire_grace_time=None,
         )
 
-    def every(self, seconds: float, job: Callable[[], object], *, name: str | None = None) -> None:
-        """Also run ``job`` every ``seconds`` (one at a time); ``name`` lets ``run_now`` find it."""
+    def every(
+        self, seconds: float, job: Job, *, name: str | None = None, gated: bool = True
+    ) -> None:
+        """Also run ``job`` every ``seconds`` (one at a time; through the gate, on the leader
+        only, unless ``gated`` is off: what only reads, as the status page); ``name`` lets
+        ``run_now`` find it."""
+        chosen = self.gate(job) if gated else job
         self.scheduler.add_job(
-            job, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
+            chosen, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name
         )
 
     def on_cron(
         self, expression: str, job: Callable[[], object], *, timezone: str, name: str
     ) -> None:
-        """Also run ``job`` when the cron ``expression`` fires in ``timezone``."""
+        """Also run ``job`` when the cron ``expression`` fires in ``timezone`` (through the
+        gate: on the leader only)."""
         self.scheduler.add_job(
-            job,
+            self.gate(job),
             cron_trigger(expression, timezone),
             max_instances=1,
             coalesce=True,

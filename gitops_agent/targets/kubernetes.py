@@ -6,7 +6,9 @@ pods, all selected by the owner label; applying is server-side apply under the a
 manager; deleting names the observed object's uid, so only what this owner listed is ever
 deleted; a drift heal removes fields others added with one JSON patch that tests the uid
 and each value first. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
-in the inventory namespace; only changed shards are written.
+in the inventory namespace; only changed shards are written. An agent confined to some
+namespaces (``target.scope: namespaced``, Roles instead of a ClusterRole) lists each of
+them instead of all at once.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class KubernetesTarget:
         settings: RenderSettings,
         inventory_namespace: str = "default",
         clock: Clock = lambda: datetime.now(UTC),
+        namespaces: tuple[str, ...] | None = None,
         cache: WatchCache | None = None,
     ) -> None:
         self.api = api
@@ -66,6 +69,18 @@ class KubernetesTarget:
         self.settings = settings
         self.inventory_namespace = inventory_namespace
         self.clock = clock
+        self.namespaces = namespaces
+
+    def _list(self, kind: kinds.Kind, selector: str) -> list[dict[str, Any]]:
+        """Objects of a kind matching a selector: one LIST across namespaces, or one per
+        namespace for an agent confined to some (``target.scope: namespaced``)."""
+        if self.namespaces is None:
+            return self.api.list(kind, selector=selector)
+        return [
+            obj
+            for namespace in self.namespaces
+            for obj in self.api.list(kind, selector=selector, namespace=namespace)
+        ]
 
     def close(self) -> None:
         self.api.close()
@@ -90,8 +105,8 @@ class KubernetesTarget:
     def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
         before = self.api.requests
         selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
-        cached = None if all_owners else self._cached()
-        read = cached or (lambda kind: self.api.list(kind, selector=selector))
+        cached = None if all_owners or self.namespaces is not None else self._cached()
+        read = cached or (lambda kind: self._list(kind, selector))
         objects = [obj for kind in kinds.MANAGED for obj in read(kind)]
         pods = kubestate.group(read(kinds.POD))
         stored = [
@@ -247,7 +262,7 @@ class KubernetesTarget:
         pods = sorted(
             (
                 p
-                for p in self.api.list(kinds.POD, selector=selector)
+                for p in self._list(kinds.POD, selector)
                 if labels.labels_of(p).get(labels.WORKSPACE) == rid.workspace
             ),
             key=lambda p: str((p.get("metadata") or {}).get("name")),

@@ -78,29 +78,21 @@ class AgentProcess:
     def __init__(
         self,
         config: Path,
-        kubeconfig: Path,
+        kubeconfig: Path | None,
         cache: Path,
         env: dict[str, str],
         *,
         args: tuple[str, ...] = (),
     ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "gitops_agent",
-            "run",
-            "--config",
-            str(config),
-            "--kubeconfig",
-            str(kubeconfig),
-            "--listen",
-            "127.0.0.1:0",
-            "--cache-dir",
-            str(cache),
-            *args,
-        ]
+        """``kubeconfig`` None: the configuration says how to reach the cluster (in-cluster)."""
+        command = [sys.executable, "-m", "gitops_agent", "run", "--config", str(config)]
+        if kubeconfig is not None:
+            command += ["--kubeconfig", str(kubeconfig)]
+        command += ["--listen", "127.0.0.1:0", "--cache-dir", str(cache), *args]
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
+        self.seen: list[tuple[float, str]] = []  # (monotonic time read, line)
+        self.stamped: list[tuple[float, str]] = []  # (monotonic time written, line)
         self.proc = subprocess.Popen(
             command,
             stderr=subprocess.PIPE,
@@ -118,6 +110,7 @@ class AgentProcess:
     def _pump(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
+            self.stamped.append((time.monotonic(), line.rstrip("\n")))
             self.lines.put(line.rstrip("\n"))
 
     def wait_for_line(self, text: str, timeout: float = 30.0) -> str:
@@ -128,9 +121,27 @@ class AgentProcess:
             except queue.Empty:
                 break
             self.log.append(line)
+            self.seen.append((time.monotonic(), line))
             if text in line:
                 return line
         raise AssertionError(f"agent never logged {text!r}; log:\n" + "\n".join(self.log[-40:]))
+
+    def drain(self) -> list[str]:
+        """The lines logged since the last look, without waiting."""
+        fresh = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return fresh
+            self.log.append(line)
+            self.seen.append((time.monotonic(), line))
+            fresh.append(line)
+
+    def logged(self, text: str) -> bool:
+        """Whether ``text`` was logged so far (reading what is waiting)."""
+        self.drain()
+        return any(text in line for line in self.log)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

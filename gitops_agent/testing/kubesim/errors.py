@@ -58,7 +58,8 @@ class ApiError(Exception):
         details = dict(self.details or {})
         if self.causes:
             details["causes"] = [c.to_json() for c in self.causes]
-        if details:
+        if details or self.details is not None:
+            # ``Details`` is a pointer: set but empty, it is still written (``{}``)
             body["details"] = details
         body["code"] = self.code
         return body

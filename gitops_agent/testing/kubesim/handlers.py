@@ -12,10 +12,19 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, protowire, tables
+from gitops_agent.testing.kubesim import (
+    bodies,
+    discovery,
+    errors,
+    openapi,
+    protowire,
+    reviewproto,
+    tables,
+)
+from gitops_agent.testing.kubesim.authn import ADMIN
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Propagation
 from gitops_agent.testing.kubesim.eventsapi import EventsView
-from gitops_agent.testing.kubesim.kinds import EVENTS_V1
+from gitops_agent.testing.kubesim.kinds import ACCESS_REVIEWS, EVENTS_V1
 from gitops_agent.testing.kubesim.listing import ListQuery, parse_version
 from gitops_agent.testing.kubesim.objects import WriteOptions
 from gitops_agent.testing.kubesim.patching import deep_copy, merge_patch, parse_json
@@ -109,6 +118,8 @@ class ApiHandler:
         raise errors.path_not_found()
 
     def _resource(self, request: Request, target: Target) -> Response:
+        if target.rt is ACCESS_REVIEWS or target.subresource == "token":
+            return self._review(request, target)
         content_type = request.header("Content-Type").split(";")[0].strip()
         if content_type == protowire.MEDIA_TYPE and request.method in ("POST", "PUT", "DELETE"):
             # kubectl's typed clients send protobuf; it decodes to the JSON of the same object
@@ -151,6 +162,21 @@ class ApiHandler:
             return self._delete(request, target)
         return self._write(request, target)
 
+    def _review(self, request: Request, target: Target) -> Response:
+        """SelfSubjectAccessReviews and TokenRequests: created, answered, never stored."""
+        if target.verb != "create":
+            raise errors.method_not_allowed(request.method)
+        message = "SelfSubjectAccessReview" if target.rt is ACCESS_REVIEWS else "TokenRequest"
+        if request.header("Content-Type").startswith(reviewproto.MEDIA_TYPE):
+            body = reviewproto.decode(request.body, message)
+        else:
+            body = parse_json(request.body) if request.body.strip() else {}
+        if target.rt is ACCESS_REVIEWS:
+            return json_response(201, self.sim.security.review(request.identity or ADMIN, body))
+        return json_response(
+            201, self.sim.security.token_request(target.namespace, target.name, body)
+        )
+
     def _write_options(self, request: Request, target: Target) -> WriteOptions:
         manager = request.query.get("fieldManager", "")
         if not manager and "apply-patch" not in request.header("Content-Type"):
@@ -164,6 +190,9 @@ class ApiHandler:
             validation=FieldValidation.parse(request.query.get("fieldValidation", "")),
             subresource=target.subresource,
             force=request.flag("force"),
+            create_check=self.sim.security.create_check(request, target)
+            if "apply-patch" in request.header("Content-Type")
+            else None,
         )
 
     def _write(self, request: Request, target: Target) -> Response:

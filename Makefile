@@ -10,7 +10,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean image
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ bench: $(TOOLS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The container image (deploy/Dockerfile), with docker or podman: make image [IMAGE=...]
+IMAGE     ?= gitops-agent:0.1.0
+CONTAINER ?= docker
+image:
+	$(CONTAINER) build -f deploy/Dockerfile -t $(IMAGE) .

@@ -19,8 +19,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import yaml
-
+from gitops_agent.core.rendering.output import dump_yaml
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired, assemble
 from gitops_agent.testing.kubesim import KubeSim, SimConfig
@@ -115,7 +114,7 @@ def main() -> int:
         peer.close()
         manifest = Path(tmp) / "objects.yaml"
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubectl"}}
-        manifest.write_text(yaml.safe_dump_all([namespace, *objects]))
+        manifest.write_text("".join("---\n" + dump_yaml(o) for o in [namespace, *objects]))
         kubectl_first = kubectl_apply(sim, manifest)
         kubectl_again = kubectl_apply(sim, manifest)
     print(f"{WORKERS} workers, {len(objects)} objects, kubesim over HTTP on 127.0.0.1")

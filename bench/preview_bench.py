@@ -20,10 +20,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import yaml
 from engine_bench import WORKER, WORKERS, generate  # this directory, run as a script
 
 from gitops_agent.core.previews import status_line
+from gitops_agent.core.rendering.output import dump_yaml
 from gitops_agent.engine import preview as previewing
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired, assemble
@@ -99,7 +99,7 @@ def kubectl_diff(head: Desired, sim: KubeSim, tmp: Path) -> tuple[float, int, in
         target.close()
     objects = [dict(o) for item in assemble(head.resources, rendered) for o in item.objects]
     manifest = tmp / "head.yaml"
-    manifest.write_text(yaml.safe_dump_all(objects))
+    manifest.write_text("".join("---\n" + dump_yaml(o) for o in objects))
     before = len(sim.requests())
     start = time.perf_counter()
     command = ["kubectl", "--kubeconfig", str(sim.kubeconfig), "diff", "--server-side"]

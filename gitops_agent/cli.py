@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(render)
     _sync_parsers(commands)
     _preview_parser(commands)
+    _drift_parser(commands)
     _resource_parsers(commands)
     _run_parser(commands)
     _session_parsers(commands)
@@ -135,6 +136,19 @@ def _session_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _config_flags(stop)
     _target_flags(stop)
+    past = _add(
+        commands,
+        "history",
+        "history:history_command",
+        "the cycles the agent recorded (sync, preview, drift check), newest first; "
+        "'history show REVISION' for one revision's",
+    )
+    past.add_argument("action", nargs="?", choices=("show",), help="show one revision's cycles")
+    past.add_argument("revision", nargs="?", metavar="REVISION", help="commit id or a prefix")
+    past.add_argument("-n", type=_count, default=20, metavar="N", help="cycles listed (default 20)")
+    past.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    _config_flags(past)
+    _target_flags(past)
     completion = _add(
         commands,
         "completion",
@@ -221,6 +235,45 @@ def _preview_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     _config_flags(preview)
     _target_flags(preview)
+
+
+def _drift_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    drift = _add(
+        commands,
+        "drift",
+        "drift:drift",
+        "live objects against the last applied revision: each drifted field, who changed it, "
+        "a suggested ignore rule; exit 0 no drift, 2 drift, 1 error",
+    )
+    drift.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="git URL, local repository or directory the revision is read from "
+        "(default: source.url, else .)",
+    )
+    drift.add_argument(
+        "--ref", help="the branch the agent follows (a local repository is then cloned)"
+    )
+    drift.add_argument(
+        "--path",
+        help="directory inside the source whose manifests are loaded (default: source.path)",
+    )
+    drift.add_argument(
+        "--heal",
+        action="store_true",
+        help="re-apply the drifted objects (forced), create deleted ones again; never prunes",
+    )
+    drift.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text")
+    _config_flags(drift)
+    _target_flags(drift)
+
+
+def _count(text: str) -> int:
+    """A count of 1 to 1000."""
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 4 and 0 < int(text) <= 1000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count from 1 to 1000")
+    return int(text)
 
 
 def _pull_number(text: str) -> int:

@@ -12,6 +12,8 @@ the edge module that called the library and are re-raised as one of these classe
     │   ├── NotFoundError       the object does not exist (404)
     │   ├── ConflictError       stale resourceVersion or field-manager conflict (409)
     │   ├── InvalidError        the target rejected the object (422)
+    │   ├── ForbiddenError      the agent's credentials were refused (401) or its
+    │   │                       permissions do not cover the request (403)
     │   └── UnavailableError    5xx, timeout, connection refused; retryable
     └── ReporterError           a git host API failed; logged, never fails a sync
 
@@ -55,6 +57,11 @@ class ConflictError(TargetError):
 
 class InvalidError(TargetError):
     """The target rejected the object as invalid."""
+
+
+class ForbiddenError(TargetError):
+    """The API server refused who the agent is (401) or what it asked (403): a credential
+    or RBAC problem for a person to fix, not retried."""
 
 
 class UnavailableError(TargetError):

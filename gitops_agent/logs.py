@@ -17,7 +17,8 @@ from gitops_agent.redaction import RedactingFilter, SecretRegistry
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message (and the error, if any)."""
+    """One JSON object per line: time, level, logger, message (and the error, if any), plus
+    the structured ``fields`` a record carries (``extra={"fields": {...}}``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
@@ -29,7 +30,10 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            data.update({k: v for k, v in fields.items() if k not in data})
+        return json.dumps(data, default=str)
 
 
 @contextlib.contextmanager

@@ -11,10 +11,12 @@ they put a URL, a git error or an HTTP error body into a message.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
@@ -106,11 +108,25 @@ class RedactingFilter(logging.Filter):
         self._registry = registry
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Mask the formatted message in place; never drops a record."""
+        """Mask the formatted message (and the structured ``fields`` a record may carry for
+        the JSON format) in place; never drops a record."""
         record.msg = self._registry.redact(record.getMessage())
         record.args = None
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = _redacted_fields(fields, self._registry)
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             record.exc_text = self._registry.redact(f"{type(exc).__name__}: {exc}")
             record.exc_info = None
         return True
+
+
+def _redacted_fields(fields: dict[str, Any], registry: SecretRegistry) -> dict[str, Any]:
+    """``fields`` with every secret masked (as JSON text, read back)."""
+    text = registry.redact(json.dumps(fields, default=str))
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {"fields": "redacted"}
+    return found if isinstance(found, dict) else {"fields": "redacted"}

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops_agent.config import configuration
 from gitops_agent.core.config import AgentConfig
@@ -25,6 +29,13 @@ from gitops_agent.engine.incremental import CycleCache
 from gitops_agent.engine.ports import Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.sources import directory
+
+if TYPE_CHECKING:
+    from gitops_agent.service.coordination import Coordination, NoElection
+    from gitops_agent.service.metrics import AgentMetrics
+    from gitops_agent.service.server import Health
+    from gitops_agent.targets.kubeapi import KubeApi
+    from gitops_agent.targets.watchcache import WatchCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +63,23 @@ def build_target(
     raise ConfigError(f"unknown target {kind!r} (use kubernetes or local)")
 
 
-def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
-    from gitops_agent.targets import kubeapi
+def _kubernetes(
+    config: AgentConfig, choice: TargetChoice, *, cache: WatchCache | None = None
+) -> Target:
     from gitops_agent.targets.kubernetes import KubernetesTarget
+
+    return KubernetesTarget(
+        _kube_api(config, choice),
+        owner=config.name,
+        settings=config.render_settings(),
+        inventory_namespace=config.target.inventory_namespace,
+        cache=cache,
+        namespaces=config.target.namespaces(),
+    )
+
+
+def _kube_api(config: AgentConfig, choice: TargetChoice) -> KubeApi:
+    from gitops_agent.targets import kubeapi
 
     path, origin = kubeconfig_choice(config, choice)
     client = kubeapi.connect(
@@ -63,12 +88,95 @@ def _kubernetes(config: AgentConfig, choice: TargetChoice) -> Target:
         context=choice.context or config.target.context,
         in_cluster=config.target.in_cluster,
     )
-    return KubernetesTarget(
-        kubeapi.KubeApi(client),
-        owner=config.name,
-        settings=config.render_settings(),
-        inventory_namespace=config.target.inventory_namespace,
+    return kubeapi.KubeApi(client)
+
+
+class WatchedTargets:
+    """The targets of a serving ``run``: on Kubernetes, the agent's own owner reads the
+    cluster through one watch cache (started on first use, stopped by ``close``); other
+    owners (preview environments) and other targets are built as ``build_target`` does."""
+
+    def __init__(self, config: AgentConfig, choice: TargetChoice) -> None:
+        self.config, self.choice = config, choice
+        self.cache: WatchCache | None = None
+        self._api: KubeApi | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, config: AgentConfig) -> Target:
+        kind = self.choice.kind or config.target.kind
+        if kind != "kubernetes" or config.name != self.config.name:
+            return build_target(config, self.choice)
+        if config.target.scope == "namespaced":
+            return build_target(config, self.choice)  # a cache would watch the whole cluster
+        return _kubernetes(config, self.choice, cache=self._started(config))
+
+    def _started(self, config: AgentConfig) -> WatchCache:
+        from gitops_agent.core import kinds, labels
+        from gitops_agent.targets.watchcache import WatchCache
+
+        with self._lock:
+            if self.cache is None:
+                self._api = _kube_api(config, self.choice)
+                self.cache = WatchCache(
+                    self._api,
+                    selector=labels.owner_selector(config.name),
+                    kinds=kinds.MANAGED,
+                    pods=kinds.POD,
+                )
+                self.cache.start()
+            return self.cache
+
+    def close(self) -> None:
+        with self._lock:
+            if self.cache is not None:
+                self.cache.stop()
+            if self._api is not None:
+                self._api.close()
+
+
+def build_coordination(
+    config: AgentConfig, choice: TargetChoice, *, metrics: AgentMetrics, health: Health
+) -> Coordination | NoElection:
+    """Leader election for ``run`` (``leaderElection.enabled`` on the kubernetes target):
+    the Lease ``gitops-agent-<name>`` and its hint ConfigMap in the lease namespace."""
+    from gitops_agent.service.coordination import Coordination, NoElection
+
+    election = config.leader_election
+    if not election.enabled:
+        return NoElection()
+    if (choice.kind or config.target.kind) != "kubernetes":
+        raise ConfigError("leaderElection needs the kubernetes target (target.kind: kubernetes)")
+    from gitops_agent.service.leadership import LeaderElector, Timings
+    from gitops_agent.targets import kubeapi
+    from gitops_agent.targets.leases import KubeHints, KubeLeaseLock
+    from gitops_agent.targets.serviceaccount import read_namespace, service_account_files
+
+    path, origin = kubeconfig_choice(config, choice)
+    client = kubeapi.connect(
+        kubeconfig=path,
+        origin=origin,
+        context=choice.context or config.target.context,
+        in_cluster=config.target.in_cluster,
     )
+    timings = Timings.of(election)
+    api = kubeapi.KubeApi(
+        client, retry=kubeapi.RetryPolicy(budget=0.0), timeout=timings.renew_deadline / 2
+    )
+    pod_namespace = read_namespace(service_account_files()) if config.target.in_cluster else None
+    namespace = election.namespace or pod_namespace or config.target.inventory_namespace
+    name = election.lease_name(config.name)
+    identity = election_identity()
+    lock = KubeLeaseLock(api, namespace, name, identity=identity)
+    elector = LeaderElector(lock, identity, timings)
+    hints = KubeHints(api, namespace, f"{name}-hints")
+    return Coordination(elector, hints, metrics=metrics, health=health, lease=f"{namespace}/{name}")
+
+
+def election_identity() -> str:
+    """This replica's name in the election: the pod's (``POD_NAME``) or the host's, with a
+    random suffix so that a restarted process is a new candidate (as client-go's examples)."""
+    base = os.environ.get("POD_NAME") or socket.gethostname() or "gitops-agent"
+    return f"{base}_{uuid.uuid4().hex[:8]}"
 
 
 def kubeconfig_choice(config: AgentConfig, choice: TargetChoice) -> tuple[str | None, str]:

@@ -32,7 +32,7 @@ target:
     flink: {image: flink:1.19}
 reporter: {kind: github, repository: org/manifests, tokenEnv: GITHUB_TOKEN}
 sync: {waitTimeout: 1h30m, pollInterval: 250ms}
-drift: {schedule: 10m, mode: heal}
+drift: {schedule: "*/10 * * * *", timezone: Europe/Berlin, mode: heal, issue: true}
 """
     config = parse_config(text, "agent.yaml")
     assert config.name == "prod"
@@ -41,6 +41,8 @@ drift: {schedule: 10m, mode: heal}
     assert config.vars == {"REPLICAS": "2", "DEBUG": "true"}
     assert config.sync.wait_timeout == 5400.0
     assert config.sync.poll_interval == 0.25
+    assert (config.drift.schedule, config.drift.timezone) == ("*/10 * * * *", "Europe/Berlin")
+    assert (config.drift.mode, config.drift.issue, config.drift.scheduled) == ("heal", True, True)
     context = config.validation_context()
     assert "gpu" in context.computes
     assert context.stacks.get("flink") is not None
@@ -159,3 +161,35 @@ def test_every_problem_of_the_file_is_reported_sorted_with_its_position() -> Non
     assert "unknown field 'maxPrune'" in lines[1]
     assert "source.interval: 'soon' is not a duration" in lines[2]
     assert "gitbucket" in lines[3]
+
+
+def test_drift_interval_and_defaults() -> None:
+    config = parse_config("drift: {interval: 2s}\n", "agent.yaml")
+    assert (config.drift.interval, config.drift.schedule, config.drift.mode) == (
+        2.0,
+        None,
+        "report",
+    )
+    assert config.drift.scheduled and not parse_config("name: a\n", "a.yaml").drift.scheduled
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "drift: {schedule: 10m}\n",
+            "agent.yaml:1:9: drift.schedule: cron '10m' needs 5 fields",
+        ),
+        ("drift: {schedule: '61 * * * *'}\n", "agent.yaml:1:9: drift.schedule: cron '61 * * * *'"),
+        ("drift: {schedule: '@often'}\n", "unknown cron macro '@often'"),
+        ("drift: {schedule: '@hourly', timezone: Mars/Olympus}\n", "unknown timezone"),
+        ("drift: {schedule: '@hourly', interval: 5m}\n", "are exclusive"),
+        ("drift: {interval: soon}\n", "drift.interval: 'soon' is not a duration"),
+        ("drift: {mode: fix}\n", "'drift.mode': must be one of report, heal"),
+        ("drift: {schedule: 5}\n", "'drift.schedule': must be a string"),
+    ],
+)
+def test_drift_configuration_errors(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "agent.yaml")
+    assert message in str(caught.value)

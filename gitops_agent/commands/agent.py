@@ -1,5 +1,7 @@
 """``run``: the agent. Follows its source, reconciles each new revision, reports statuses,
-serves webhooks, health and metrics; ``--once`` runs one cycle and exits."""
+previews pull requests, checks for drift on its schedule, serves webhooks, health, metrics
+and the status page; ``--once`` runs one cycle (and one drift check when one is scheduled)
+and exits."""
 
 from __future__ import annotations
 
@@ -9,17 +11,20 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from gitops_agent.commands.common import parse_vars, target_choice
+from gitops_agent.commands.driftchecks import build_drift_loop, schedule_drift
 from gitops_agent.commands.ports import reporter_for, reporter_spec, source_spec
 from gitops_agent.commands.sync import report
 from gitops_agent.config import load_config
+from gitops_agent.core import driftviews
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.core.tree import CONFIG_FILE
-from gitops_agent.engine.ports import Periodic
+from gitops_agent.engine.ports import Periodic, Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.logs import configured
 from gitops_agent.redaction import SecretRegistry, quoted
@@ -29,10 +34,15 @@ from gitops_agent.reporters import (
 )
 from gitops_agent.reporters.base import Reporter
 from gitops_agent.service.agent import AgentLoop, AgentParts, RevisionSource
+from gitops_agent.service.coordination import Coordination, NoElection
+from gitops_agent.service.drift import DriftLoop
 from gitops_agent.service.metrics import AgentMetrics
 from gitops_agent.service.previews import PreviewLoop, PreviewParts
 from gitops_agent.service.scheduler import AgentSchedule
 from gitops_agent.service.server import AgentServer, Health, ServerOptions
+from gitops_agent.service.ui.board import BoardParts, StatusBoard
+from gitops_agent.service.ui.routes import StatusPages
+from gitops_agent.service.ui.snapshot import PreviewRow
 from gitops_agent.service.webhooks import WebhookSecrets
 from gitops_agent.sources.git import GitSource
 from gitops_agent.sources.revisions import (
@@ -43,7 +53,7 @@ from gitops_agent.sources.revisions import (
 )
 from gitops_agent.sources.snapshot import default_cache_dir
 from gitops_agent.sources.urls import UrlKind, classify
-from gitops_agent.wiring import build_target
+from gitops_agent.wiring import WatchedTargets, build_coordination, build_target
 
 log = logging.getLogger("gitops_agent.run")
 
@@ -86,29 +96,81 @@ def _run(
     followed: RevisionSource | None,
 ) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    for section in _unused_sections(config):
-        log.warning("the %s section of the configuration has no effect yet", section)
+    metrics, health = AgentMetrics(), Health()
+    coordination = build_coordination(config, target_choice(args), metrics=metrics, health=health)
+    home = build_target(config, target_choice(args))  # hooks: periodic jobs, release
+    # serving, the agent's own objects are read from a watch cache (one-shot runs LIST)
+    watched = None if args.once else WatchedTargets(config, target_choice(args))
     parts = AgentParts(
         config=config,
         config_path=config_path,
         source=followed or _source(config, cache),
-        make_target=lambda cfg: build_target(cfg, target_choice(args)),
+        make_target=watched or (lambda cfg: build_target(cfg, target_choice(args))),
         reporter=SafeReporter(
             reporter_for(config, cache), logger=logging.getLogger("gitops_agent.reporter")
         ),
-        metrics=AgentMetrics(),
-        health=Health(),
+        metrics=metrics,
+        health=health,
         display=args.source if followed is not None else ("" if config.source.url else None),
+        guard=coordination.guard,
     )
     loop = AgentLoop(parts)
     previews = _previews(args, config, config_path, cache, parts.reporter)
+    drift = build_drift_loop(
+        parts,
+        loop,
+        spec=reporter_spec(config),
+        cache=cache,
+        make_target=parts.make_target,
+        reporter=parts.reporter,
+    )
     try:
         if args.once:
-            return _once(args, config, loop, previews)
-        return _serve(args, config, loop, parts, previews)
+            return _once_elected(args, loop, previews, home, coordination=coordination, drift=drift)
+        return _serve(args, loop, parts, previews, home, coordination=coordination, drift=drift)
     finally:
         if previews is not None:
             previews.close()
+        if watched is not None:
+            watched.close()
+        home.close()
+
+
+def _once_elected(
+    args: argparse.Namespace,
+    loop: AgentLoop,
+    previews: PreviewLoop | None,
+    home: Target,
+    *,
+    coordination: Coordination | NoElection,
+    drift: DriftLoop | None,
+) -> int:
+    """``--once``; with leader election, only once this process holds the lease (it waits
+    up to two lease durations for a running leader to let go), releasing it after."""
+    if isinstance(coordination, NoElection):
+        return _once(args, loop, previews, home, drift=drift)
+    coordination.start(lambda key: None)
+    try:
+        lease = loop.parts.config.leader_election.lease_duration
+        if not _wait_leading(coordination, 2 * lease + 5):
+            print(
+                f"another replica holds the lease {coordination.lease}: not run",
+                file=sys.stderr,
+            )
+            return 1
+        return _once(args, loop, previews, home, drift=drift)
+    finally:
+        coordination.fence()
+        coordination.stop()
+
+
+def _wait_leading(coordination: Coordination, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if coordination.leading:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _previews(
@@ -143,38 +205,31 @@ def _previews(
 
 
 def _once(
-    args: argparse.Namespace, config: AgentConfig, loop: AgentLoop, previews: PreviewLoop | None
+    args: argparse.Namespace,
+    loop: AgentLoop,
+    previews: PreviewLoop | None,
+    home: Target,
+    *,
+    drift: DriftLoop | None,
 ) -> int:
-    """One cycle, its status table, the previews of open pull requests, then (local
-    target) the processes stopped unless kept."""
-    result = loop.poll()
+    """One cycle, its status table, the previews of open pull requests, a drift check when
+    one is scheduled, then (local target) the processes stopped unless kept."""
+    result = loop.poll("manual")
     if previews is not None:
         previews.poll()
+    if drift is not None and result is not None:
+        drift.check()
     if result is None:
         print(
             "nothing to do: the source could not be read or holds no new revision", file=sys.stderr
         )
         return 1
     code = report(result, "table")
-    target = build_target(config, target_choice(args))
-    try:
-        release = target.hooks().release
-        if release is not None and not args.keep_running:
-            stopped = release()
-            print(
-                f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr
-            )
-    finally:
-        target.close()
+    release = home.hooks().release
+    if release is not None and not args.keep_running:
+        stopped = release()
+        print(f"stopped {stopped} on exit (--keep-running leaves them running)", file=sys.stderr)
     return code
-
-
-def _unused_sections(config: AgentConfig) -> list[str]:
-    """Settings that are validated but not acted on yet (drift)."""
-    unused = []
-    if config.drift.schedule is not None:
-        unused.append("drift")
-    return unused
 
 
 def _secrets(config: AgentConfig) -> SecretRegistry:
@@ -197,46 +252,127 @@ def _source(config: AgentConfig, cache: Path) -> RevisionSource:
 
 def _serve(
     args: argparse.Namespace,
-    config: AgentConfig,
     loop: AgentLoop,
     parts: AgentParts,
     previews: PreviewLoop | None,
+    home: Target,
+    *,
+    coordination: Coordination | NoElection,
+    drift: DriftLoop | None,
 ) -> int:
-    schedule = AgentSchedule(loop, interval=config.source.interval)
-    target = build_target(config, target_choice(args))
-    for job in target.hooks().periodic:
+    config = parts.config
+    schedule = AgentSchedule(loop, interval=config.source.interval, gate=coordination.gated)
+    for job in home.hooks().periodic:
         schedule.every(job.every, _logging(job))
     if previews is not None:
         schedule.every(config.source.interval, previews.poll, name=PREVIEW_JOB)
+    if drift is not None:
+        schedule_drift(schedule, drift, config)
+    pages = _status_page(config, loop, parts, previews, drift)
+    if pages is not None:
+        loop.on_cycle = pages.board.refresh
+        schedule.every(STATUS_REFRESH, pages.board.refresh, name="status page", gated=False)
     server = AgentServer(
         _server_options(args.listen or config.server.listen, config),
-        on_push=lambda hint: schedule.poll_now(),
-        on_pull_request=lambda hint: _preview_now(schedule, previews),
+        on_push=lambda hint: _poll_now(schedule, coordination),
+        on_pull_request=lambda hint: _preview_now(schedule, previews, coordination),
         metrics=parts.metrics,
         health=parts.health,
+        pages=pages.answer if pages is not None else None,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     schedule.start()
+    coordination.start(lambda key: _on_leader(key, loop, schedule, previews))
     try:
         stop.wait()
     finally:
         log.info("stopping")
+        coordination.fence()  # the running cycle stops at its next write
         schedule.stop()
+        coordination.stop()  # then the lease goes to a follower
         server.stop()
     return 0
 
 
 PREVIEW_JOB = "previews"
+STATUS_REFRESH = 10.0  # seconds between refreshes of the status page (and after each cycle)
 
 
-def _preview_now(schedule: AgentSchedule, previews: PreviewLoop | None) -> None:
-    """A pull-request webhook is a hint to look at the pull requests now."""
-    if previews is not None:
-        previews.trigger()
-        schedule.run_now(PREVIEW_JOB)
+def _status_page(
+    config: AgentConfig,
+    loop: AgentLoop,
+    parts: AgentParts,
+    previews: PreviewLoop | None,
+    drift: DriftLoop | None,
+) -> StatusPages | None:
+    """The status page, unless ``server.ui`` is off; protected by the token
+    ``server.uiTokenEnv`` names (which must then be set)."""
+    if not config.server.ui:
+        return None
+    token = ""
+    if config.server.ui_token_env:
+        token = os.environ.get(config.server.ui_token_env, "")
+        if not token:
+            raise ConfigError(
+                f"server.uiTokenEnv names {config.server.ui_token_env}, which is not set: "
+                "set it, or remove the key to serve the page without a token"
+            )
+
+    def open_previews() -> list[PreviewRow]:
+        found = previews.newest() if previews is not None else []
+        return [PreviewRow(p.number, p.head, p.state.value, p.description) for p in found]
+
+    def last_drift() -> str:
+        if drift is None:
+            return "drift checks are off (drift.interval or drift.schedule turns them on)"
+        return driftviews.summary(drift.last.report) if drift.last is not None else ""
+
+    board = StatusBoard(
+        BoardParts(
+            config=config,
+            make_target=parts.make_target,
+            applied=loop.state,
+            previews=open_previews,
+            drift=last_drift,
+        )
+    )
+    return StatusPages(board, token=token)
+
+
+def _on_leader(
+    key: str, loop: AgentLoop, schedule: AgentSchedule, previews: PreviewLoop | None
+) -> None:
+    """This replica was elected (poll at once, whatever another applied), or a follower
+    handed over a webhook (``poll`` or ``previews``)."""
+    if key == "elected":
+        loop.forget_applied()
+    if key == "previews":
+        _preview_now(schedule, previews, None)
+    else:
+        schedule.poll_now()
+
+
+def _poll_now(schedule: AgentSchedule, coordination: Coordination | NoElection) -> None:
+    """A push webhook: poll now here, or on the leader when this replica follows."""
+    if not coordination.hand_over("poll"):
+        schedule.poll_now()
+
+
+def _preview_now(
+    schedule: AgentSchedule,
+    previews: PreviewLoop | None,
+    coordination: Coordination | NoElection | None,
+) -> None:
+    """A pull-request webhook is a hint to look at the pull requests now (on the leader)."""
+    if previews is None:
+        return
+    if coordination is not None and coordination.hand_over("previews"):
+        return
+    previews.trigger()
+    schedule.run_now(PREVIEW_JOB)
 
 
 def _logging(job: Periodic) -> Callable[[], None]:

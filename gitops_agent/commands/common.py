@@ -10,11 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitops_agent.config import configuration
 from gitops_agent.core import variables
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.rendering.output import dump_yaml, plain
 from gitops_agent.core.violations import Violation
 from gitops_agent.errors import ConfigError
 from gitops_agent.wiring import TargetChoice
@@ -53,7 +52,7 @@ def dump(data: Any, output: str) -> None:
     if output == "json":
         print(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+        sys.stdout.write(dump_yaml(plain(data), sort_keys=False))
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gitops_agent.core import schema, stacks, yamldoc
+from gitops_agent.core import cron, schema, stacks, yamldoc
 from gitops_agent.core.manifests import scalar_text
 from gitops_agent.core.rendering.objects import DEFAULT_COMPUTE, Compute, RenderSettings
 from gitops_agent.core.stacks import StackRegistry
@@ -60,6 +60,17 @@ class TargetConfig:
     storage_class: str | None = _RENDER.storage_class
     job_backoff_limit: int = _RENDER.job_backoff_limit
     dataos_fqdn: str = _RENDER.dataos_fqdn
+    # cluster: list and watch across namespaces; namespaced: only the namespaces of
+    # allowedWorkspaces (mapped by workspaces) and inventoryNamespace (Roles, no ClusterRole)
+    scope: str = "cluster"
+
+    def namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces a namespaced agent reads and writes; None for a cluster-wide one."""
+        if self.scope != "namespaced":
+            return None
+        workspaces = self.allowed_workspaces or ()
+        found = {self.workspaces.get(ws, ws) for ws in workspaces} | {self.inventory_namespace}
+        return tuple(sorted(found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,7 @@ class SyncConfig:
     wait_timeout: float = 300.0
     poll_interval: float = 1.0
     ignore: tuple[Mapping[str, Any], ...] = ()
+    concurrency: int = 8  # resources written at once in a wave (on targets that allow it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +109,77 @@ class PreviewsConfig:
 
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
+    """Drift checks of ``run``: on a cron ``schedule`` (in ``timezone``) or every
+    ``interval`` seconds (neither: no scheduled checks); ``mode`` report or heal; ``issue``
+    keeps one issue on the forge open while drift lasts."""
+
     schedule: str | None = None
+    interval: float | None = None
+    timezone: str = "UTC"
     mode: str = "report"
+    issue: bool = False
+
+    @property
+    def scheduled(self) -> bool:
+        return self.schedule is not None or self.interval is not None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    limit: int = 100  # cycles kept on the target (the oldest dropped first)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderElectionConfig:
+    """Leader election among replicas of one agent (client-go's timings by default): only
+    the holder of the Lease ``gitops-agent-<name>`` polls, applies, previews and checks
+    drift. ``namespace``: the Lease's (default: the pod's own namespace in a cluster, else
+    ``target.inventoryNamespace``)."""
+
+    enabled: bool = False
+    namespace: str | None = None
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+    def lease_name(self, agent: str) -> str:
+        return f"gitops-agent-{agent}"
+
+
+#: client-go's ``JitterFactor``: a follower waits up to this times ``retryPeriod``.
+JITTER_FACTOR = 1.2
+
+
+def _timing_problem(section: Mapping[str, Any]) -> str | None:
+    """Why leader election timings cannot work (client-go's checks), or None."""
+    try:
+        values = {
+            key: parse_duration(section[key], where=f"leaderElection.{key}")
+            for key in ("leaseDuration", "renewDeadline", "retryPeriod")
+            if key in section
+        }
+    except ConfigError:
+        return None  # reported on its own key
+    defaults = LeaderElectionConfig()
+    lease = values.get("leaseDuration", defaults.lease_duration)
+    renew = values.get("renewDeadline", defaults.renew_deadline)
+    retry = values.get("retryPeriod", defaults.retry_period)
+    if min(lease, renew, retry) <= 0:
+        return "leaderElection: leaseDuration, renewDeadline and retryPeriod must be positive"
+    if not lease > renew > JITTER_FACTOR * retry:
+        return (
+            f"leaderElection: leaseDuration ({lease:g}s) must be greater than renewDeadline "
+            f"({renew:g}s), itself greater than {JITTER_FACTOR} x retryPeriod ({retry:g}s)"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     webhook_secret_env: str | None = None
+    ui: bool = True  # the status page at / and its JSON API
+    ui_token_env: str | None = None  # when set, the page asks for this token
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +194,8 @@ class AgentConfig:
     reporter: ReporterConfig = ReporterConfig()
     previews: PreviewsConfig = PreviewsConfig()
     drift: DriftConfig = DriftConfig()
+    leader_election: LeaderElectionConfig = LeaderElectionConfig()
+    history: HistoryConfig = HistoryConfig()
     server: ServerConfig = ServerConfig()
     path: str | None = None
 
@@ -242,12 +319,21 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
         position = doc.position(("target", "stacks", name))
         for text in stacks.config_problems(name, spec):
             found.append((position.line, position.column, text))
+    found += _drift_problems(doc, data.get("drift"))
+
     previews = data.get("previews")
     if isinstance(previews, Mapping) and "namespaceTemplate" in previews:
         why = _template_problem(previews["namespaceTemplate"])
         if why is not None:
             position = doc.position(("previews", "namespaceTemplate"))
             found.append((position.line, position.column, why))
+    election = data.get("leaderElection")
+    if isinstance(election, Mapping):
+        why = _timing_problem(election)
+        if why is not None:
+            position = doc.position(("leaderElection",))
+            found.append((position.line, position.column, why))
+    found += _scope_problems(doc, data)
     for where, convert in _CONVERSIONS.items():
         section, key = where.split(".")
         values = data.get(section)
@@ -258,6 +344,48 @@ def _problems(doc: yamldoc.Document) -> list[Problem]:
                 position = doc.position((section, key))
                 found.append((position.line, position.column, str(err)))
     return found
+
+
+def _drift_problems(doc: yamldoc.Document, drift: Any) -> list[Problem]:
+    """A cron expression and a timezone that parse; a schedule or an interval, not both."""
+    if not isinstance(drift, Mapping):
+        return []
+    found: list[Problem] = []
+    checks = (
+        ("schedule", cron.problem, "a cron expression such as '*/10 * * * *' or '@hourly'"),
+        ("timezone", cron.timezone_problem, "a zone such as Europe/Berlin or UTC"),
+    )
+    for key, problem_of, wanted in checks:
+        value = drift.get(key)
+        text = problem_of(value) if isinstance(value, str) else None
+        if text is not None:
+            position = doc.position(("drift", key))
+            found.append((position.line, position.column, f"drift.{key}: {text}; use {wanted}"))
+    if "schedule" in drift and "interval" in drift:
+        position = doc.position(("drift", "interval"))
+        found.append(
+            (
+                position.line,
+                position.column,
+                "drift.schedule and drift.interval are exclusive: a cron schedule, or an interval",
+            )
+        )
+    return found
+
+
+def _scope_problems(doc: yamldoc.Document, data: Mapping[str, Any]) -> list[Problem]:
+    """A namespaced agent must be told its namespaces, and cannot make new ones."""
+    target = data.get("target")
+    if not isinstance(target, Mapping) or target.get("scope") != "namespaced":
+        return []
+    position = doc.position(("target", "scope"))
+    problems = []
+    if not target.get("allowedWorkspaces"):
+        problems.append("target.scope namespaced needs target.allowedWorkspaces (its namespaces)")
+    previews = data.get("previews")
+    if isinstance(previews, Mapping) and previews.get("environments"):
+        problems.append("previews.environments creates namespaces: it needs target.scope cluster")
+    return [(position.line, position.column, text) for text in problems]
 
 
 Convert = Callable[[Any, str], Any]
@@ -294,8 +422,16 @@ _CONVERSIONS: Mapping[str, Convert] = {
     "sync.pollInterval": _duration,
     "sync.ignore": _tuple,
     "drift.schedule": lambda value, where: str(value),
+    "drift.interval": _duration,
     "previews.ttl": _duration,
+    "leaderElection.leaseDuration": _duration,
+    "leaderElection.renewDeadline": _duration,
+    "leaderElection.retryPeriod": _duration,
 }
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _camel(name: str) -> str:
@@ -321,11 +457,14 @@ def _build(data: Mapping[str, Any], path: str) -> AgentConfig:
         "sync": SyncConfig,
         "reporter": ReporterConfig,
         "previews": PreviewsConfig,
+        "history": HistoryConfig,
         "drift": DriftConfig,
+        "leaderElection": LeaderElectionConfig,
         "server": ServerConfig,
     }
     values: dict[str, Any] = {
-        name: _section(cls, data.get(name, {}), name, path) for name, cls in sections.items()
+        _snake(name): _section(cls, data.get(name, {}), name, path)
+        for name, cls in sections.items()
     }
     if "name" in data:
         values["name"] = data["name"]

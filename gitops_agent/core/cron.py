@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -130,6 +131,34 @@ def _values(part: str, low: int, high: int, names: list[str]) -> set[int]:
             )
         values.update(range(start, end + 1, step))
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A cron expression read into the values of each field (Sunday is weekday 0), and
+    whether each day field is restricted (both restricted: either may match)."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    restricted_day: bool
+    restricted_weekday: bool
+
+
+def schedule_of(expression: str) -> Schedule | None:
+    """The values a valid expression (or macro) fires on; None for an invalid one."""
+    text = _MACRO_EXPANSIONS.get(expression.strip(), expression.strip())
+    if problem(text) is not None:
+        return None
+    parts = text.split()
+    minutes, hours, days, months, weekdays = (
+        frozenset(_values(p, low, high, names))
+        for p, (_, low, high, names) in zip(parts, _FIELDS, strict=True)
+    )
+    restricted = (parts[2] not in ("*", "?"), parts[4] not in ("*", "?"))
+    return Schedule(minutes, hours, days, months, weekdays, *restricted)
 
 
 def next_time(expression: str, after: datetime, *, timezone: str = "UTC") -> datetime | None:

@@ -11,10 +11,11 @@ objects that differ.
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitops_agent.core import kinds, labels, quantities
@@ -43,19 +44,22 @@ class ChangeKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One field that differs; ``before`` is live, ``after`` is desired."""
+    """One field that differs; ``before`` is live, ``after`` is desired. ``parts`` locates the
+    field in the live object as compared (keys and list indexes; for a change inside the
+    manifest annotation, the annotation)."""
 
     path: str
     kind: ChangeKind
     before: Any = None
     after: Any = None
+    parts: tuple[str | int, ...] = field(default=(), compare=False)
 
     def format(self) -> str:
         if self.kind is ChangeKind.ADDED:
-            return f"+ {self.path}: {_short(self.after)}"
+            return f"+ {self.path}: {short_value(self.after)}"
         if self.kind is ChangeKind.REMOVED:
-            return f"- {self.path}: {_short(self.before)}"
-        return f"~ {self.path}: {_short(self.before)} -> {_short(self.after)}"
+            return f"- {self.path}: {short_value(self.before)}"
+        return f"~ {self.path}: {short_value(self.before)} -> {short_value(self.after)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +85,28 @@ def diff(
     manager: str = labels.FIELD_MANAGER,
 ) -> tuple[FieldChange, ...]:
     """The changes that applying ``desired`` would make to ``live``; empty when none."""
+    return compared(desired, live, ignore=ignore, manager=manager)[0]
+
+
+def compared(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    manager: str = labels.FIELD_MANAGER,
+) -> tuple[tuple[FieldChange, ...], Any]:
+    """``diff``, and the live object as compared (normalized and projected), which the
+    changes' ``parts`` point into."""
     want = normalize(desired, ignore)
     owned = owned_paths(live, manager)
     have = project(normalize(live, ignore), want, owned)
     if want == have:
-        return ()
+        return (), have
+    shown = copy.deepcopy(have)
     manifest_changes = _manifest_changes(have, want)
     secret = desired.get("kind") == kinds.SECRET.name
     changes = [*_changes(have, want, secret=secret), *manifest_changes]
-    return tuple(sorted(changes, key=lambda c: c.path))
+    return tuple(sorted(changes, key=lambda c: c.path)), shown
 
 
 def _manifest_changes(have: dict[str, Any], want: dict[str, Any]) -> list[FieldChange]:
@@ -99,9 +116,13 @@ def _manifest_changes(have: dict[str, Any], want: dict[str, Any]) -> list[FieldC
     if texts[0] == texts[1]:
         return []
     before, after = (_loaded(text) for text in texts)
+    where = ("metadata", "annotations", labels.MANIFEST)
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [FieldChange("manifest", ChangeKind.CHANGED, texts[0], texts[1])]
-    return [replace(c, path=f"manifest.{c.path}") for c in _changes(before, after, secret=False)]
+        return [FieldChange("manifest", ChangeKind.CHANGED, texts[0], texts[1], where)]
+    return [
+        replace(c, path=f"manifest.{c.path}", parts=where)
+        for c in _changes(before, after, secret=False)
+    ]
 
 
 def _pop_annotation(obj: dict[str, Any], name: str) -> str | None:
@@ -123,19 +144,25 @@ def _loaded(text: str | None) -> Any:
         return None
 
 
+#: Annotations that tools and controllers write on every object: never compared.
+NOISE_ANNOTATIONS = frozenset(
+    {"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision"}
+)
+
+
 def normalize(obj: Mapping[str, Any], ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
     """A copy without status and server-managed metadata, quantities canonical, ignores dropped."""
-    result: dict[str, Any] = _canonical(obj, None, False)
-    result.pop("status", None)
-    metadata = result.get("metadata")
-    if isinstance(metadata, dict):
-        for key in SERVER_METADATA:
-            metadata.pop(key, None)
-        annotations = metadata.get("annotations") or {}
-        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        annotations.pop("deployment.kubernetes.io/revision", None)
-        if not annotations:
-            metadata.pop("annotations", None)
+    trimmed = {key: value for key, value in obj.items() if key != "status"}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping):
+        kept = {k: v for k, v in metadata.items() if k not in SERVER_METADATA}
+        annotations = kept.pop("annotations", None)
+        if isinstance(annotations, Mapping):
+            annotations = {k: v for k, v in annotations.items() if k not in NOISE_ANNOTATIONS}
+        if annotations:
+            kept["annotations"] = annotations
+        trimmed["metadata"] = kept
+    result: dict[str, Any] = _canonical(trimmed, None, False)
     for rule in ignore:
         if rule.applies(obj):
             for pointer in rule.pointers:
@@ -182,9 +209,13 @@ def _index(node: Any, part: str) -> Any:
 def owned_paths(live: Mapping[str, Any], manager: str = labels.FIELD_MANAGER) -> dict[str, Any]:
     """The ``fieldsV1`` tree of ``manager``'s Apply entries, merged (empty when none)."""
     merged: dict[str, Any] = {}
-    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+    metadata = live.get("metadata")
+    entries = metadata.get("managedFields") if isinstance(metadata, Mapping) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("fieldsV1"), Mapping):
+            continue  # an API answer is read as untrusted: a malformed entry owns nothing
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
-            _merge(merged, entry.get("fieldsV1") or {})
+            _merge(merged, entry["fieldsV1"])
     return merged
 
 
@@ -281,7 +312,7 @@ def _changes(have: Any, want: Any, *, secret: bool) -> Iterable[FieldChange]:
                     (MASK if before is not None else None),
                     (MASK if after is not None else None),
                 )
-            yield FieldChange(render_path(parts), kind, before, after)
+            yield FieldChange(render_path(parts), kind, before, after, tuple(parts))
 
 
 def render_path(parts: Sequence[Any]) -> str:
@@ -292,6 +323,7 @@ def render_path(parts: Sequence[Any]) -> str:
     return text
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
+    """A value on one line, at most 120 characters (JSON)."""
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 120 else text[:117] + "..."

@@ -3,7 +3,8 @@
 The one table of kinds (``KINDS``): where the API serves each kind (apiVersion, plural,
 namespaced), the order objects are applied in (what an object mounts comes first), which
 kinds the agent writes and lists by its owner label (``managed``), and which it lists only
-to compute status (``observed``: pods). The local target's process groups are a kind of
+to compute status (``observed``: pods); the Lease and Events of leader election last.
+``core.permissions`` derives the RBAC rules the agent needs from this table. The local target's process groups are a kind of
 their own. Read by rendering (the kinds it writes), the planner and applier (apply order),
 the targets (REST paths, what to list), the status model and diffing.
 
@@ -66,6 +67,10 @@ POD = Kind("Pod", "v1", "pods", observed=True)
 PROCESS_GROUP = Kind(
     "ProcessGroup", "local.gitops-agent.dataos.info/v1", "processgroups", managed=True, target=LOCAL
 )
+#: What the agent itself uses when it runs in a cluster with leader election: its Lease and
+#: the Events it records about leadership. Neither is rendered, observed nor pruned.
+LEASE = Kind("Lease", "coordination.k8s.io/v1", "leases")
+EVENT = Kind("Event", "v1", "events")
 
 #: Every kind, in apply order: namespaces first, then what an object mounts before it.
 KINDS: tuple[Kind, ...] = (
@@ -80,6 +85,8 @@ KINDS: tuple[Kind, ...] = (
     CRON_JOB,
     POD,
     PROCESS_GROUP,
+    LEASE,
+    EVENT,
 )
 _BY_NAME = {kind.name: kind for kind in KINDS}
 

@@ -52,11 +52,9 @@ def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
     return grouped
 
 
-def worker_state(
-    objects: Sequence[Obj], pods: Sequence[Obj] = (), *, pod_failure: str | None = None
-) -> WorkerState:
-    """A Worker from its Deployment or StatefulSet and its pods (or the failure its pods
-    show, ``pod_failure``, when the caller kept only that of them: ``PodFailures``)."""
+def worker_state(objects: Sequence[Obj], pods: Sequence[Obj] = ()) -> WorkerState:
+    """A Worker from its Deployment or StatefulSet and its pods (all of them, or only the
+    failing ones: ``PodFailures`` keeps those)."""
     workload = next((o for o in objects if o.get("kind") in kinds.WORKLOADS), None)
     if workload is None:
         return WorkerState(present=False)
@@ -70,8 +68,25 @@ def worker_state(
         or min(counts) < desired
         or int(status.get("replicas") or 0) > desired
     )
-    failure = _deadline_exceeded(status) or pod_failure or _pods_failure(pods)
+    failure = _deadline_exceeded(status) or _pods_failure(_current_pods(workload, pods))
     return WorkerState(True, desired, ready, failure, rolling)
+
+
+def _current_pods(workload: Obj, pods: Sequence[Obj]) -> list[Obj]:
+    """The pods that tell the Worker's health: not those being deleted (a terminating pod is
+    on its way out, and ends Failed when killed at the end of its grace period), nor those
+    of an older template: for a StatefulSet, of a revision other than its ``updateRevision``;
+    for a Deployment, without its template's digest (an old ReplicaSet's crash-looping pod
+    stays until the new one is available, and must not fail the rollout that fixes it)."""
+    live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    update = (workload.get("status") or {}).get("updateRevision")
+    if update:
+        return [p for p in live if labels.labels_of(p).get("controller-revision-hash") == update]
+    template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    digest = (template.get("labels") or {}).get(labels.TEMPLATE)
+    if not digest:  # written before templates were labelled: every pod counts
+        return live
+    return [p for p in live if labels.labels_of(p).get(labels.TEMPLATE) == digest]
 
 
 #: What the status model reads of the status of each kind it reads one of (``worker_state``,
@@ -84,6 +99,7 @@ STATUS_FIELDS: Mapping[str, tuple[str, ...]] = {
         "availableReplicas",
         "observedGeneration",
         "conditions",
+        "updateRevision",
     ),
     kinds.STATEFUL_SET.name: (
         "replicas",
@@ -92,6 +108,7 @@ STATUS_FIELDS: Mapping[str, tuple[str, ...]] = {
         "availableReplicas",
         "observedGeneration",
         "conditions",
+        "updateRevision",
     ),
     kinds.JOB.name: ("conditions", "active", "startTime"),
 }
@@ -152,29 +169,6 @@ def failure_of_pod(pod: Obj) -> str | None:
     if status.get("phase") == "Failed":
         return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
     return None
-
-
-class PodFailures:
-    """What a target keeps of the pods it lists: the first failure (by pod name) of each
-    resource's pods, read as each page of pods arrives; the pods themselves are dropped
-    (their spec and managed fields are most of their size)."""
-
-    def __init__(self) -> None:
-        self.found: dict[ResourceId, tuple[ObjectKey, str]] = {}
-
-    def keep(self, pod: dict[str, Any]) -> None:
-        failure = failure_of_pod(pod)
-        rid = resource_of(pod) if failure else None
-        if failure and rid is not None:
-            key = key_of(pod)
-            earlier = self.found.get(rid)
-            if earlier is None or key < earlier[0]:
-                self.found[rid] = (key, failure)
-
-    def of(self, rid: ResourceId) -> str | None:
-        """The failure shown by ``rid``'s pods, if any."""
-        found = self.found.get(rid)
-        return found[1] if found else None
 
 
 def job_phase(job: Obj) -> tuple[Phase, str]:
@@ -241,3 +235,38 @@ def _next_run(cronjob: Obj, now: datetime | None) -> str | None:
         str(spec.get("schedule", "")), now, timezone=spec.get("timeZone") or "UTC"
     )
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+class PodFailures:
+    """What a target keeps of the pods it lists: each failing pod, as the status model reads
+    it (``worker_state`` keeps to the failing pods of the current template; a pod that does
+    not fail changes nothing), read as each page of pods arrives; the other pods, and the
+    spec and managed fields of all, are dropped (they are most of a pod's size)."""
+
+    def __init__(self) -> None:
+        self.found: dict[ResourceId, list[Obj]] = {}
+
+    def keep(self, pod: dict[str, Any]) -> None:
+        if failure_of_pod(pod) is None:
+            return
+        rid = resource_of(pod)
+        if rid is not None:
+            self.found.setdefault(rid, []).append(failing_pod(pod))
+
+    def of(self, rid: ResourceId) -> list[Obj]:
+        """``rid``'s failing pods, sorted by key (as ``group`` sorts)."""
+        return sorted(self.found.get(rid, ()), key=key_of)
+
+
+def failing_pod(pod: Obj) -> dict[str, Any]:
+    """What ``worker_state`` reads of a pod: its identity and labels, whether it is being
+    deleted, its phase and reason, its containers' states and restarts."""
+    metadata = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    kept = ("name", "namespace", "labels", "deletionTimestamp")
+    return {
+        "apiVersion": pod.get("apiVersion", "v1"),
+        "kind": pod.get("kind", kinds.POD.name),
+        "metadata": {k: metadata[k] for k in kept if k in metadata},
+        "status": {k: status[k] for k in ("phase", "reason", "containerStatuses") if k in status},
+    }

@@ -30,6 +30,12 @@ FIELD_MANAGER = "gitops-agent"
 # Label of the inventory's own ConfigMaps (``"true"``): they are the agent's records, not
 # objects of a resource.
 INVENTORY = f"{PREFIX}inventory"
+# Label of a Worker's pod template: the digest of that template. A Deployment's pods of the
+# current template carry it; those of an older ReplicaSet, still winding down, do not.
+TEMPLATE = f"{PREFIX}template"
+# Label of the history's ConfigMaps: the owner whose cycles they hold. They carry no owner
+# label: they are records, never objects of a resource, an orphan or something to prune.
+HISTORY = f"{PREFIX}history"
 
 # Annotations on every object.
 REVISION = f"{PREFIX}revision"

@@ -113,8 +113,10 @@ def value(text: str | int | float) -> Decimal:
     return parse(text)[0]
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def canonical(text: str | int | float) -> str:
-    """The form an API server stores and returns for ``text``."""
+    """The form an API server stores and returns for ``text`` (remembered: a plan or a
+    drift check asks for the same few quantities on every object)."""
     amount, form = parse(text)
     amount = _round_up_to_nano(amount)
     if form is QuantityFormat.BINARY_SI and amount == amount.to_integral_value() and amount >= 1024:

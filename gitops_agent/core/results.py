@@ -47,6 +47,7 @@ class FailureReason(enum.StrEnum):
     PRUNE_REFUSED = "prune-refused"  # the mass-prune guard stopped the prune
     INVENTORY = "inventory"  # the inventory could not be stored
     INTERNAL = "internal"  # an unexpected error inside the agent (a bug)
+    FENCED = "fenced"  # writes stopped: this agent is no longer (sure to be) the leader
 
 
 #: Failures that another try of the same revision cannot fix: the commit must change.

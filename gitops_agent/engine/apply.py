@@ -14,6 +14,7 @@ target run waits and timeouts without waiting.
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,13 +34,16 @@ from gitops_agent.core.status import (
 )
 from gitops_agent.engine import hints
 from gitops_agent.engine.observing import observe
-from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.engine.ports import Observation, Target, WriteGuard
 from gitops_agent.errors import ConflictError, InvalidError, TargetError, UnavailableError
 
 Progress = Callable[[str], None]
 _SYNC = SyncConfig()  # the configuration's defaults are the applier's
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+#: Runs the calls given, up to ``width`` at once, and returns when all are done (a target's
+#: thread pool; ``engine.ports.TargetHooks.together``).
+RunTogether = Callable[[Sequence[Callable[[], None]], int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class ApplyOptions:
     poll_interval: float = _SYNC.poll_interval
     progress_every: float = 5.0
     wait_healthy: bool = True
+    concurrency: int = 1  # resources of one pass written at once (each in its own order)
+    together: RunTogether | None = None  # how they are (the target's); None: one by one
 
 
 class _State(enum.Enum):
@@ -75,6 +81,7 @@ class _Track:
     waiting_since: float = 0.0
     last_progress: float = 0.0
     written_epoch: int = -1
+    told: list[str] | None = None  # progress kept while written together with others
 
 
 class Applier:
@@ -91,8 +98,11 @@ class Applier:
         observation: Observation | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        guard: WriteGuard | None = None,
     ) -> None:
         by_id = {d.id: d for d in desired}
+        self.guard = guard
+        self.fenced: str | None = None
         self.plan = plan
         self.target = target
         self.options = options
@@ -110,13 +120,21 @@ class Applier:
         self.sleep = sleep
         self.started = clock()
 
+    def _tell(self, track: _Track, line: str) -> None:
+        """A progress line about ``track``: straight out, or kept while resources are written
+        at once (each resource's lines are then told together, in wave order)."""
+        if track.told is None:
+            self.progress(line)
+        else:
+            track.told.append(line)
+
     def run(self) -> tuple[ResourceResult, ...]:
         """Apply, wait, prune; return one result per planned resource."""
         applying = [t for t in self.tracks.values() if t.plan.action is not Action.DELETE]
         deadline = self.started + self.options.timeout
         for track in applying:
             track.waiting_since = self.clock()
-        while True:
+        while self._permitted():
             self._advance(applying)
             if all(t.state in _FINAL for t in applying):
                 break
@@ -141,23 +159,41 @@ class Applier:
         self.epoch += 1
 
     def _advance(self, tracks: Sequence[_Track]) -> None:
-        for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
-            if track.state is _State.WAITING:
-                self._try_start(track)
+        ordered = sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id))
+        ready = [t for t in ordered if t.state is _State.WAITING and self._ready(t)]
+        self._start_all(ready)
+        for track in ordered:
             if track.state is _State.RUNNING:
                 self._advance_workflow(track)
             if track.state is _State.SETTLING:
                 self._settle(track)
 
-    def _try_start(self, track: _Track) -> None:
+    def _ready(self, track: _Track) -> bool:
+        """Whether a waiting resource can be written now (its dependencies hold)."""
         if track.plan.action is Action.UNCHANGED:
             self._finish(track, _State.DONE, "")  # nothing to write: nothing to wait for
-            return
+            return False
         blocked = self._blocking(track)
-        if blocked is None:
-            self._start(track)
-        elif blocked:
+        if blocked:
             self._report_wait(track, f"for {blocked}")
+        return blocked is None
+
+    def _start_all(self, tracks: Sequence[_Track]) -> None:
+        """Write the resources whose dependencies hold, up to ``concurrency`` at once; a
+        resource's own objects keep their order (namespace, config, workload)."""
+        width = min(self.options.concurrency, len(tracks))
+        together = self.options.together
+        if width <= 1 or together is None:
+            for track in tracks:
+                self._start(track)
+            return
+        for track in tracks:
+            track.told = []
+        together([functools.partial(self._start, track) for track in tracks], width)
+        for track in tracks:
+            lines, track.told = track.told or [], None
+            for line in lines:
+                self.progress(line)
 
     def _blocking(self, track: _Track) -> str | None:
         """None when every dependency is ready; a description of the wait otherwise.
@@ -223,7 +259,7 @@ class Applier:
         eager = [s for s in track.plan.steps if s.key not in step_keys and s.action in _WRITES]
         if not self._write(track, eager):
             return
-        self.progress(f"applied {track.plan.id} ({track.plan.action})")
+        self._tell(track, f"applied {track.plan.id} ({track.plan.action})")
         track.state = _State.RUNNING
         if not steps:
             self._delete_stale(track)
@@ -237,8 +273,23 @@ class Applier:
         no objects, nor anything with ``--no-wait``)."""
         return bool(self.options.wait_healthy and track.desired and track.desired.objects)
 
+    def _permitted(self) -> bool:
+        """Whether the guard still lets this agent write. Once it refuses, every resource not
+        finished fails as fenced and nothing more is written (nor waited for)."""
+        if self.fenced is None and self.guard is not None:
+            self.fenced = self.guard.refusal()
+            if self.fenced is not None:
+                self.progress(f"stopping all writes: {self.fenced}")
+                for track in self.tracks.values():
+                    if track.state not in _FINAL:
+                        message = f"not written: {self.fenced}"
+                        self._finish(track, _State.FAILED, message, FailureReason.FENCED)
+        return self.fenced is None
+
     def _write(self, track: _Track, steps: Sequence[ObjectStep]) -> bool:
         for step in sorted(steps, key=lambda s: apply_order(s.key)):
+            if not self._permitted():
+                return False
             create = step.action is Action.CREATE
             try:
                 written = self.target.apply(step.desired or {}, create=create)
@@ -251,7 +302,7 @@ class Applier:
             track.written_epoch = self.epoch
             if step.adopt:
                 note = hints.leftovers(written)
-                self.progress(f"adopted {step.key} into {track.plan.id}{note}")
+                self._tell(track, f"adopted {step.key} into {track.plan.id}{note}")
         return True
 
     def _settle(self, track: _Track) -> None:
@@ -309,6 +360,8 @@ class Applier:
                 return
 
     def _delete(self, track: _Track, step: ObjectStep) -> bool:
+        if not self._permitted():
+            return False
         try:
             self.target.delete(step.live or {})
         except TargetError as err:
@@ -320,6 +373,8 @@ class Applier:
 
     def _prune(self, tracks: Sequence[_Track]) -> None:
         for track in sorted(tracks, key=lambda t: (t.plan.wave, t.plan.id)):
+            if track.state in _FINAL:
+                continue
             deletes = [s for s in track.plan.steps if s.action is Action.DELETE]
             for step in deletes:
                 if not self._delete(track, step):
@@ -346,7 +401,7 @@ class Applier:
         track.message = message
         track.reason = reason
         if state in (_State.FAILED, _State.SKIPPED):
-            self.progress(f"{state.value} {track.plan.id}: {message}")
+            self._tell(track, f"{state.value} {track.plan.id}: {message}")
 
     def _result(self, track: _Track) -> ResourceResult:
         status = self.observation.statuses.get(track.plan.id)

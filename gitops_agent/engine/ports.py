@@ -5,7 +5,8 @@ the engine (``engine.apply``, ``engine.reconcile``) and the command line (``get`
 ``delete``) use nothing else. A target renders resources into its own objects (pure core
 code), observes what its owner holds (objects grouped by resource, their statuses, the
 inventory), looks up what stands at keys it is about to create, applies and deletes one
-object at a time, stores the inventory and reads logs.
+object at a time, removes fields others added to one (a drift heal), stores the inventory
+and reads logs.
 What only some targets need (stopping local processes, starting scheduled runs) is an
 optional hook (``TargetHooks``), never a check of the target's class. Library errors stop
 inside a target and surface as ``TargetError``s naming the object.
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gitops_agent.core.history import Cycle
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey
 from gitops_agent.core.manifests import Resource, ResourceId
@@ -25,6 +27,8 @@ from gitops_agent.core.status import Phase, ResourceStatus
 
 #: Which run of each one-off Workflow is current: its steps and their objects.
 CurrentRuns = Mapping[ResourceId, Sequence[StepKeys]]
+#: A field of an object: map keys and list indexes.
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +67,45 @@ class Periodic:
     run: Callable[[], Sequence[str]]
 
 
+class HistoryStore(Protocol):
+    """Where a target keeps the agent's history of cycles (``core.history``)."""
+
+    def load(self) -> tuple[Cycle, ...]:
+        """The cycles kept, oldest first (records that cannot be read are left out)."""
+        ...
+
+    def record(self, cycle: Cycle, *, limit: int) -> Cycle:
+        """Keep ``cycle`` (numbered after the newest), dropping the oldest past ``limit``;
+        returns it as numbered."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TargetHooks:
     """A target's optional lifecycle. ``release`` stops what runs for this owner when a
     one-shot ``run --once`` exits (unless asked to keep it) and says what it stopped;
     ``periodic`` is scheduled while ``run`` serves; ``drop_namespaces`` deletes the
     namespaces this owner's applies created and names them (a preview environment's, when
-    it is torn down)."""
+    it is torn down); ``history`` keeps the agent's cycles on the target;
+    ``together`` runs several resources' writes at once (``sync.concurrency``; None: the
+    target takes one write at a time)."""
 
     release: Callable[[], str] | None = None
     periodic: tuple[Periodic, ...] = ()
     drop_namespaces: Callable[[], tuple[str, ...]] | None = None
+    history: HistoryStore | None = None
+    together: Callable[[Sequence[Callable[[], None]], int], None] | None = None
+
+
+class WriteGuard(Protocol):
+    """Whether this agent may still write: asked before every write of a cycle (each
+    object applied or deleted, each inventory save). An agent elected leader answers no
+    once it could not renew its lease within the renew deadline, or is shutting down, so
+    that two agents never write at once."""
+
+    def refusal(self) -> str | None:
+        """None while writes may go on; why they may not otherwise."""
+        ...
 
 
 class Target(Protocol):
@@ -100,6 +132,15 @@ class Target(Protocol):
         """Create or update one object as the agent's field manager; returns it as written
         (with its uid). With ``create``, an object already at that key is a ConflictError
         naming who manages it, and is left untouched."""
+        ...
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """Remove fields other managers added to one of the owner's objects (what an apply
+        of the owner's own fields leaves in place): each path with the value it was seen
+        with, the write refused when the object or a value changed since. Returns the
+        object as written."""
         ...
 
     def delete(self, live: Mapping[str, Any]) -> None:

@@ -29,7 +29,7 @@ from gitops_agent.engine.apply import Applier, ApplyOptions, Clock, Progress, Sl
 from gitops_agent.engine.desired import Desired, assemble, link
 from gitops_agent.engine.incremental import CycleCache
 from gitops_agent.engine.observing import observe
-from gitops_agent.engine.ports import Observation, Target
+from gitops_agent.engine.ports import Observation, Target, WriteGuard
 from gitops_agent.errors import NotFoundError, TargetError
 
 
@@ -45,13 +45,15 @@ DERIVED_POINTERS = (_annotation_pointer(labels.REVISION), _annotation_pointer(la
 class CycleOptions:
     """Per-run choices the command line or the agent loop makes, and the applier's clock:
     ``adopt`` takes over existing objects that are not ours; ``wait`` waits, after the
-    last wave, until what was applied is healthy (``--no-wait`` turns it off)."""
+    last wave, until what was applied is healthy (``--no-wait`` turns it off); ``guard``
+    is asked before every write (leader election: only the leader writes)."""
 
     allow_mass_prune: bool = False
     adopt: bool = False
     wait: bool = True
     clock: Clock = time.monotonic
     sleep: Sleep = time.sleep
+    guard: WriteGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +131,20 @@ def reconcile(
     the_plan, previous = planned.plan, planned.observation.inventory
     _report_plan_notes(the_plan, progress)
     pending = with_pending(previous, the_plan, revision=revision)
+    fenced = _refusal(options.guard)
+    if fenced is not None:
+        return SyncResult.failed(revision, FailureReason.FENCED, f"nothing written: {fenced}")
     problem = _save(target, pending, previous, progress)
     if problem is not None:
         return SyncResult.failed(revision, FailureReason.INVENTORY, problem)
     applier = _applier(planned, target, desired.config, options, progress)
     results = applier.run()
+    if applier.fenced is not None or _refusal(options.guard) is not None:
+        # the inventory of what was pending stays; the next leader finishes from there
+        why = applier.fenced or _refusal(options.guard)
+        return SyncResult(
+            revision, results, error=f"stopped writing: {why}", failure=FailureReason.FENCED
+        )
     inventory = next_inventory(
         pending,
         the_plan,
@@ -199,6 +210,8 @@ def _applier(
         timeout=config.sync.wait_timeout,
         poll_interval=config.sync.poll_interval,
         wait_healthy=options.wait,
+        concurrency=config.sync.concurrency,
+        together=target.hooks().together,
     )
     return Applier(
         planned.plan,
@@ -209,7 +222,12 @@ def _applier(
         observation=planned.observation,
         clock=options.clock,
         sleep=options.sleep,
+        guard=options.guard,
     )
+
+
+def _refusal(guard: WriteGuard | None) -> str | None:
+    return guard.refusal() if guard is not None else None
 
 
 def _save(

@@ -258,6 +258,23 @@ class ForgePullRequests(abc.ABC):
         note = f"\n\n… (cut: {self.host} takes comments of at most {self.comment_limit} characters)"
         return text[: self.comment_limit - len(note)] + note
 
+    # ----- the transport, for the other clients of this forge (issues)
+    def listing(self, path: str, *, what: str, limits: PageLimits) -> Iterator[Any]:
+        """The items of a paginated listing under the API root, within ``limits``."""
+        return self._items(path, what=what, limits=limits)
+
+    def send(self, call: Call, *, what: str, once: bool = False) -> Any:
+        """One write; its JSON answer (None when empty). ``once``: not retried (a creation
+        whose answer was lost is looked for before it is sent again)."""
+        policy = None
+        if once:
+            policy = replace(self._policy, backoff=replace(self._policy.backoff, max_attempts=1))
+        return self._json(self._call(call.method, call.path, call.body, what, policy=policy), what)
+
+    def identity(self) -> str | None:
+        """Who the token is, as ``parse_identity`` names users (None: the forge will not say)."""
+        return self._identity()
+
     # ----- requests
     def _listed_pull(self, raw: Any, base_ref: str, skipped: list[str]) -> PullRequest | None:
         try:

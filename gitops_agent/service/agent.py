@@ -1,7 +1,8 @@
 """The agent loop: follow a source, reconcile each new revision once, report every outcome.
 
 Built by the ``run`` command; ``poll()`` is called by the scheduler at the source interval and,
-through ``trigger()``, by push webhooks. One cycle runs at a time; a trigger that arrives
+through ``trigger()``, by push webhooks. One cycle runs at a time (and no drift check runs
+during one: ``exclusively``); a trigger that arrives
 during a cycle makes the loop poll once more when it ends, so no push is lost. A poll with no
 new revision costs one ``ls-remote``. Each revision gets ``pending`` when its cycle starts and
 a final status after it; commits pushed together, of which only the newest was reconciled,
@@ -24,15 +25,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gitops_agent.backoff import BackoffPolicy, retry_call
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.history import Cycle, sync_cycle
 from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
+from gitops_agent.engine.desired import Desired
 from gitops_agent.engine.incremental import CycleCache
-from gitops_agent.engine.ports import Target
+from gitops_agent.engine.ports import Target, WriteGuard
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
 from gitops_agent.reporters.base import (
@@ -46,6 +49,7 @@ from gitops_agent.service.server import Health
 from gitops_agent.wiring import read_desired
 
 log = logging.getLogger("gitops_agent.agent")
+T = TypeVar("T")
 
 # A poll retries a flaky remote a few times within a minute; a failed revision is retried
 # after 20 s (jittered down to 10 s), doubling up to 10 minutes, until a newer revision
@@ -80,6 +84,7 @@ class AgentParts:
     source_retry: BackoffPolicy = SOURCE_RETRY
     failure_backoff: BackoffPolicy = FAILURE_BACKOFF
     display: str | None = ""
+    guard: WriteGuard | None = None  # leader election: asked before every write
 
 
 @dataclass(slots=True)
@@ -100,16 +105,41 @@ class AgentLoop:
         self.failures: dict[str, _Failure] = {}
         self._cycle = threading.Lock()
         self._again = threading.Event()
+        self._hint: str | None = None
+        self._read_as: AgentConfig | None = None  # the configuration the last cycle read
+        self._wanted: Desired | None = None
+        self.last: SyncResult | None = None  # the newest cycle's result
+        self.desired: Desired | None = None  # what the applied revision holds
+        self.on_cycle: Callable[[], None] = lambda: None  # after each cycle (the status page)
         self.cycles = 0
         files = parts.config.source.cache_files
         self.cache = CycleCache(files) if files > 0 else None
 
-    def trigger(self) -> None:
-        """Ask for a poll now (or right after the running cycle)."""
+    def trigger(self, why: str = "webhook") -> None:
+        """Ask for a poll now (or right after the running cycle); ``why`` is recorded as the
+        trigger of the cycle it starts."""
+        self._hint = why
         self._again.set()
 
-    def poll(self) -> SyncResult | None:
-        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle)."""
+    def exclusively(self, work: Callable[[], T]) -> T:
+        """Run ``work`` while no cycle runs (after the running one ends); a poll asked for
+        meanwhile runs right after it, so that no push waits for the next interval."""
+        with self._cycle:
+            result = work()
+        if self._again.is_set():
+            self.poll()
+        return result
+
+    def forget_applied(self) -> None:
+        """Reconcile the current revision again at the next poll even if this loop applied
+        it before (a replica that just became the leader: another may have written since)."""
+        self.applied = None
+
+    def poll(self, why: str | None = None) -> SyncResult | None:
+        """Poll until no trigger is waiting; returns the last cycle's result (None: no cycle).
+        ``why`` names what asked (``manual`` for ``run --once``; default: the schedule)."""
+        if why is not None:
+            self._hint = why
         if not self._cycle.acquire(blocking=False):
             self._again.set()
             return None
@@ -148,13 +178,43 @@ class AgentLoop:
         return failure is None or (not failure.permanent and self.clock() >= failure.retry_at)
 
     def _cycle_on(self, revision: str) -> SyncResult:
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
+        trigger = self._trigger_of(revision)
         self.pending = revision
         self._report(revision, self._status(StatusState.PENDING, f"reconciling {_short(revision)}"))
         log.info("reconciling revision %s", _short(revision))
         result = self._reconcile(revision)
-        self._finish(revision, result, time.monotonic() - started)
+        duration = time.monotonic() - started
+        self._finish(revision, result, duration)
+        self._record(result, trigger=trigger, started=wall, duration=duration)
+        self.last = result
+        self.on_cycle()
         return result
+
+    def state(self) -> tuple[str, SyncResult | None, Desired | None]:
+        """The applied revision, the newest result and the applied revision's resources."""
+        return self.applied or "", self.last, self.desired
+
+    def _trigger_of(self, revision: str) -> str:
+        hint, self._hint = self._hint, None
+        if hint is not None:
+            return hint
+        if revision in self.failures:
+            return "retry"
+        return "start" if self.cycles == 0 else "poll"
+
+    def _record(self, result: SyncResult, *, trigger: str, started: float, duration: float) -> None:
+        """Keep the cycle in the history of the owner it ran as (the revision's configuration
+        names it), on the target; a failure to is logged, never fatal."""
+        config, self._read_as = self._read_as or self.parts.config, None
+        guard = self.parts.guard
+        if guard is not None and guard.refusal() is not None:
+            return  # not the leader (any more): the history is the leader's to write
+        state, _ = commit_state(result)
+        cycle = sync_cycle(
+            result, trigger=trigger, started=started, duration=duration, state=state.value
+        )
+        keep(cycle, config, self.parts.make_target)
 
     def _reconcile(self, revision: str) -> SyncResult:
         try:
@@ -182,6 +242,7 @@ class AgentLoop:
             cache=self.cache,
             listing=source.listing_of(revision) if self.cache is not None else None,
         )
+        self._read_as, self._wanted = wanted.config, wanted
         if wanted.violations:
             return SyncResult.invalid(revision, wanted.violations)
         target = self.parts.make_target(wanted.config)
@@ -190,6 +251,7 @@ class AgentLoop:
                 wanted,
                 target,
                 revision=revision,
+                options=reconcile.CycleOptions(guard=self.parts.guard),
                 progress=lambda line: log.info("%s", line),
                 cache=self.cache,
             )
@@ -198,12 +260,19 @@ class AgentLoop:
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1
+        if result.failure is FailureReason.FENCED:
+            # another replica leads now: it reconciles this revision and reports it
+            self.pending, self.applied = None, None
+            self.parts.metrics.record_cycle(result="fenced", duration=duration)
+            log.warning("revision %s left to the new leader: %s", _short(revision), result.error)
+            return
         applied = result.count(Outcome.CREATED, Outcome.CONFIGURED)
         pruned = result.count(Outcome.DELETED)
         state, description = commit_state(result)
         if result.ok:
             self._supersede(revision)
             self.applied, self.pending = revision, None
+            self.desired = self._wanted
             self.failures.pop(revision, None)
             self.parts.health.mark_ready()
             self._report(revision, self._status(state, description))
@@ -275,3 +344,18 @@ def _short(revision: str | None) -> str:
     if plus:
         return f"{head[:12]}+{digest[:12]}"
     return revision[:17] if revision.startswith("tree-") else revision[:12]
+
+
+def keep(cycle: Cycle, config: AgentConfig, make_target: Callable[[AgentConfig], Target]) -> None:
+    """Record ``cycle`` in the history the target keeps for ``config``'s owner; a failure to
+    is logged, never raised (used by the sync, preview and drift loops)."""
+    try:
+        target = make_target(config)
+        try:
+            store = target.hooks().history
+            if store is not None:
+                store.record(cycle, limit=config.history.limit)
+        finally:
+            target.close()
+    except GitOpsError as err:
+        log.warning("cycle not recorded in the history: %s", redact(str(err)))

@@ -3,7 +3,8 @@
 ``MetricsRegistry`` makes ``Counter``, ``Gauge`` and ``Histogram`` families with fixed
 label names and renders them for ``GET /metrics``. ``AgentMetrics`` declares the agent's
 own series (cycles, durations, applied / pruned objects, errors, last success, webhooks and
-their refusals) with verbs the agent loop calls: ``record_cycle(...)``, ``record_error(...)``.
+their refusals, drift checks and drifted objects) with verbs the agent loop calls:
+``record_cycle(...)``, ``record_error(...)``, ``record_drift(...)``.
 The HTTP server renders it and counts webhooks; the engine records into it. No I/O here.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -209,16 +210,49 @@ class AgentMetrics:
             "gitops_agent_last_success_timestamp_seconds",
             "Unix time of the last successful cycle.",
         )
+        self.leader = r.gauge(
+            "gitops_agent_leader",
+            "1 while this replica holds the lease and may write (always 1 without leader "
+            "election), else 0.",
+        )
+        self.leader.set(1)
         self.webhooks = r.counter(
             "gitops_agent_webhooks_total",
             "Webhook requests by forge and outcome.",
             ["forge", "outcome"],
         )
+        self.drift_checks = r.counter(
+            "gitops_agent_drift_checks_total",
+            "Drift checks by result (clean, drift, healed, error).",
+            ["result"],
+        )
+        self.drift_objects = r.gauge(
+            "gitops_agent_drift_objects",
+            "Objects that drifted from the last applied revision, at the last drift check, "
+            "by object kind and workspace.",
+            ["kind", "workspace"],
+        )
+        self._drift_seen: set[tuple[str, str]] = set()
+        self._drift_lock = threading.Lock()
         self.webhook_refusals = r.counter(
             "gitops_agent_webhook_refusals_total",
             "Refused webhook requests by forge and reason (bad-signature, replay, ...).",
             ["forge", "reason"],
         )
+
+    def record_drift(self, result: str, drifted: Mapping[tuple[str, str], int]) -> None:
+        """Record one drift check (``result``: clean, drift, healed, error) and the drifted
+        objects it found by (object kind, workspace); series it no longer finds go to 0.
+        After an error the gauge keeps what the last check found."""
+        self.drift_checks.inc(result=result)
+        if result == "error":
+            return
+        with self._drift_lock:
+            for kind, workspace in self._drift_seen - set(drifted):
+                self.drift_objects.set(0, kind=kind, workspace=workspace)
+            for (kind, workspace), count in drifted.items():
+                self.drift_objects.set(count, kind=kind, workspace=workspace)
+            self._drift_seen |= set(drifted)
 
     def record_cycle(
         self, *, result: str, duration: float, applied: int = 0, pruned: int = 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gitops_agent.core.config import AgentConfig
+from gitops_agent.core.history import preview_cycle
 from gitops_agent.core.previews import Preview, preview_markdown, status_line
 from gitops_agent.core.reporting import StatusState
 from gitops_agent.core.tree import CONFIG_FILE
@@ -44,6 +45,7 @@ from gitops_agent.reporters.pulls import (
     finish_comment,
     preview_marker,
 )
+from gitops_agent.service.agent import keep
 from gitops_agent.service.environments import Environments, Waiting
 from gitops_agent.sources.directory import NotRegularError, read_regular
 from gitops_agent.wiring import read_desired
@@ -125,16 +127,24 @@ class PreviewLoop:
         self._lock = threading.Lock()
         self._running = threading.Lock()
         self._again = threading.Event()
+        self._why = "poll"  # what started the running poll, for the history
         self._pool = ThreadPoolExecutor(max_workers=parts.config.previews.max_concurrent)
         self.open: dict[int, PullRequest] = {}
+        self.results: dict[int, Previewed] = {}  # the newest of each open pull request
         self.environments = (
             Environments(parts.config, parts.make_target, self._post_env, clock)
             if parts.config.previews.environments
             else None
         )
 
+    def newest(self) -> list[Previewed]:
+        """The newest preview of each open pull request, by number."""
+        with self._lock:
+            return [self.results[n] for n in sorted(self.results)]
+
     def trigger(self) -> None:
-        """Ask for a poll now (or right after the running one)."""
+        """Ask for a poll now (or right after the running one): a pull-request webhook."""
+        self._why = "webhook"
         self._again.set()
 
     def close(self) -> None:
@@ -151,6 +161,7 @@ class PreviewLoop:
             while True:
                 self._again.clear()
                 done += self._poll_once()
+                self._why = "poll"
                 if not self._again.is_set():
                     return done
         finally:
@@ -221,13 +232,25 @@ class PreviewLoop:
                 return None  # overtaken by a newer push while it waited
         if base is None:
             return None
+        started, wall = time.monotonic(), time.time()
         if pull.from_fork and self.parts.config.previews.forks != "plan":
             result = Previewed(pull.number, pull.head_sha, StatusState.SUCCESS, FORK_SKIPPED)
         else:
             result = self._previewed(pull, base)
         self._post(result.head, result.state, result.description)
+        cycle = preview_cycle(
+            number=pull.number,
+            head=result.head,
+            trigger=self._why,
+            started=wall,
+            duration=time.monotonic() - started,
+            state=result.state.value,
+            summary=result.description,
+        )
+        keep(cycle, self.parts.config, self.parts.make_target)
         with self._lock:
             self.seen[pull.number] = pull.head_sha
+            self.results[pull.number] = result
         return result
 
     def _previewed(self, pull: PullRequest, base: _Base) -> Previewed:
@@ -295,6 +318,7 @@ class PreviewLoop:
             with self._lock:
                 self.seen.pop(number, None)
                 self.latest.pop(number, None)
+                self.results.pop(number, None)
 
     def _post(self, head: str, state: StatusState, description: str, *, env: bool = False) -> None:
         suffix = "preview-env" if env else "preview"

@@ -2,12 +2,12 @@
 
 ``AgentServer(config, on_push=..., on_pull_request=..., metrics=..., health=...)`` runs a
 stdlib ``ThreadingHTTPServer`` in a thread (``start``/``stop`` or ``with``). Routes:
-``POST /webhooks/{github,gitlab,gitea,generic}`` (signature or token checked in constant
+``POST /webhooks/{github,gitlab,gitea,bitbucket,generic}`` (signature or token checked in constant
 time; 401 when wrong or missing, 409 for a replay, 400 for a malformed request, 413 over the
 body limit, 202 for an ignored event; a valid push calls ``on_push(PushHint)``, a pull/merge
 request ``on_pull_request(PullRequestHint)``), ``GET /healthz`` (200 while the process
 lives), ``GET /readyz`` (503 until ``health.mark_ready()``), ``GET /metrics`` (Prometheus
-text). Every refusal is counted and logged (rate-limited) with its reason and the peer
+text), and any other GET the status page (``pages``, from ``service.ui.routes``) answers. Every refusal is counted and logged (rate-limited) with its reason and the peer
 address. Callbacks run on the request thread and must only hand the hint over (set an
 event, enqueue), not reconcile. Built by the CLI's ``run`` command.
 """
@@ -19,11 +19,11 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from gitops_agent.errors import ConfigError
 from gitops_agent.service.metrics import CONTENT_TYPE, AgentMetrics
@@ -54,6 +54,22 @@ DEFAULT_REPLAY_CAPACITY = 10_000  # delivery ids remembered per forge
 DELIVERY_ID_MEMORY = 24 * 3600.0  # seconds a forge's delivery id is remembered
 
 log = logging.getLogger(__name__)
+
+#: The status page's routes (``service.ui.routes.StatusPages.answer``): None for other paths.
+Pages = Callable[[str, Mapping[str, str]], "PageAnswer | None"]
+
+
+class PageAnswer(Protocol):
+    """What the page answers: status, body, content type, extra headers."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +124,10 @@ class AgentServer:
         on_pull_request: Callable[[PullRequestHint], None] = _ignore_pull_request,
         metrics: AgentMetrics | None = None,
         health: Health | None = None,
+        pages: Pages | None = None,
     ) -> None:
         self.config = config
+        self.pages = pages
         self.on_push = on_push
         self.on_pull_request = on_pull_request
         self.metrics = metrics or AgentMetrics()
@@ -252,7 +270,15 @@ def _handler_for(server: AgentServer) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/metrics":
                 self._send(200, server.metrics.render().encode(), CONTENT_TYPE)
             else:
+                self._send_page()
+
+        def _send_page(self) -> None:
+            headers = single_headers(self.headers.items())
+            found = server.pages(self.path, headers) if server.pages is not None else None
+            if found is None:
                 self._send_json(404, {"error": "not found"})
+                return
+            self._send(found.status, found.body, found.content_type, found.headers)
 
         def do_POST(self) -> None:
             prefix, _, name = self.path.partition("?")[0].rpartition("/")
@@ -310,10 +336,18 @@ def _handler_for(server: AgentServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
             self._send(status, json.dumps(body).encode(), "application/json")
 
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            content_type: str,
+            extra: tuple[tuple[str, str], ...] = (),
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in extra:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 if self.close_connection:
                     self.send_header("Connection", "close")

@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -247,6 +247,34 @@ class GitSource:
                 ["ls-tree", "-r", "-z", "--full-tree", revision, "--"], verb="list the files of"
             )
         return parse_listing(out)
+
+    def newest(self, revisions: Collection[str]) -> str | None:
+        """The newest of ``revisions`` by the repository's history: the first of them in
+        topological order (none of the others descends from it). Commits the working copy
+        lacks are fetched; those the remote does not have are left out (None: none is there)."""
+        known = sorted({r for r in revisions if is_sha(r)})
+        if len(known) <= 1:
+            return known[0] if known else None
+        with self._lock:
+            self._open_workdir()
+            try:
+                return self._first_in_history(known)
+            except SourceError:
+                present = [r for r in known if self._present_or_fetched(r)]
+            return self._first_in_history(present) if present else None
+
+    def _first_in_history(self, revisions: Sequence[str]) -> str:
+        args = ["rev-list", "--topo-order", "--max-count=1", *revisions, "--"]
+        return self._run(args, verb="rev-list", remote=True).strip()
+
+    def _present_or_fetched(self, revision: str) -> bool:
+        if self._has_commit(revision):
+            return True
+        try:
+            self._fetch_revision(revision)
+        except SourceError:
+            return False
+        return True
 
     def read_file(self, revision: str, path: str) -> bytes:
         """The content of ``path`` (repository-relative) at ``revision``."""

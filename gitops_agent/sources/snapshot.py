@@ -114,6 +114,20 @@ def working_tree_revision(path: Path) -> tuple[str, bool]:
     return head, _committed(listing) != _on_disk(where, algorithm)
 
 
+def git_toplevel(path: Path) -> Path | None:
+    """The top directory of the git repository holding ``path``; None outside one. Read
+    with ``rev-parse`` only (nothing the repository's configuration names runs)."""
+    where = path if path.is_dir() else path.parent
+    if not where.is_dir():
+        return None
+    disarm = gitrun.filter_overrides(where, timeout=_TIMEOUT)
+    try:
+        top = str(_git(["rev-parse", "--show-toplevel"], where, disarm)).strip()
+    except (git.GitCommandError, OSError):
+        return None
+    return Path(top) if top else None
+
+
 def _git(
     args: list[str], cwd: Path, disarm: tuple[tuple[str, str], ...], *, binary: bool = False
 ) -> str | bytes:

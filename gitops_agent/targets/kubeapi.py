@@ -17,20 +17,18 @@ API server's URL, with the server's own message.
 
 from __future__ import annotations
 
+import builtins
 import email.utils
 import json
 import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client as kube
-from kubernetes import config as kube_config
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -38,13 +36,15 @@ from gitops_agent.backoff import BackoffPolicy
 from gitops_agent.core import kinds, labels
 from gitops_agent.core.kinds import Kind, ObjectKey, key_of
 from gitops_agent.errors import (
-    ConfigError,
     ConflictError,
+    ForbiddenError,
     InvalidError,
     NotFoundError,
     TargetError,
     UnavailableError,
 )
+from gitops_agent.targets.kubeconnect import connect
+from gitops_agent.targets.serviceaccount import TokenFile
 
 TIMEOUT = 30.0
 #: Objects per LIST request: the first page takes up to 1,000 (1,000 Workers still list in one
@@ -82,65 +82,6 @@ class RetryPolicy:
     rng: random.Random | None = None
 
 
-def connect(
-    *, kubeconfig: str | None, context: str | None, in_cluster: bool, origin: str = ""
-) -> kube.ApiClient:
-    """An API client from a kubeconfig (``KUBECONFIG`` or the default) or the pod's account;
-    urllib3 does not retry on its own (``KubeApi`` does, within a budget). ``origin`` says
-    where the kubeconfig choice came from, for the message when it cannot be read."""
-    configuration = kube.Configuration()
-    try:
-        if in_cluster:
-            kube_config.load_incluster_config(client_configuration=configuration)
-        else:
-            kube_config.load_kube_config(
-                config_file=kubeconfig, context=context, client_configuration=configuration
-            )
-    except _CONFIG_ERRORS as err:
-        raise ConfigError(_config_problem(err, kubeconfig, origin, context, in_cluster)) from None
-    configuration.retries = False
-    return kube.ApiClient(configuration)
-
-
-#: What the client raises on a kubeconfig it cannot use (broken YAML, missing keys...).
-_CONFIG_ERRORS = (
-    kube_config.ConfigException,
-    OSError,
-    TypeError,
-    ValueError,
-    KeyError,
-    AttributeError,
-    yaml.YAMLError,
-)
-
-
-def _config_problem(
-    err: BaseException, kubeconfig: str | None, origin: str, context: str | None, in_cluster: bool
-) -> str:
-    if in_cluster:
-        return (
-            f"cannot use the pod's service account (target.inCluster): {_first_line(err)}; "
-            "run inside a pod, or set target.inCluster: false and pass --kubeconfig"
-        )
-    if kubeconfig and not Path(kubeconfig).exists():
-        err = FileNotFoundError("no such file")
-    where = kubeconfig or "the default kubeconfig"
-    if origin:
-        where = f"{where} ({origin})" if kubeconfig else origin
-    chosen = f" with context {context!r}" if context else ""
-    return (
-        f"cannot load the Kubernetes configuration {where}{chosen}: {_first_line(err)}; "
-        "pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG"
-    )
-
-
-def _first_line(err: BaseException) -> str:
-    """The client's complaint on one line, bounded."""
-    text = " ".join(str(err).split()) or type(err).__name__
-    prefix = "not valid YAML: " if isinstance(err, yaml.YAMLError) else ""
-    return (prefix + text)[:300]
-
-
 @dataclass(frozen=True, slots=True)
 class _Request:
     """One call: what it does, to what, for messages."""
@@ -167,10 +108,12 @@ class KubeApi:
         api_client: kube.ApiClient,
         *,
         retry: RetryPolicy | None = None,
+        timeout: float = TIMEOUT,
         pages: tuple[int, int] = (LIST_PAGE, LIST_NEXT_PAGE),
     ) -> None:
         self.client = api_client
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self.pages = pages  # objects in a LIST's first page, and in each further one
         self.requests = 0
         self.server = str(api_client.configuration.host)
@@ -197,13 +140,23 @@ class KubeApi:
                 attempt += 1
 
     def _once(self, request: _Request) -> Any:
-        response = self._send(request, timeout=TIMEOUT, stream=False)
+        response = self._send(request, timeout=self.timeout, stream=False)
         data = response.read()
+        if response.status == 401 and self._token_renewed():
+            response = self._send(request, timeout=self.timeout, stream=False)
+            data = response.read()
         if response.status >= 300:
             raise self._error(request, response.status, data, response.headers)
         return json.loads(data) if data else {}
 
-    def _send(self, request: _Request, *, timeout: float | None, stream: bool) -> Any:
+    def _token_renewed(self) -> bool:
+        """After a 401: whether the service account token file holds a new token now."""
+        hook = self.client.configuration.refresh_api_key_hook
+        return isinstance(hook, TokenFile) and hook.reload()
+
+    def _send(
+        self, request: _Request, *, timeout: float | tuple[float, float] | None, stream: bool
+    ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": request.content_type}
         _, url, headers, _, _ = self.client.param_serialize(
             method=request.method,
@@ -239,6 +192,8 @@ class KubeApi:
             return NotFoundError(text, status=status)
         if status == 409:
             return ConflictError(text, status=status)
+        if status in (401, 403):
+            return ForbiddenError(text, status=status)
         if status in (400, 422) or (status == 500 and TYPED_PATCH_FAILURE in message):
             return InvalidError(text, status=status)
         if status in RETRIED:
@@ -295,6 +250,53 @@ class KubeApi:
             if not token:
                 return found
 
+    def list_at(
+        self, kind: Kind, *, selector: str = ""
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """Every object of a kind matching a selector, and the list's resourceVersion (where
+        a watch of the same selection goes on from)."""
+        query = (("labelSelector", selector),) if selector else ()
+        request = _Request("GET", kind.collection(""), kind.name, query, action="list")
+        data = self._call(request)
+        items: builtins.list[dict[str, Any]] = [*(data.get("items") or [])]
+        for item in items:
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.name)
+        return items, str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+    def watch(
+        self, kind: Kind, *, selector: str, resource_version: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The events of one watch from ``resource_version`` (bookmarks asked for), until the
+        server ends it after ``seconds``; a 410 (the version is gone) is a TargetError with
+        that status, as is an ERROR event's."""
+        query = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", str(seconds)),
+        ]
+        if selector:
+            query.append(("labelSelector", selector))
+        request = _Request("GET", kind.collection(""), kind.name, tuple(query), action="watch")
+        response = self._send(request, timeout=seconds + TIMEOUT, stream=True)
+        if response.status >= 300:
+            raise self._error(request, response.status, response.read(), response.headers)
+        for line in _lines(response):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                raise TargetError(f"watch {kind.name}: not a JSON event") from None
+            if not isinstance(event, dict):
+                continue
+            if event.get("type") == "ERROR":
+                status = event.get("object") or {}
+                code = int(status.get("code") or 500) if isinstance(status, dict) else 500
+                raise TargetError(f"watch {kind.name}: {status.get('message', '')}", status=code)
+            yield event
+
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         """One object, whoever made it; None when there is none."""
         path = kinds.kind_named(key.kind).path(key.namespace, key.name)
@@ -319,6 +321,23 @@ class KubeApi:
         path = kinds.kind_named(key.kind).path(key.namespace, key.name)
         request = _Request(
             "PATCH", path, str(key), tuple(query), obj, "application/apply-patch+yaml"
+        )
+        result: dict[str, Any] = self._call(request)
+        return result
+
+    def patch_json(self, key: ObjectKey, operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """A JSON patch (RFC 6902) as the agent's field manager: its ``test`` operations make
+        the server refuse it (422) when the object changed since it was read."""
+        path = kinds.kind_named(key.kind).path(key.namespace, key.name)
+        query = (("fieldManager", labels.FIELD_MANAGER),)
+        request = _Request(
+            "PATCH",
+            path,
+            str(key),
+            query,
+            [dict(op) for op in operations],
+            "application/json-patch+json",
+            action="patch",
         )
         result: dict[str, Any] = self._call(request)
         return result
@@ -350,6 +369,72 @@ class KubeApi:
             self._call(request)
         except ConflictError:
             return
+
+    def list_named(
+        self, kind: Kind, namespace: str, name: str
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The object ``name`` (None when missing), read by a LIST that names it (so a rule
+        limited to that name allows it), and the list's resourceVersion to watch from."""
+        query = (("fieldSelector", f"metadata.name={name}"),)
+        what = f"{kind.name}/{namespace}/{name}"
+        request = _Request("GET", kind.collection(namespace), what, query, action="list")
+        data = self._call(request)
+        items = data.get("items") or []
+        version = str((data.get("metadata") or {}).get("resourceVersion", ""))
+        return (items[0] if items else None), version
+
+    def read(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        """One object of a kind the agent keeps for itself (its Lease); None when missing."""
+        return self.get(ObjectKey(kind.api_version, kind.name, namespace, name))
+
+    def create(self, kind: Kind, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new object; ConflictError when one of that name exists."""
+        name = str((body.get("metadata") or {}).get("name", ""))
+        what = f"{kind.name}/{namespace}/{name}" if name else f"{kind.name} in {namespace}"
+        created: dict[str, Any] = self._call(
+            _Request("POST", kind.collection(namespace), what, body=dict(body))
+        )
+        return created
+
+    def replace(
+        self, kind: Kind, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """PUT an object read before: its ``resourceVersion`` makes a lost race a ConflictError."""
+        request = _Request(
+            "PUT",
+            kind.path(namespace, name),
+            f"{kind.name}/{namespace}/{name}",
+            body=dict(body),
+            action="update",
+        )
+        replaced: dict[str, Any] = self._call(request)
+        return replaced
+
+    def watch_object(
+        self, kind: Kind, namespace: str, name: str, *, since: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events of one object from resourceVersion ``since``, for at most
+        ``seconds`` (the server closes the stream then)."""
+        query = (
+            ("watch", "true"),
+            ("fieldSelector", f"metadata.name={name}"),
+            ("resourceVersion", since),
+            ("timeoutSeconds", str(seconds)),
+            ("allowWatchBookmarks", "true"),
+        )
+        what = f"{kind.name}/{namespace}/{name}"
+        request = _Request("GET", kind.collection(namespace), what, query, action="watch")
+        response = self._send(request, timeout=(self.timeout, seconds + self.timeout), stream=True)
+        if response.status >= 300:
+            raise self._error(request, response.status, response.read(), response.headers)
+        try:
+            for line in _lines(response):
+                if line.strip():
+                    yield json.loads(line)
+        except (HTTPError, OSError, ValueError) as err:
+            raise UnavailableError(
+                f"watch {what}: {_connection_problem(err)} {self.server}"
+            ) from err
 
     def pod_log(self, namespace: str, pod: str, *, follow: bool, tail: int | None) -> Iterator[str]:
         """The lines of a pod's log (its first container), followed when asked."""
@@ -418,6 +503,9 @@ def _retry_after(headers: Any) -> float:
         except (TypeError, ValueError, OverflowError):
             return 0.0
     return max(0.0, min(seconds, 60.0)) if math.isfinite(seconds) else 0.0
+
+
+__all__ = ["KubeApi", "RetryPolicy", "connect"]
 
 
 def _exhausted(err: UnavailableError, attempts: int, spent: float) -> UnavailableError:

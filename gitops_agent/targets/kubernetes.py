@@ -4,35 +4,47 @@ Built by the command line (``--target kubernetes``) and used by the engine throu
 ``engine.ports.Target`` protocol. Observing costs one LIST per managed kind plus one for
 pods, all selected by the owner label; applying is server-side apply under the agent's field
 manager; deleting names the observed object's uid, so only what this owner listed is ever
-deleted. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
-in the inventory namespace; only changed shards are written.
+deleted; a drift heal removes fields others added with one JSON patch that tests the uid
+and each value first. The inventory lives in ConfigMaps (``gitops-agent-inventory-<owner>-<shard>``)
+in the inventory namespace; only changed shards are written. An agent confined to some
+namespaces (``target.scope: namespaced``, Roles instead of a ClusterRole) lists each of
+them instead of all at once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core import kinds, kubestate, labels
+from gitops_agent.core.drift import pointer_of
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
 from gitops_agent.core.rendering import kubernetes as rendering
 from gitops_agent.core.rendering.objects import RenderSettings, StepKeys, TargetObjects
 from gitops_agent.core.status import Phase, ResourceStatus, worker_status, workflow_status
-from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
+from gitops_agent.engine.ports import CurrentRuns, FieldPath, LogLine, Observation, TargetHooks
 from gitops_agent.errors import ConflictError, NotFoundError
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.targets.kubeapi import KubeApi
+from gitops_agent.targets.watchcache import WatchCache, version_of
 
 Clock = Callable[[], datetime]
 #: Up to this many keys of one kind in one namespace are looked up one GET each; more, one LIST.
 LOOKUP_GETS = 8
+#: How long an observation waits for the watch to bring this target's own writes.
+CATCH_UP = 2.0
+
+log = logging.getLogger("gitops_agent.kubernetes")
 
 
 class KubernetesTarget:
@@ -48,20 +60,41 @@ class KubernetesTarget:
         settings: RenderSettings,
         inventory_namespace: str = "default",
         clock: Clock = lambda: datetime.now(UTC),
+        namespaces: tuple[str, ...] | None = None,
+        cache: WatchCache | None = None,
     ) -> None:
         self.api = api
+        self.cache = cache
+        self.written: dict[str, int] = {}  # kind -> newest resourceVersion this target wrote
+        self.gone: set[ObjectKey] = set()  # what this target deleted
         self.owner = owner
         self.settings = settings
         self.inventory_namespace = inventory_namespace
         self.clock = clock
+        self.namespaces = namespaces
         self._read = Inventory()  # the inventory the last observe read
         self._seen: dict[tuple[str, str], dict[str, Any]] = {}  # its objects by uid, version
+
+    def _list(
+        self, kind: kinds.Kind, selector: str, keep: Callable[[dict[str, Any]], Any] | None = None
+    ) -> list[Any]:
+        """Objects of a kind matching a selector (or what ``keep`` keeps of each): one LIST
+        across namespaces, or one per namespace for an agent confined to some
+        (``target.scope: namespaced``)."""
+        if self.namespaces is None:
+            return self.api.list(kind, selector=selector, keep=keep)
+        return [
+            obj
+            for namespace in self.namespaces
+            for obj in self.api.list(kind, selector=selector, namespace=namespace, keep=keep)
+        ]
 
     def close(self) -> None:
         self.api.close()
 
     def hooks(self) -> TargetHooks:
-        return TargetHooks(drop_namespaces=self._drop_namespaces)
+        store = ConfigMapHistory(self.api, owner=self.owner, namespace=self.inventory_namespace)
+        return TargetHooks(drop_namespaces=self._drop_namespaces, history=store, together=together)
 
     def _drop_namespaces(self) -> tuple[str, ...]:
         """Delete the namespaces created for this owner (labelled with it when created)."""
@@ -79,16 +112,14 @@ class KubernetesTarget:
     def observe(self, *, runs: CurrentRuns | None = None, all_owners: bool = False) -> Observation:
         before = self.api.requests
         selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
-        # pods first (only their failures are kept): their pages come and go before the
-        # objects kept whole arrive
-        pods = kubestate.PodFailures()
-        self.api.list(kinds.POD, selector=selector, keep=pods.keep)
-        shared = _SharedFields(self._seen)
-        objects = [
-            obj
-            for kind in kinds.MANAGED
-            for obj in self.api.list(kind, selector=selector, keep=shared.keep)
-        ]
+        cached = None if all_owners or self.namespaces is not None else self._cached()
+        pods = kubestate.PodFailures()  # of pods only the failing ones are kept
+        if cached is not None:
+            objects = [obj for kind in kinds.MANAGED for obj in cached(kind)]
+            for pod in cached(kinds.POD):
+                pods.keep(pod)
+        else:
+            objects = self._listed(selector, pods)
         stored = [
             o
             for o in objects
@@ -96,7 +127,6 @@ class KubernetesTarget:
         ]
         grouped = kubestate.group(o for o in objects if not labels.is_inventory(o))
         inventory = self._read = _read_inventory(stored, self._read)
-        self._seen = shared.kept
         current = runs or {}
         statuses: dict[ResourceId, ResourceStatus] = {}
         steps: dict[ResourceId, dict[str, Phase]] = {}
@@ -110,20 +140,44 @@ class KubernetesTarget:
         }
         return Observation(live, statuses, steps, inventory, self.api.requests - before, owners)
 
+    def _listed(self, selector: str, pods: kubestate.PodFailures) -> list[dict[str, Any]]:
+        """The owner's objects by LIST, pods first (only their failures are kept: their
+        pages come and go before the objects kept whole arrive), each object compacted as
+        its page arrives (``_SharedFields``)."""
+        self._list(kinds.POD, selector, keep=pods.keep)
+        shared = _SharedFields(self._seen)
+        objects = [obj for kind in kinds.MANAGED for obj in self._list(kind, selector, shared.keep)]
+        self._seen = shared.kept
+        return objects
+
     def _status(
         self,
         rid: ResourceId,
         objects: Sequence[Mapping[str, Any]],
-        pod_failure: str | None,
+        pods: Sequence[Mapping[str, Any]],
         run: Sequence[StepKeys] | None,
     ) -> tuple[ResourceStatus, dict[str, Phase] | None]:
         if rid.type is ResourceType.WORKER:
-            worker = kubestate.worker_state(objects, pod_failure=pod_failure)
-            return worker_status(worker), None
+            return worker_status(kubestate.worker_state(objects, pods)), None
         current = [k for s in run for k in s.keys] if run else None
         names = [s.name for s in run] if run else []
         state = kubestate.workflow_state(objects, steps=names, current=current, now=self.clock())
         return workflow_status(state), {s.name: s.phase for s in state.steps}
+
+    def _cached(self) -> Callable[[kinds.Kind], list[dict[str, Any]]] | None:
+        """The watch cache's reader, when it is ready and has seen this target's writes
+        (waiting briefly for their events); None: read by LIST."""
+        cache = self.cache
+        if cache is None or not cache.ready():
+            return None
+        for name, version in self.written.items():
+            if not cache.caught_up(kinds.kind_named(name), version, timeout=CATCH_UP):
+                log.debug("watch of %s behind this target's write %d: listing", name, version)
+                return None
+        if self.gone and not cache.forgot(self.gone, timeout=CATCH_UP):
+            log.debug("watch behind this target's deletes: listing")
+            return None
+        return cache.objects
 
     def lookup(self, keys: Sequence[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
         """One GET per key, or one LIST of a kind in a namespace when many keys share it."""
@@ -154,17 +208,42 @@ class KubernetesTarget:
                     object_ref=str(key),
                 )
         try:
-            return self.api.apply(obj)
+            written = self.api.apply(obj)
         except NotFoundError as err:
             if not key.namespace or f'namespaces "{key.namespace}" not found' not in str(err):
                 raise
             made_by = {labels.MANAGED_BY: labels.MANAGER, labels.OWNER: self.owner}
             self.api.ensure_namespace(key.namespace, made_by)
-            return self.api.apply(obj)
+            written = self.api.apply(obj)
+        self._wrote(key.kind, written)
+        return written
+
+    def _wrote(self, kind: str, written: Mapping[str, Any]) -> None:
+        """Remember the newest version this target wrote of a kind (for the watch cache)."""
+        version = version_of(written)
+        if version is not None and self.cache is not None:
+            self.written[kind] = max(self.written.get(kind, 0), version)
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """One JSON patch: the object's uid and each field's value tested, then removed."""
+        operations: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/uid", "value": labels.uid_of(live)}
+        ]
+        for path, value in fields:
+            pointer = pointer_of(path)
+            operations += [
+                {"op": "test", "path": pointer, "value": value},
+                {"op": "remove", "path": pointer},
+            ]
+        return self.api.patch_json(key_of(live), operations)
 
     def delete(self, live: Mapping[str, Any]) -> None:
         uid = (live.get("metadata") or {}).get("uid")
         self.api.delete(key_of(live), uid=str(uid) if uid else None)
+        if self.cache is not None:
+            self.gone.add(key_of(live))
 
     def save_inventory(self, inventory: Inventory, *, previous: Inventory) -> int:
         shards = inventories.to_shards(inventory)
@@ -204,7 +283,7 @@ class KubernetesTarget:
         pods = sorted(
             (
                 p
-                for p in self.api.list(kinds.POD, selector=selector)
+                for p in self._list(kinds.POD, selector)
                 if labels.labels_of(p).get(labels.WORKSPACE) == rid.workspace
             ),
             key=lambda p: str((p.get("metadata") or {}).get("name")),
@@ -317,6 +396,14 @@ def _read_inventory(configmaps: Sequence[Mapping[str, Any]], previous: Inventory
         if suffix.isdigit():
             shards[int(suffix)] = cm.get("data") or {}
     return inventories.from_shards(shards, previous=previous)
+
+
+def together(calls: Sequence[Callable[[], None]], width: int) -> None:
+    """Run ``calls`` on up to ``width`` threads; return when all are done (the first error
+    raised is raised here)."""
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="apply") as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
 
 
 def _merged(streams: Sequence[Iterator[LogLine]]) -> Iterator[LogLine]:

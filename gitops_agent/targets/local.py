@@ -8,7 +8,9 @@ process groups of ``core.rendering.local``, stored as JSON under the state direc
 volumes) are remapped under the state directory, in the command and in env values, and the
 process learns the new root from ``GITOPS_AGENT_FILES``. Secret references are resolved
 only when a process starts, from ``GITOPS_AGENT_SECRET_<NAME>_<KEY>`` or
-``<state>/secrets/<name>/<key>``; they never enter an object, a plan or a log.
+``<state>/secrets/<name>/<key>``; they never enter an object, a plan or a log. Observed
+groups show what the supervisor runs where someone changed its spec (``targets.localview``),
+so that drift checks see it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from gitops_agent.core import cron, kubestate, labels, quantities
 from gitops_agent.core import inventory as inventories
+from gitops_agent.core.drift import without_fields
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
@@ -41,10 +44,20 @@ from gitops_agent.core.status import (
     workflow_status,
 )
 from gitops_agent.core.violations import printable
-from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, Periodic, TargetHooks
-from gitops_agent.errors import ConflictError, NotFoundError, TargetError
+from gitops_agent.engine.ports import (
+    CurrentRuns,
+    FieldPath,
+    LogLine,
+    Observation,
+    Periodic,
+    TargetHooks,
+)
+from gitops_agent.errors import ConflictError, InvalidError, NotFoundError, TargetError
+from gitops_agent.targets.history import FileHistory
 from gitops_agent.targets.localproc import GroupMode, LocalRuntime, ProcessGroupSpec
+from gitops_agent.targets.localproc.layout import write_atomic
 from gitops_agent.targets.localproc.states import step_state, worker_state
+from gitops_agent.targets.localview import mapped_paths, remap, running_view
 
 #: How often ``run`` looks for scheduled workflows whose cron fired.
 SCHEDULE_CHECK_SECONDS = 15.0
@@ -86,6 +99,7 @@ class LocalTarget:
         """On exit of ``run --once`` and on ``stop``, stop this owner's processes; while
         ``run`` serves, start the runs of scheduled workflows when their cron fires."""
         return TargetHooks(
+            history=FileHistory(self.state / "history" / f"{self.owner}.jsonl", write=write_atomic),
             release=self.release,
             periodic=(
                 Periodic("scheduled workflows", SCHEDULE_CHECK_SECONDS, self._schedule_runner()),
@@ -128,17 +142,27 @@ class LocalTarget:
         for root in roots:
             for path in sorted(root.glob("*.json")):
                 obj = _read_json(path)
-                if obj is not None and self._present(obj):
-                    found.append(obj)
+                live = self._live(obj) if obj is not None else None
+                if live is not None:
+                    found.append(live)
         return found
 
-    def _present(self, obj: Obj) -> bool:
-        """A runnable group is live while the supervisor has it; after its processes were
-        stopped (``run --once`` on exit), the next apply starts it again."""
+    def _live(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """A runnable group is live while the supervisor has it (after its processes were
+        stopped, by ``run --once`` on exit, the next apply starts it again), with the values
+        the supervisor runs (``targets.localview``)."""
         spec = obj.get("spec") or {}
         if spec.get("unsupported") or spec.get("mode") == "schedule":
-            return True
-        return self.runtime.desired(str(obj["metadata"]["name"])) is not None
+            return obj
+        name = str(obj["metadata"]["name"])
+        running = self.runtime.desired(name)
+        if running is None:
+            return None
+        mapping = mapped_paths(self.state, obj, self.runtime.files_dir(name))
+        agent_env = {*self.agent_env, "GITOPS_AGENT_FILES"}
+        return running_view(
+            obj, running, remap=lambda text: remap(text, mapping), agent_env=agent_env
+        )
 
     def _status(
         self, rid: ResourceId, objects: Sequence[Obj]
@@ -239,21 +263,12 @@ class LocalTarget:
         )
 
     def _mapping(self, obj: Obj, files_dir: Path) -> list[tuple[str, str]]:
-        """Manifest directory -> local directory, longest first."""
-        spec, metadata = obj["spec"], obj["metadata"]
-        found = {
-            str(Path(path).parent): str(files_dir / str(Path(path).parent).lstrip("/"))
-            for path in spec.get("files", {})
-        }
-        for directory, source in spec.get("mounts", {}).items():
-            where = (
-                self.state / "disks" / metadata["namespace"] / metadata["name"]
-                if source == "disk"
-                else self.state / "volumes" / metadata["namespace"] / source.split(":", 1)[1]
-            )
-            where.mkdir(parents=True, exist_ok=True, mode=0o700)
-            found[directory] = str(where)
-        return sorted(found.items(), key=lambda item: -len(item[0]))
+        """Manifest directory -> local directory, longest first; mounted ones created."""
+        found = mapped_paths(self.state, obj, files_dir)
+        for directory, local in found:
+            if directory in (obj["spec"].get("mounts") or {}):
+                Path(local).mkdir(parents=True, exist_ok=True, mode=0o700)
+        return found
 
     def _env_value(self, group: str, entry: Obj) -> str:
         if "secret" in entry:
@@ -276,6 +291,20 @@ class LocalTarget:
             f"secret {name!r} key {key!r} is not available on the local target: set {variable} or write {path}",
             object_ref=f"process-group/{group}",
         )
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        """Process groups have no field managers, so no one else adds fields to them: what
+        a heal would remove is refused unless the stored group still holds it as seen."""
+        key = key_of(live)
+        kept = without_fields(self._read_stored(key.name) or {}, fields)
+        if kept is None:
+            raise InvalidError("changed since it was read", object_ref=str(key), status=422)
+        return self._write_object(key.name, kept)
+
+    def _read_stored(self, name: str) -> dict[str, Any] | None:
+        return _read_json(self._objects_dir() / f"{name}.json")
 
     def delete(self, live: Mapping[str, Any]) -> None:
         name, namespace = live["metadata"]["name"], live["metadata"].get("namespace", "")
@@ -376,11 +405,3 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None
-
-
-def remap(text: str, mapping: Sequence[tuple[str, str]]) -> str:
-    """``text`` with each manifest directory (as a whole path part) replaced by its local one."""
-    for directory, local in mapping:
-        pattern = re.compile(r"(?<![\w./-])" + re.escape(directory) + r"(?![\w.-])")
-        text = pattern.sub(local.replace("\\", "\\\\"), text)
-    return text

@@ -22,6 +22,7 @@ from typing import Any
 
 from gitops_agent.core import inventory as inventories
 from gitops_agent.core import kinds, kubestate, labels
+from gitops_agent.core.drift import without_fields
 from gitops_agent.core.inventory import Inventory
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import Resource, ResourceId, ResourceType
@@ -36,8 +37,8 @@ from gitops_agent.core.status import (
     worker_status,
     workflow_status,
 )
-from gitops_agent.engine.ports import CurrentRuns, LogLine, Observation, TargetHooks
-from gitops_agent.errors import ConflictError, NotFoundError, UnavailableError
+from gitops_agent.engine.ports import CurrentRuns, FieldPath, LogLine, Observation, TargetHooks
+from gitops_agent.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 
 
 class Health(enum.Enum):
@@ -182,6 +183,18 @@ class FakeTarget:
         self.objects[key] = stored
         self.applied.append(key)
         return stored
+
+    def remove_fields(
+        self, live: Mapping[str, Any], fields: Sequence[tuple[FieldPath, Any]]
+    ) -> Mapping[str, Any]:
+        key = key_of(live)
+        self._call("remove_fields", key)
+        current = self.objects.get(key)
+        kept = without_fields(current, fields) if current is not None else None
+        if current is None or labels.uid_of(current) != labels.uid_of(live) or kept is None:
+            raise InvalidError("changed since it was read", object_ref=str(key), status=422)
+        self.objects[key] = kept
+        return kept
 
     def delete(self, live: Mapping[str, Any]) -> None:
         key = key_of(live)

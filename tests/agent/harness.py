@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -71,25 +72,27 @@ def agent_config(path: Path, *, url: str, reporter: dict[str, Any], interval: st
 
 
 class AgentProcess:
-    """``gitops-agent run`` in a subprocess; its stderr is collected line by line."""
+    """``gitops-agent run`` in a subprocess (``args`` added to its command line); its stderr
+    is collected line by line."""
 
-    def __init__(self, config: Path, kubeconfig: Path, cache: Path, env: dict[str, str]) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "gitops_agent",
-            "run",
-            "--config",
-            str(config),
-            "--kubeconfig",
-            str(kubeconfig),
-            "--listen",
-            "127.0.0.1:0",
-            "--cache-dir",
-            str(cache),
-        ]
+    def __init__(
+        self,
+        config: Path,
+        kubeconfig: Path | None,
+        cache: Path,
+        env: dict[str, str],
+        *,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        """``kubeconfig`` None: the configuration says how to reach the cluster (in-cluster)."""
+        command = [sys.executable, "-m", "gitops_agent", "run", "--config", str(config)]
+        if kubeconfig is not None:
+            command += ["--kubeconfig", str(kubeconfig)]
+        command += ["--listen", "127.0.0.1:0", "--cache-dir", str(cache), *args]
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
+        self.seen: list[tuple[float, str]] = []  # (monotonic time read, line)
+        self.stamped: list[tuple[float, str]] = []  # (monotonic time written, line)
         self.proc = subprocess.Popen(
             command,
             stderr=subprocess.PIPE,
@@ -99,11 +102,15 @@ class AgentProcess:
         )
         self.pump = threading.Thread(target=self._pump, daemon=True)
         self.pump.start()
-        self.url = self.wait_for_line("listening on ").split("listening on ", 1)[1].strip()
+        listening = self.wait_for_line("listening on ")
+        found = re.search(r"listening on (http://[0-9.]+:[0-9]+)", listening)
+        assert found is not None, listening
+        self.url = found.group(1)
 
     def _pump(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
+            self.stamped.append((time.monotonic(), line.rstrip("\n")))
             self.lines.put(line.rstrip("\n"))
 
     def wait_for_line(self, text: str, timeout: float = 30.0) -> str:
@@ -114,9 +121,27 @@ class AgentProcess:
             except queue.Empty:
                 break
             self.log.append(line)
+            self.seen.append((time.monotonic(), line))
             if text in line:
                 return line
         raise AssertionError(f"agent never logged {text!r}; log:\n" + "\n".join(self.log[-40:]))
+
+    def drain(self) -> list[str]:
+        """The lines logged since the last look, without waiting."""
+        fresh = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return fresh
+            self.log.append(line)
+            self.seen.append((time.monotonic(), line))
+            fresh.append(line)
+
+    def logged(self, text: str) -> bool:
+        """Whether ``text`` was logged so far (reading what is waiting)."""
+        self.drain()
+        return any(text in line for line in self.log)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -5,8 +5,8 @@ each runs the command as a new user would and checks the exact shape of what the
 and its origin; 4 an unreachable API server is named; 6 a changed manifest shows as fields;
 7 progress knows unchanged resources; 8 a refused mass prune lists what it would delete,
 once; 10 a source without a ref follows the remote's default branch; 11 configuration errors
-are all reported, sorted; 14 ``get`` says which owner it searched; 15 the previews and drift
-sections say they have no effect yet. Items 1, 5, 9, 12 and 13 are in ``test_first_hour``.
+are all reported, sorted; 14 ``get`` says which owner it searched; 15 preview environments without previews say they
+have no effect, and drift checks run. Items 1, 5, 9, 12 and 13 are in ``test_first_hour``.
 """
 
 from __future__ import annotations
@@ -255,15 +255,16 @@ def test_14_get_says_which_owner_it_searched(
     assert code == 0 and "sample" in out.splitlines()[1]
 
 
-def test_15_settings_without_effect_say_so(
+def test_15_settings_without_effect_say_so_and_drift_checks_run(
     capsys: pytest.CaptureFixture[str], state: Path, tmp_path: Path
 ) -> None:
     repo = copy_sample(tmp_path / "repo", sync=FAST)
     config = repo / "gitops-agent.yaml"
     config.write_text(
-        config.read_text() + "previews: {environments: true}\ndrift: {schedule: 10m}\n"
+        config.read_text() + "previews: {environments: true}\ndrift: {interval: 10m}\n"
     )
     code, out, err = cli(capsys, "run", "--once", str(repo))
     assert code == 0, out + err
     assert "previews.environments has no effect without previews.enabled: true" in err
-    assert "the drift section of the configuration has no effect yet" in err
+    assert "no effect yet" not in err, "drift is acted on"
+    assert "[gitops-agent/sample/drift] success: no drift" in err

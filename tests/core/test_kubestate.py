@@ -51,3 +51,30 @@ def test_a_rollout_past_its_progress_deadline_fails_at_once() -> None:
     assert (
         status.message == 'ProgressDeadlineExceeded: ReplicaSet "w-5d8" has timed out progressing.'
     )
+
+
+def _crash_looping(name: str, **meta: Any) -> dict[str, Any]:
+    waiting = {"waiting": {"reason": "CrashLoopBackOff"}}
+    return {
+        "metadata": {"name": name, **meta},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [{"state": waiting, "restartCount": 3}],
+        },
+    }
+
+
+def test_pods_being_deleted_or_of_an_old_revision_do_not_fail_a_worker() -> None:
+    terminating = _crash_looping("w-old", deletionTimestamp="2026-01-01T00:00:30Z")
+    killed = {
+        "metadata": {"name": "w-gone", "deletionTimestamp": "2026-01-01T00:00:30Z"},
+        "status": {"phase": "Failed"},
+    }
+    status = worker_status(worker_state([deployment(**FULL)], [terminating, killed]))
+    assert not status.failed and status.converged
+    sts = deployment(**FULL, updateRevision="w-2", currentRevision="w-1")
+    sts["kind"] = "StatefulSet"
+    old = _crash_looping("w-1", labels={"controller-revision-hash": "w-1"})
+    assert not worker_status(worker_state([sts], [old])).failed
+    new = _crash_looping("w-0", labels={"controller-revision-hash": "w-2"})
+    assert worker_status(worker_state([sts], [old, new])).failed

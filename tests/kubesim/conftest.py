@@ -1,4 +1,7 @@
-"""Fixtures of the kubesim tests: the simulator and real kubernetes clients bound to it."""
+"""Fixtures of the kubesim tests: the simulator and real kubernetes clients bound to it.
+
+A new cluster has no ``public`` namespace; the manifests of these tests live there, so the
+``kubesim`` fixture of this directory creates it first, as a user would."""
 
 from __future__ import annotations
 
@@ -7,7 +10,24 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config, dynamic
 
-from gitops_agent.testing.kubesim import KubeSim
+from gitops_agent.testing.kubesim import KubeSim, SimConfig
+from gitops_agent.testing.kubesim.kinds import NAMESPACES
+from gitops_agent.testing.kubesim.objects import WriteOptions
+
+TEST_NAMESPACE = "public"
+
+
+@pytest.fixture
+def kubesim(kubesim_config: SimConfig) -> Iterator[KubeSim]:
+    """A started simulator with the tests' namespace; stopped after the test."""
+    with KubeSim(kubesim_config) as sim:
+        sim.objects.create(
+            NAMESPACES,
+            "",
+            {"metadata": {"name": TEST_NAMESPACE}},
+            WriteOptions(field_manager="kubectl-create"),
+        )
+        yield sim
 
 
 @pytest.fixture

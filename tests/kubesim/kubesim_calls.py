@@ -76,6 +76,7 @@ def kubectl(
     stdin: str | None = None,
     timeout: float = 30,
     check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     config = sim_or_config if isinstance(sim_or_config, str) else sim_or_config.kubeconfig
     result = subprocess.run(
@@ -85,6 +86,7 @@ def kubectl(
         input=stdin,
         timeout=timeout,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")

@@ -22,7 +22,8 @@ def _status(exc: ApiException) -> dict[str, Any]:
 
 def test_initial_namespaces(core: client.CoreV1Api) -> None:
     names = {ns.metadata.name for ns in core.list_namespace().items}
-    assert {"default", "kube-system", "public"} <= names
+    # those of a new cluster, and the one the tests' fixture created
+    assert names == {"default", "kube-node-lease", "kube-public", "kube-system", "public"}
 
 
 def test_create_get_and_server_fields(core: client.CoreV1Api) -> None:

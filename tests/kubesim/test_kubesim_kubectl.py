@@ -60,6 +60,10 @@ def test_get_apply_wait_logs_delete(kubesim: KubeSim, tmp_path: Path) -> None:
     )
     assert len(listed["items"]) == 2
     kubectl(kubesim, "delete", "-f", files, "--timeout=20s")
+    # the garbage collector deletes the pods afterwards; they terminate, then go
+    kubectl(
+        kubesim, "-n", "public", "wait", "--for=delete", "pod", "-l", "app=web", "--timeout=20s"
+    )
     assert kubectl(kubesim, "-n", "public", "get", "pods", "-o", "name").stdout == ""
 
 
@@ -122,9 +126,14 @@ def test_python_module_serves_kubectl_get_ns(tmp_path: Path) -> None:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         names = kubectl(str(config), "get", "ns", "-o", "name", timeout=20).stdout.split()
-        assert names == ["namespace/default", "namespace/kube-system", "namespace/public"]
+        assert names == [
+            "namespace/default",
+            "namespace/kube-node-lease",
+            "namespace/kube-public",
+            "namespace/kube-system",
+        ]
         table = kubectl(str(config), "get", "ns", timeout=20).stdout
-        assert "default" in table and "kube-system" in table and "public" in table
+        assert "kube-node-lease" in table and "public" not in table.split()
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -155,6 +155,7 @@ def test_http_control_api(core: client.CoreV1Api, kubesim: KubeSim) -> None:
     assert names == []
     assert {n.metadata.name for n in core.list_namespace().items} == {
         "default",
+        "kube-node-lease",
+        "kube-public",
         "kube-system",
-        "public",
     }

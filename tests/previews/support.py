@@ -137,7 +137,13 @@ def final_preview(run: Running, sha: str) -> tuple[str, str]:
 
 
 def writes(kubesim: KubeSim) -> int:
-    return sum(1 for r in kubesim.requests() if r.verb in WRITES and not r.dry_run)
+    """Writes to the cluster other than the agent's history records (each preview is kept
+    in the history: a ConfigMap of the agent's own, never an object of a resource)."""
+    return sum(
+        1
+        for r in kubesim.requests()
+        if r.verb in WRITES and not r.dry_run and not r.name.startswith("gitops-agent-history-")
+    )
 
 
 @contextmanager

@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from gitops_agent.service.webhooks import sign
+from gitops_agent.targets import kubeapi
+from gitops_agent.targets.history import ConfigMapHistory
 from gitops_agent.testing.kubesim.simulator import KubeSim
+from gitops_agent.testing.waiting import wait_for
 from tests.previews.support import (
     REPO,
     WEBHOOK_SECRET,
@@ -106,3 +109,17 @@ def test_a_pull_request_webhook_previews_at_once(
         assert latency < 10.0, f"webhook to preview took {latency:.1f}s"
         (comment,) = agent.emulator.comments(REPO, 3)
         assert "hooked-writer" in comment.body
+        client = kubeapi.connect(kubeconfig=str(kubesim.kubeconfig), context=None, in_cluster=False)
+        api = kubeapi.KubeApi(client)
+        store = ConfigMapHistory(api, owner="e2e", namespace="default")
+        try:  # the record follows the final status
+            cycles = wait_for(
+                lambda: store.load() if any(c.kind == "preview" for c in store.load()) else (),
+                timeout=10,
+                message="the preview in the history",
+            )
+        finally:
+            api.close()
+        previews = [c for c in cycles if c.kind == "preview"]
+        assert [(c.number, c.revision, c.trigger) for c in previews] == [(3, head, "webhook")]
+        assert [c.kind for c in cycles] == ["sync", "preview"]

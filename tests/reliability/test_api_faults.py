@@ -166,3 +166,19 @@ def test_a_change_the_server_refuses_in_place_says_how_to_make_it(
     assert code == 1
     assert "updates to statefulset spec for fields other than" in out
     assert "delete it with kubectl delete statefulset NAME --cascade=orphan" in out
+
+
+def test_a_crash_loop_is_fixed_by_pushing_a_new_image(
+    run: Run, kubesim: KubeSim, tmp_path: Path
+) -> None:
+    """The old ReplicaSet's crash-looping pod stays until the new one is available: the
+    rollout that fixes it is judged by the new template's pods, not by the old one's."""
+    kubesim.add_rule(OutcomeRule(Outcome.CRASHLOOP, image="*broken*"))
+    repo = write_repo(tmp_path / "repo", ["a"], image="registry.example/app:broken")
+    code, out, _ = run("apply", str(repo))
+    assert code == 1 and "CrashLoopBackOff" in out
+    write_repo(tmp_path / "repo", ["a"], image="registry.example/app:fixed")
+    code, out, err = run("apply", str(repo))
+    assert code == 0, out + err
+    row = next(line for line in out.splitlines() if "worker/public/a" in line)
+    assert "running:1" in row, row

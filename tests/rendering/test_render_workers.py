@@ -39,8 +39,22 @@ def test_a_worker_is_a_deployment_with_owner_labels_and_annotations() -> None:
     assert annotations[labels.REVISION] == REVISION
     assert annotations[labels.SOURCE_FILE] == "w/one.yaml"
     assert body["spec"]["replicas"] == 1
-    assert body["spec"]["template"]["metadata"]["labels"] == body["metadata"]["labels"]
+    pod_labels = dict(body["spec"]["template"]["metadata"]["labels"])
+    digest = pod_labels.pop(labels.TEMPLATE)
+    assert pod_labels == body["metadata"]["labels"] and len(digest) == 16
     assert body["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_the_template_digest_follows_the_template_not_the_revision() -> None:
+    def digest(files: dict[str, str], revision: str = REVISION) -> str:
+        body = one(render_files(files, revision=revision), "Deployment")
+        return str(body["spec"]["template"]["metadata"]["labels"][labels.TEMPLATE])
+
+    first = digest({"w.yaml": simple_worker("w")}, "a" * 40)
+    assert digest({"w.yaml": simple_worker("w")}, "b" * 40) == first
+    assert digest({"w.yaml": simple_worker("w", "replicas: 2\n")}) == first, "not in the template"
+    image = simple_worker("w").replace("alpine:3.20", "alpine:3.21")
+    assert image != simple_worker("w") and digest({"w.yaml": image}) != first
 
 
 def test_bundle_members_carry_the_bundle_label() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gitops_agent.core import quantities
+from gitops_agent.core import labels, quantities
 from gitops_agent.core.kinds import (
     CONFIG_MAP,
     DEPLOYMENT,
@@ -84,9 +84,16 @@ def _deployment(worker: Worker, stamp: Stamp, pod: pods.Pod) -> KubeObject:
         "replicas": worker.replicas,
         "selector": {"matchLabels": metadata.selector(worker.id)},
         "strategy": strategy(worker),
-        "template": pod.template(stamp.pod_labels),
+        "template": _marked(pod.template(stamp.pod_labels)),
     }
     return stamp.object(DEPLOYMENT, worker.meta.name, {"spec": spec})
+
+
+def _marked(template: dict[str, Any]) -> dict[str, Any]:
+    """The pod template labelled with its own digest (``labels.TEMPLATE``): how the pods of
+    the current template are told from an older ReplicaSet's during a rollout."""
+    template["metadata"]["labels"][labels.TEMPLATE] = metadata.digest(template)[:16]
+    return template
 
 
 def _claim_spec(disk: Disk, settings: RenderSettings) -> dict[str, Any]:

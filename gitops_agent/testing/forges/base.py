@@ -6,8 +6,9 @@ declare routes as ``(method, regex, handler)`` and the forge's error bodies; thi
 the state tests inspect: statuses posted per repository and SHA, pull requests, comments and
 who wrote them (the token's user is ``user``), every request seen, a queue of injected
 failures (``fail_next``, optionally for one method and path, optionally after the request
-took effect) and hostile answers a test substitutes for a route's (``tamper``). Used by the
-reporter tests and the preview tests.
+took effect) and hostile answers a test substitutes for a route's (``tamper``), and the
+repositories' issues (``tracker``, served by ``forges.issues``). Used by the reporter tests,
+the preview tests and the drift tests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from gitops_agent.testing.forges.serving import LocalHTTPServer
+from gitops_agent.testing.forges.tracker import IssueTracker
 
 MAX_BODY = 1 << 20
 HEX_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -134,6 +136,7 @@ class ForgeEmulator:
         self._tampers: list[tuple[str, str, Tamper]] = []
         self._ids: dict[tuple[str, str], int] = {}
         self._next_id = 1000
+        self.tracker = IssueTracker()
         self._lock = threading.RLock()
         self._http: LocalHTTPServer | None = None
 

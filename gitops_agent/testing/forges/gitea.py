@@ -8,7 +8,8 @@ and at most 50, newest first, ``Link`` and ``X-Total-Count`` headers; no base-br
 ``GET /repos/{o}/{r}/pulls/{index}`` (``merged`` tells a merged one from a closed one),
 ``GET|POST /repos/{o}/{r}/issues/{index}/comments`` (every comment, oldest first: the
 endpoint takes ``since`` / ``before``, not pages), ``PATCH /repos/{o}/{r}/issues/comments/{id}``
-(403 with no body for another poster's comment) and ``GET /user``. Auth is
+(403 with no body for another poster's comment), ``GET /user`` and the repository's issues
+(``forges.issues``). Auth is
 ``Authorization: token X`` (or ``Bearer X``); errors are Gitea's ``{"message": ..., "url": ...}``
 bodies.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gitops_agent.testing.forges import issues
 from gitops_agent.testing.forges.base import (
     HEX_SHA,
     Comment,
@@ -54,6 +56,14 @@ class GiteaEmulator(ForgeEmulator):
             ("GET", r + r"/issues/(?P<n>\d+)/comments", self._guard(self._list_comments)),
             ("POST", r + r"/issues/(?P<n>\d+)/comments", self._guard(self._add_comment)),
             ("PATCH", r + r"/issues/comments/(?P<id>\d+)", self._guard(self._edit_comment)),
+            *issues.github_routes(
+                self,
+                self.api_prefix,
+                paged=self._paged,
+                user_json=self._user_json,
+                pulls_listed=False,
+                web=WEB,
+            ),
         ]
 
     def error(self, status: int, message: str) -> Response:
@@ -114,6 +124,14 @@ class GiteaEmulator(ForgeEmulator):
             if wanted in ("all", _state(p))
         ]
         page = page_of(pulls, request.query, size_param="limit", default=30, maximum=50)
+        headers = {
+            **link_header(self.origin, request.path, request.query, page),
+            "X-Total-Count": str(page.total),
+        }
+        return Response(200, page.items, headers)
+
+    def _paged(self, request: Request, items: list[Any]) -> Response:
+        page = page_of(items, request.query, size_param="limit", default=30, maximum=50)
         headers = {
             **link_header(self.origin, request.path, request.query, page),
             "X-Total-Count": str(page.total),

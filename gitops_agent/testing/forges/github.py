@@ -6,7 +6,8 @@ Serves, under the root given as the reporter's API URL (as for GitHub Enterprise
 (``state`` open|closed|all, ``base``, ``per_page`` 30 by default and at most 100, ``page``,
 newest first, ``Link`` header), ``GET /repos/{o}/{r}/pulls/{n}`` (with ``merged``),
 ``GET|POST /repos/{o}/{r}/issues/{n}/comments`` (oldest first, paginated the same way),
-``PATCH /repos/{o}/{r}/issues/comments/{id}`` and ``GET /user`` (the token's login and id).
+``PATCH /repos/{o}/{r}/issues/comments/{id}``, ``GET /user`` (the token's login and id) and
+the repository's issues (``forges.issues``: pull requests listed among them).
 Checks ``Authorization: Bearer|token``, ``User-Agent``, ``Accept`` and JSON bodies the way
 api.github.com answers: 401 "Bad credentials", 403 without a User-Agent, 404 "Not Found",
 422 "Validation Failed" with an ``errors`` list.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gitops_agent.testing.forges import issues
 from gitops_agent.testing.forges.base import (
     HEX_SHA,
     Comment,
@@ -51,6 +53,14 @@ class GitHubEmulator(ForgeEmulator):
             ("GET", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._list_comments)),
             ("POST", _REPO + r"/issues/(?P<n>\d+)/comments", self._guard(self._add_comment)),
             ("PATCH", _REPO + r"/issues/comments/(?P<id>\d+)", self._guard(self._edit_comment)),
+            *issues.github_routes(
+                self,
+                "",
+                paged=self._paged,
+                user_json=lambda login: _user_json(self, login),
+                pulls_listed=True,
+                web=WEB,
+            ),
         ]
 
     def error(self, status: int, message: str) -> Response:

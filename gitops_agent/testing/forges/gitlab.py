@@ -6,7 +6,7 @@
 default and at most 100, ``page``, the ``X-Next-Page`` family of headers),
 ``GET /projects/:id/merge_requests/:iid``, ``GET|POST /projects/:id/merge_requests/:iid/notes``
 (``sort`` desc by default, paginated the same way), ``PUT .../notes/:note_id`` (403 for
-another author's note) and ``GET /user``. ``:id`` is the numeric project id or the
+another author's note), ``GET /user`` and the project's issues (``forges.issues``). ``:id`` is the numeric project id or the
 URL-encoded path (``group%2Fproject``). Auth is ``PRIVATE-TOKEN`` or
 ``Authorization: Bearer``; errors as GitLab words them: ``{"message": "401 Unauthorized"}``,
 ``{"message": "404 Project Not Found"}``, ``{"error": "state does not have a valid value"}``,
@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from gitops_agent.testing.forges import issues
 from gitops_agent.testing.forges.base import (
     HEX_SHA,
     Comment,
@@ -64,6 +65,9 @@ class GitLabEmulator(ForgeEmulator):
             ("GET", mr, self._guard(self._list_notes)),
             ("POST", mr, self._guard(self._add_note)),
             ("PUT", mr + r"/(?P<id>\d+)", self._guard(self._edit_note)),
+            *issues.gitlab_routes(
+                self, self.api_prefix, paged=self._paged, user_json=self._user_json, web=WEB
+            ),
         ]
 
     def error(self, status: int, message: str) -> Response:

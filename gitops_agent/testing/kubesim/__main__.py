@@ -38,6 +38,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--crash-backoff", type=float, default=10.0, help="first CrashLoopBackOff delay in seconds"
     )
     parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="require bearer tokens and authorize with RBAC (the kubeconfig gets an admin token)",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate authority of its own"
+    )
+    parser.add_argument(
         "--rules",
         default="",
         help='JSON list of outcome rules, e.g. \'[{"outcome": "fail", "image": "*broken*"}]\'',
@@ -53,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_duration=args.run_duration,
         crash_backoff=args.crash_backoff,
         rules=rules,
+        auth=args.auth,
+        tls=args.tls,
     )
     done = threading.Event()
 

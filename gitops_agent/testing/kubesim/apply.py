@@ -7,6 +7,12 @@ applied configuration into the live object, prunes what the manager stopped appl
 one else owns (whole list items included), raises the 409 field-manager conflict unless
 ``force`` is set, and takes removed and forced fields from the other managers. Called by
 ``objects.py``.
+
+Writes through the ``scale`` subresource are recorded as kube-apiserver's ``ScaleHandler``
+records them: an entry with ``subresource: scale`` owning ``spec.replicas`` in the parent's
+apiVersion, whose ``time`` is taken from the parent's entry of the same manager, which has
+none (``ToParent`` in ``k8s.io/apimachinery/pkg/util/managedfields/scalehandler.go``): a
+``kubectl scale`` or an HPA entry carries no time.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ _SERVER_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+#: Subresources whose writes keep the time of the parent's entry (none for a new manager).
+TIMELESS_SUBRESOURCES = frozenset({"scale"})
 # What fieldmanager's stripMeta leaves out of every recorded set (exact paths only).
 _STRIPPED = frozenset(
     {("f:apiVersion",), ("f:kind",), ("f:metadata",)}
@@ -115,10 +123,11 @@ class Entry:
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
-            "time": self.time,
             "fieldsType": "FieldsV1",
             "fieldsV1": fields,
         }
+        if self.time:
+            out["time"] = self.time
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -184,13 +193,15 @@ def record_update(
     for entry in entries:
         if entry is not mine:
             entry.drop(modified | removed)
+    stamp = "" if subresource in TIMELESS_SUBRESOURCES else now
     if mine is None and modified:
-        mine = Entry(manager, "Update", api_version, now, subresource=subresource)
+        mine = Entry(manager, "Update", api_version, stamp, subresource=subresource)
         entries.append(mine)
     if mine is not None:
         updated = (mine.paths | modified) - removed
         if updated != mine.paths:
-            mine.paths, mine.time, mine.api_version = updated, now, api_version
+            mine.paths, mine.api_version = updated, api_version
+            mine.time = stamp or mine.time
     return dump(entries)
 
 

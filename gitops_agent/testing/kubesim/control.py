@@ -40,6 +40,7 @@ class RequestRecord:
     content_type: str = ""
     user_agent: str = ""
     duration: float = 0.0
+    user: str = ""  # who the request acted as (with ``SimConfig.auth``; else empty)
 
     def to_json(self) -> Obj:
         return asdict(self)

@@ -18,15 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops_agent.testing.kubesim.deletion import Deleter
+from gitops_agent.testing.kubesim.deployments import DeploymentController
 from gitops_agent.testing.kubesim.errors import ApiError
+from gitops_agent.testing.kubesim.events import Recorder
 from gitops_agent.testing.kubesim.jobs import JobControllers
 from gitops_agent.testing.kubesim.kinds import RESOURCES, ResourceType
 from gitops_agent.testing.kubesim.kubelet import Timing
 from gitops_agent.testing.kubesim.objects import Objects
 from gitops_agent.testing.kubesim.outcomes import OutcomeRule
 from gitops_agent.testing.kubesim.pods import PodController
+from gitops_agent.testing.kubesim.statefulsets import StatefulSetController
 from gitops_agent.testing.kubesim.store import Event
-from gitops_agent.testing.kubesim.workloads import WorkloadControllers
+from gitops_agent.testing.kubesim.workloads import ReplicaSetController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
@@ -60,15 +63,30 @@ class ControllerLoop:
         self.pause = pause  # called between reconciles: requests being answered go first
         self.deleter = deleter
         self.clock = clock
-        self.workloads = WorkloadControllers(objects, deleter, clock)
-        self.jobs = JobControllers(objects, deleter, clock)
-        self.pods = PodController(objects, deleter, clock, timing=timing, rules=rules)
+        self.recorder = Recorder(objects, clock)
+        shared = {"recorder": self.recorder}
+        self.deployments = DeploymentController(objects, deleter, clock, **shared)
+        self.replicasets = ReplicaSetController(objects, deleter, clock, **shared)
+        self.statefulsets = StatefulSetController(objects, deleter, clock, **shared)
+        self.jobs = JobControllers(objects, deleter, clock, **shared)
+        self.pods = PodController(objects, deleter, clock, timing=timing, rules=rules, **shared)
         self.dirty: set[Key] = set()
         self.timers: dict[Key, float] = {}
         self.errors: list[str] = []
         with self.store.lock:
             self.watcher = self.store.subscribe(None, "", since=None)
             self.mark_all()
+
+    def reset(self) -> None:
+        """Forget what was pending (the store was emptied); the caller holds the store lock."""
+        self._drain()
+        self.dirty.clear()
+        self.timers.clear()
+        self.errors.clear()
+        self.pods.started.clear()
+        self.pods.stopping.clear()
+        self.pods.pulled.clear()
+        self.recorder.reset()
 
     def mark_all(self) -> None:
         """Mark every reconciled object dirty (after rules change or a reset)."""
@@ -90,6 +108,11 @@ class ControllerLoop:
             kind = str(ref.get("kind", ""))
             if kind in _RECONCILED:
                 self.dirty.add((kind, meta.get("namespace", ""), str(ref.get("name", ""))))
+        if event.rt.kind == "Pod":  # the pvc-protection controller watches pods too
+            for volume in (event.obj.get("spec") or {}).get("volumes") or []:
+                claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim:
+                    self.dirty.add(("PersistentVolumeClaim", meta.get("namespace", ""), claim))
 
     def _drain(self) -> None:
         while True:
@@ -104,15 +127,17 @@ class ControllerLoop:
         """Reconcile everything that is dirty or due; returns the number of reconciles."""
         done = 0
         now = self.clock()
-        for key, due in list(self.timers.items()):
-            if due <= now:
-                del self.timers[key]
-                self.dirty.add(key)
+        with self.store.lock:
+            for key, due in list(self.timers.items()):
+                if due <= now:
+                    del self.timers[key]
+                    self.dirty.add(key)
         for _ in range(50):
-            self._drain()
-            if not self.dirty:
-                break
-            batch, self.dirty = sorted(self.dirty), set()
+            with self.store.lock:
+                self._drain()
+                if not self.dirty:
+                    break
+                batch, self.dirty = sorted(self.dirty), set()
             for key in batch:
                 self.pause()
                 self._reconcile(key)
@@ -139,11 +164,11 @@ class ControllerLoop:
 
     def _dispatch(self, kind: str, obj: Obj) -> float | None:
         if kind == "Deployment":
-            self.workloads.deployment(obj)
-        elif kind == "ReplicaSet":
-            self.workloads.replicaset(obj)
-        elif kind == "StatefulSet":
-            self.workloads.statefulset(obj)
+            return self.deployments.deployment(obj)
+        if kind == "ReplicaSet":
+            return self.replicasets.replicaset(obj)
+        if kind == "StatefulSet":
+            self.statefulsets.statefulset(obj)
         elif kind == "Job":
             return self.jobs.job(obj)
         elif kind == "CronJob":

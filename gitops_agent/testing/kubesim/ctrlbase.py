@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Deleter, Propagation
+from gitops_agent.testing.kubesim.events import Recorder, Source
 from gitops_agent.testing.kubesim.kinds import ResourceType
 from gitops_agent.testing.kubesim.objects import Objects, WriteOptions, timestamp
 from gitops_agent.testing.kubesim.patching import deep_copy
@@ -73,17 +74,31 @@ def condition(
 
 
 class ControllerBase:
-    """Reads and writes of one simulated controller."""
+    """Reads and writes of one simulated controller, and the events it records."""
 
     manager = MANAGER
+    source = Source("kube-controller-manager")
 
     def __init__(
-        self, objects: Objects, deleter: Deleter, clock: Callable[[], float] = time.time
+        self,
+        objects: Objects,
+        deleter: Deleter,
+        clock: Callable[[], float] = time.time,
+        *,
+        recorder: Recorder | None = None,
     ) -> None:
         self.objects = objects
         self.store = objects.store
         self.deleter = deleter
         self.clock = clock
+        self.recorder = recorder or Recorder(objects, clock)
+
+    def event(
+        self, rt: ResourceType, obj: Obj, kind: str, reason: str, message: str, **extra: Any
+    ) -> None:
+        """Record an event about ``obj`` as this controller (``source``)."""
+        source = extra.pop("source", self.source)
+        self.recorder.event(rt, obj, kind, reason, message, source=source, **extra)
 
     def now(self) -> str:
         return timestamp(self.clock())
@@ -104,14 +119,14 @@ class ControllerBase:
         written = self.objects.create(rt, namespace, obj, WriteOptions(field_manager=self.manager))
         return written.obj
 
-    def update(self, rt: ResourceType, obj: Obj) -> Obj:
+    def update(self, rt: ResourceType, obj: Obj, *, subresource: str = "") -> Obj:
         meta = obj["metadata"]
         written = self.objects.update(
             rt,
             meta.get("namespace", ""),
             meta["name"],
             obj,
-            WriteOptions(field_manager=self.manager),
+            WriteOptions(field_manager=self.manager, subresource=subresource),
         )
         return written.obj
 

@@ -195,9 +195,11 @@ def _statefulset(obj: Obj, spec: Obj) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
     strategy = _dict(spec, "updateStrategy")
-    strategy.setdefault("type", "RollingUpdate")
-    if strategy["type"] == "RollingUpdate":
-        _dict(strategy, "rollingUpdate").setdefault("partition", 0)
+    if not strategy.get("type"):  # an explicit RollingUpdate gets no rollingUpdate struct
+        strategy["type"] = "RollingUpdate"
+        _dict(strategy, "rollingUpdate")
+    if strategy["type"] == "RollingUpdate" and isinstance(strategy.get("rollingUpdate"), dict):
+        strategy["rollingUpdate"].setdefault("partition", 0)
     spec.setdefault("revisionHistoryLimit", 10)
     policy = _dict(spec, "persistentVolumeClaimRetentionPolicy")
     policy.setdefault("whenDeleted", "Retain")

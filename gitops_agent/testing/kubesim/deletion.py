@@ -1,11 +1,14 @@
 """Deletion: propagation policies, finalizers, ownerReference garbage collection, namespaces.
 
-``Deleter.delete`` removes an object with ``Background`` (dependents collected right after),
+``Deleter.delete`` removes an object with ``Background`` (dependents collected afterwards),
 ``Foreground`` (the owner waits, with ``deletionTimestamp`` and the ``foregroundDeletion``
 finalizer, until its dependents are gone) or ``Orphan`` (dependents lose the owner
 reference) propagation; Jobs default to orphaning with the real server's warning.
-``collect`` is the garbage collector and namespace finalizer: it runs after each delete and on
-controller ticks while work is pending. Called by ``handlers.py`` and the simulator loop.
+Pods are deleted gracefully (``deletionTimestamp`` in ``gracePeriodSeconds``, the pod's
+``terminationGracePeriodSeconds`` by default; the kubelet removes them once stopped).
+``collect`` is the garbage collector and the namespace controller: it runs on the controller
+ticks while work is pending, never inside a request, as the real collector works from its
+watches. Called by ``handlers.py`` and the simulator loop.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_agent.testing.kubesim import errors
-from gitops_agent.testing.kubesim.kinds import JOBS, NAMESPACES, RESOURCES, ResourceType
-from gitops_agent.testing.kubesim.objects import Objects
+from gitops_agent.testing.kubesim import errors, nsconditions
+from gitops_agent.testing.kubesim.kinds import JOBS, NAMESPACES, PODS, RESOURCES, ResourceType
+from gitops_agent.testing.kubesim.objects import Objects, timestamp
 from gitops_agent.testing.kubesim.patching import deep_copy
 
 Obj = dict[str, Any]
@@ -27,6 +30,16 @@ _JOB_WARNING = (
     "propagationPolicy=Background to remove them or set propagationPolicy=Orphan "
     "to suppress this warning"
 )
+
+
+def pod_grace(pod: Obj, asked: int | None) -> int:
+    """``podStrategy.CheckGracefulDelete``: the asked period, else the pod's
+    ``terminationGracePeriodSeconds``; 0 for a pod never scheduled or already finished."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    period = asked if asked is not None else int(spec.get("terminationGracePeriodSeconds") or 0)
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        period = 0
+    return 1 if period < 0 else period
 
 
 class Propagation(enum.Enum):
@@ -45,6 +58,7 @@ class DeleteOptions:
     dry_run: bool = False
     uid: str = ""
     resource_version: str = ""
+    grace: int | None = None  # gracePeriodSeconds (pods)
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,11 @@ class Deleter:
         self.pending = False
         self._suspects: set[str] = set()
 
+    def reset(self) -> None:
+        """Nothing left to collect (the store was emptied)."""
+        self.pending = False
+        self._suspects.clear()
+
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> Deleted:
         with self.store.lock:
             obj = self.objects.get(rt, namespace, name)
@@ -74,8 +93,7 @@ class Deleter:
                 warnings = (_JOB_WARNING,) if rt is JOBS else ()
             if opts.dry_run:
                 return Deleted(self._answer(rt, obj, gone=True), warnings)
-            body = self._delete_now(rt, obj, policy)
-        self.collect()
+            body = self._delete_now(rt, obj, policy, opts.grace)
         return Deleted(body, warnings)
 
     def _preconditions(self, rt: ResourceType, obj: Obj, opts: DeleteOptions) -> None:
@@ -96,9 +114,16 @@ class Deleter:
                 f"object meta: {meta.get('resourceVersion')}",
             )
 
-    def _delete_now(self, rt: ResourceType, obj: Obj, policy: Propagation) -> Obj:
+    def _delete_now(
+        self, rt: ResourceType, obj: Obj, policy: Propagation, grace: int | None = None
+    ) -> Obj:
+        """Delete (or mark) ``obj``; pods get their grace period (None: the pod's own)."""
         meta = obj["metadata"]
-        if meta.get("deletionTimestamp"):
+        if rt is PODS:
+            marked = self._graceful(obj, pod_grace(obj, grace))
+            if marked is not None:
+                return marked
+        elif meta.get("deletionTimestamp"):
             return obj
         if rt is NAMESPACES:
             marked = self._mark(rt, obj, [])
@@ -116,6 +141,20 @@ class Deleter:
             return self.store.put(rt, self._mark(rt, obj, finalizers))
         removed = self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return self._answer(rt, removed or obj, gone=True)
+
+    def _graceful(self, pod: Obj, grace: int) -> Obj | None:
+        """``BeforeDelete`` of a graceful delete: the pod stays, Terminating until the kubelet
+        removes it; a later delete may only shorten the period. None: delete it now."""
+        meta = pod["metadata"]
+        current = meta.get("deletionGracePeriodSeconds")
+        if meta.get("deletionTimestamp") and (current is not None and grace >= int(current)):
+            return pod
+        if grace <= 0:
+            return None
+        marked: Obj = deep_copy(pod)
+        marked["metadata"]["deletionTimestamp"] = timestamp(self.objects.clock() + grace)
+        marked["metadata"]["deletionGracePeriodSeconds"] = grace
+        return self.store.put(PODS, marked)
 
     def _mark(self, rt: ResourceType, obj: Obj, finalizers: list[str]) -> Obj:
         marked: Obj = deep_copy(obj)
@@ -185,6 +224,8 @@ class Deleter:
         ]
 
     def _namespaces(self) -> int:
+        """The namespace controller: delete what a terminating namespace holds, report what
+        remains in its conditions, and remove it once empty."""
         changes = 0
         for ns in self._terminating():
             name = ns["metadata"]["name"]
@@ -197,9 +238,19 @@ class Deleter:
                     changes += 1
                 else:
                     changes += self._finish(rt, obj)
-            if not contents:
+            remaining = [
+                (rt, s.obj) for rt in RESOURCES if rt.namespaced for s in self.store.items(rt, name)
+            ]
+            if not remaining:
                 self.store.remove(NAMESPACES, "", name)
                 changes += 1
+                continue
+            status = dict(ns.get("status") or {})
+            status["conditions"] = nsconditions.conditions(
+                list(status.get("conditions") or []), remaining, self.objects.now()
+            )
+            if status != ns.get("status"):
+                self.store.put(NAMESPACES, dict(ns, status=status))
         return changes
 
     def _sweep_suspects(self) -> int:
@@ -230,6 +281,8 @@ class Deleter:
 
     def _finish(self, rt: ResourceType, obj: Obj) -> int:
         meta = obj["metadata"]
+        if rt is PODS and meta.get("deletionGracePeriodSeconds"):
+            return 0  # terminating gracefully: the kubelet removes it
         finalizers = list(meta.get("finalizers") or [])
         if "foregroundDeletion" in finalizers:
             if self.store.dependents(meta.get("uid", "")):

@@ -31,6 +31,13 @@ _SUB_VERBS = {
     "scale": ("get", "patch", "update"),
     "log": ("get",),
     "finalize": ("update",),
+    "token": ("create",),
+}
+#: Subresources served as another kind: ``/scale`` as autoscaling/v1 Scale, ``/token`` as an
+#: authentication.k8s.io/v1 TokenRequest.
+_SUB_KINDS = {
+    "scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+    "token": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
 }
 
 
@@ -99,8 +106,8 @@ def _subresource(rt: ResourceType, sub: str) -> Obj:
         "kind": rt.kind,
         "verbs": list(_SUB_VERBS[sub]),
     }
-    if sub == "scale":
-        out.update(group="autoscaling", version="v1", kind="Scale")
+    if sub in _SUB_KINDS:
+        out.update(_SUB_KINDS[sub])
     return out
 
 
@@ -135,11 +142,7 @@ def _aggregated_resource(rt: ResourceType) -> Obj:
         out["categories"] = list(rt.categories)
     subs = []
     for sub in rt.subresources:
-        kind = (
-            {"group": "autoscaling", "version": "v1", "kind": "Scale"}
-            if sub == "scale"
-            else {"group": rt.group, "version": rt.version, "kind": rt.kind}
-        )
+        kind = _SUB_KINDS.get(sub, {"group": rt.group, "version": rt.version, "kind": rt.kind})
         subs.append({"subresource": sub, "responseKind": kind, "verbs": list(_SUB_VERBS[sub])})
     if subs:
         out["subresources"] = subs

@@ -39,6 +39,7 @@ class ApiError(Exception):
     details: Obj | None = None
     causes: list[Cause] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    list_meta: Obj = field(default_factory=dict)  # the Status's ListMeta (a 410's continue)
 
     def __str__(self) -> str:
         return f"{self.code} {self.reason}: {self.message}"
@@ -48,7 +49,7 @@ class ApiError(Exception):
         body: Obj = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.list_meta),
             "status": "Failure",
             "message": self.message,
         }
@@ -57,7 +58,8 @@ class ApiError(Exception):
         details = dict(self.details or {})
         if self.causes:
             details["causes"] = [c.to_json() for c in self.causes]
-        if details:
+        if details or self.details is not None:
+            # ``Details`` is a pointer: set but empty, it is still written (``{}``)
             body["details"] = details
         body["code"] = self.code
         return body

@@ -9,12 +9,23 @@ Called by ``server.py`` once per request; the simulator wires in its parts.
 
 from __future__ import annotations
 
-import base64
-import json
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from gitops_agent.testing.kubesim import bodies, discovery, errors, openapi, tables
+from gitops_agent.testing.kubesim import (
+    bodies,
+    discovery,
+    errors,
+    openapi,
+    protowire,
+    reviewproto,
+    tables,
+)
+from gitops_agent.testing.kubesim.authn import ADMIN
 from gitops_agent.testing.kubesim.deletion import DeleteOptions, Propagation
+from gitops_agent.testing.kubesim.eventsapi import EventsView
+from gitops_agent.testing.kubesim.kinds import ACCESS_REVIEWS, EVENTS_V1
+from gitops_agent.testing.kubesim.listing import ListQuery, parse_version
 from gitops_agent.testing.kubesim.objects import WriteOptions
 from gitops_agent.testing.kubesim.patching import deep_copy, merge_patch, parse_json
 from gitops_agent.testing.kubesim.podlogs import serve_logs
@@ -58,6 +69,7 @@ class ApiHandler:
         self.sim = sim
         self.objects = sim.objects
         self.store = sim.store
+        self.events = EventsView(self, self._core)
 
     def handle(self, request: Request, target: Target | None) -> Response:
         try:
@@ -106,6 +118,19 @@ class ApiHandler:
         raise errors.path_not_found()
 
     def _resource(self, request: Request, target: Target) -> Response:
+        if target.rt is ACCESS_REVIEWS or target.subresource == "token":
+            return self._review(request, target)
+        content_type = request.header("Content-Type").split(";")[0].strip()
+        if content_type == protowire.MEDIA_TYPE and request.method in ("POST", "PUT", "DELETE"):
+            # kubectl's typed clients send protobuf; it decodes to the JSON of the same object
+            headers = dict(request.headers, **{"content-type": "application/json"})
+            body = protowire.to_json(request.body)
+            request = dataclasses.replace(request, body=body, headers=headers)
+        if target.rt is EVENTS_V1:
+            return self.events.handle(request, target)
+        return self._core(request, target)
+
+    def _core(self, request: Request, target: Target) -> Response:
         if target.subresource == "log":
             return serve_logs(self.sim, request, target)
         if target.subresource == "scale":
@@ -114,6 +139,7 @@ class ApiHandler:
             raise errors.path_not_found()
         verb = target.verb
         if verb == "get":
+            self.sim.lister.fresh(request.query.get("resourceVersion", ""))
             obj = self.objects.get(target.rt, target.namespace, target.name)
             if wants_table(request):
                 return json_response(
@@ -136,6 +162,21 @@ class ApiHandler:
             return self._delete(request, target)
         return self._write(request, target)
 
+    def _review(self, request: Request, target: Target) -> Response:
+        """SelfSubjectAccessReviews and TokenRequests: created, answered, never stored."""
+        if target.verb != "create":
+            raise errors.method_not_allowed(request.method)
+        message = "SelfSubjectAccessReview" if target.rt is ACCESS_REVIEWS else "TokenRequest"
+        if request.header("Content-Type").startswith(reviewproto.MEDIA_TYPE):
+            body = reviewproto.decode(request.body, message)
+        else:
+            body = parse_json(request.body) if request.body.strip() else {}
+        if target.rt is ACCESS_REVIEWS:
+            return json_response(201, self.sim.security.review(request.identity or ADMIN, body))
+        return json_response(
+            201, self.sim.security.token_request(target.namespace, target.name, body)
+        )
+
     def _write_options(self, request: Request, target: Target) -> WriteOptions:
         manager = request.query.get("fieldManager", "")
         if not manager and "apply-patch" not in request.header("Content-Type"):
@@ -149,6 +190,9 @@ class ApiHandler:
             validation=FieldValidation.parse(request.query.get("fieldValidation", "")),
             subresource=target.subresource,
             force=request.flag("force"),
+            create_check=self.sim.security.create_check(request, target)
+            if "apply-patch" in request.header("Content-Type")
+            else None,
         )
 
     def _write(self, request: Request, target: Target) -> Response:
@@ -187,44 +231,37 @@ class ApiHandler:
         return lambda obj: (labels is None or labels(obj)) and (fields is None or fields(obj))
 
     def _list(self, request: Request, target: Target) -> Response:
-        items = self.store.items(target.rt, target.namespace, self._predicate(request, target))
-        rv = str(self.store.rv)
-        start, limit = _decode_continue(request.query.get("continue", "")), 0
-        if request.query.get("limit", "").isdigit():
-            limit = int(request.query["limit"])
-        if start:
-            items = [s for s in items if _key(s.obj) > start]
-        rest = 0
-        token = ""
-        if limit and len(items) > limit:
-            rest = len(items) - limit
-            items = items[:limit]
-            token = base64.urlsafe_b64encode(
-                json.dumps({"rv": rv, "start": _key(items[-1].obj)}).encode()
-            ).decode()
+        page = self.sim.lister.page(
+            target.rt,
+            target.namespace,
+            ListQuery.parse(request.query),
+            self._predicate(request, target),
+        )
+        rv = str(page.resource_version)
         if wants_table(request):
             return json_response(
                 200,
                 tables.to_table(
                     target.rt,
-                    [s.obj for s in items],
+                    [s.obj for s in page.items],
                     request.query.get("includeObject", "Metadata"),
                     resource_version=rv,
-                    continue_token=token,
+                    continue_token=page.token,
                 ),
             )
         meta: Obj = {"resourceVersion": rv}
-        if token:
-            meta.update({"continue": token, "remainingItemCount": rest})
+        if page.token:
+            meta["continue"] = page.token
+        if page.remaining is not None:
+            meta["remainingItemCount"] = page.remaining
         head = encode(
             {"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": meta}
         )
-        body = head[:-1] + b',"items":[' + b",".join(s.item_json for s in items) + b"]}\n"
-        return Response(200, body)
+        items = b",".join(s.item_json for s in page.items)
+        return Response(200, head[:-1] + b',"items":[' + items + b"]}\n")
 
     def _watch(self, request: Request, target: Target) -> Response:
-        rv = request.query.get("resourceVersion", "")
-        since = int(rv) if rv.isdigit() and rv != "0" else None
+        since = parse_version(request.query.get("resourceVersion", ""), from_etcd=False) or None
         predicate = self._predicate(request, target) or (lambda obj: True)
         timeout = float(request.query.get("timeoutSeconds") or self.sim.config.watch_limit)
         table = wants_table(request)
@@ -258,8 +295,13 @@ class ApiHandler:
             raise errors.bad_request(f'propagationPolicy: Unsupported value: "{policy}"') from exc
         pre = body.get("preconditions") or {}
         dry = request.query.get("dryRun") == "All" or body.get("dryRun") == ["All"]
+        grace = request.query.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
         return DeleteOptions(
-            propagation, dry, str(pre.get("uid") or ""), str(pre.get("resourceVersion") or "")
+            propagation,
+            dry,
+            str(pre.get("uid") or ""),
+            str(pre.get("resourceVersion") or ""),
+            int(grace) if grace is not None and str(grace).lstrip("-").isdigit() else None,
         )
 
     def _delete(self, request: Request, target: Target) -> Response:
@@ -299,20 +341,6 @@ class ApiHandler:
         if target.verb == "patch":
             body = merge_patch(deep_copy(get_scale(self.objects, target)), body)
         return json_response(200, update_scale(self.objects, target, body, opts))
-
-
-def _key(obj: Obj) -> str:
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
-
-
-def _decode_continue(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return str(json.loads(base64.urlsafe_b64decode(token.encode()))["start"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise errors.bad_request(f"continue key is not valid: {exc}") from exc
 
 
 __all__ = ["ApiHandler", "Request", "Response", "error_response", "json_response", "parse_target"]

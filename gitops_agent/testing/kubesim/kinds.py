@@ -120,6 +120,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status", "scale"),
         has_generation=True,
     ),
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions"),
     ResourceType(
         "batch", "v1", "Job", "jobs", categories=_ALL, subresources=("status",), has_generation=True
     ),
@@ -134,6 +135,40 @@ RESOURCES: tuple[ResourceType, ...] = (
         has_generation=True,
     ),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases"),
+    # the core Events in another version (``eventsapi.py``); nothing is stored under it
+    ResourceType("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
+    ResourceType(
+        "", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)
+    ),
+    ResourceType(
+        "rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False
+    ),
+    ResourceType(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        namespaced=False,
+    ),
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    ResourceType(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        short_names=("pdb",),
+        subresources=("status",),
+        has_generation=True,
+    ),
+    ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
 )
 
 GROUP_VERSIONS: tuple[tuple[str, str], ...] = tuple(
@@ -162,10 +197,19 @@ def must(api_version: str, kind: str) -> ResourceType:
 NAMESPACES = must("v1", "Namespace")
 PODS = must("v1", "Pod")
 EVENTS = must("v1", "Event")
+EVENTS_V1 = must("events.k8s.io/v1", "Event")
 PVCS = must("v1", "PersistentVolumeClaim")
 DEPLOYMENTS = must("apps/v1", "Deployment")
 STATEFULSETS = must("apps/v1", "StatefulSet")
 REPLICASETS = must("apps/v1", "ReplicaSet")
+CONTROLLER_REVISIONS = must("apps/v1", "ControllerRevision")
 JOBS = must("batch/v1", "Job")
 CRONJOBS = must("batch/v1", "CronJob")
 SERVICES = must("v1", "Service")
+SERVICE_ACCOUNTS = must("v1", "ServiceAccount")
+LEASES = must("coordination.k8s.io/v1", "Lease")
+CLUSTER_ROLES = must("rbac.authorization.k8s.io/v1", "ClusterRole")
+CLUSTER_ROLE_BINDINGS = must("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
+ROLES = must("rbac.authorization.k8s.io/v1", "Role")
+ROLE_BINDINGS = must("rbac.authorization.k8s.io/v1", "RoleBinding")
+ACCESS_REVIEWS = must("authorization.k8s.io/v1", "SelfSubjectAccessReview")

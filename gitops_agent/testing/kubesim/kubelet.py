@@ -18,6 +18,10 @@ from gitops_agent.testing.kubesim.outcomes import Outcome, Resolved
 
 Obj = dict[str, Any]
 NODE_IP = "10.0.0.10"
+UNSCHEDULABLE = (
+    "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+    " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,35 @@ class Timing:
     ready_delay: float = 2.0
     run_duration: float = 2.0
     crash_backoff: float = 10.0
+    termination_delay: float | None = None  # how long containers take to stop (None: the grace)
+
+
+def stopped_status(pod: Obj, now: float, *, killed: bool) -> Obj:
+    """The status once the containers of a deleted pod stopped: exit 0 after SIGTERM, 137
+    when killed at the end of the grace period; the pod's phase is then terminal."""
+    status = dict(pod.get("status") or {})
+    code = 137 if killed else 0
+    statuses = []
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        started = (state.get("running") or {}).get("startedAt") or timestamp(now)
+        end = state.get("terminated") or {
+            "exitCode": code,
+            "reason": "Error" if code else "Completed",
+            "startedAt": started,
+            "finishedAt": timestamp(now),
+        }
+        statuses.append(dict(container, state={"terminated": end}, ready=False, started=False))
+    status["containerStatuses"] = statuses
+    failed = any(s["state"]["terminated"].get("exitCode") for s in statuses)
+    status["phase"] = "Failed" if failed else "Succeeded"
+    status["conditions"] = [
+        _condition(c["type"], False, now, "PodCompleted")
+        if c.get("type") in ("Ready", "ContainersReady")
+        else c
+        for c in status.get("conditions") or []
+    ]
+    return status
 
 
 def pod_ip(uid: str) -> str:
@@ -84,14 +117,11 @@ def pod_status(
     """The kubelet's view of ``pod`` at ``now`` and when it next changes (None: never)."""
     meta, spec = pod["metadata"], pod.get("spec") or {}
     if resolved.rule.outcome is Outcome.PENDING:
-        message = (
-            "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
-            " preemption: 0/1 nodes are available: 1 Preemption is not helpful for "
-            "scheduling."
-        )
         return {
             "phase": "Pending",
-            "conditions": [_condition("PodScheduled", False, started, "Unschedulable", message)],
+            "conditions": [
+                _condition("PodScheduled", False, started, "Unschedulable", UNSCHEDULABLE)
+            ],
             "qosClass": qos_class(pod),
         }, None
     phase = _phase(pod, resolved, timing, started, now)

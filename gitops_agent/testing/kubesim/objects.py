@@ -75,6 +75,8 @@ class WriteOptions:
     validation: FieldValidation = FieldValidation.WARN
     subresource: str = ""
     force: bool = False
+    # what an apply that creates the object must also pass (authorization of ``create``)
+    create_check: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ class Objects:
         config = applying.read_config(rt, raw)
         with self.store.lock:
             old = self.store.get(rt, namespace, name)
+            if old is None and opts.create_check is not None:
+                opts.create_check()
             if old is None:
                 self.require_namespace(rt, namespace, creating=True)
             merged, managed = applying.merge(
@@ -314,7 +318,11 @@ class Objects:
             return Written(obj, 201 if old is None else 200, tuple(warnings))
         stored = self.store.put(rt, obj)
         meta = stored["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not meta.get("deletionGracePeriodSeconds")
+        ):  # ``shouldDeleteDuringUpdate``: the last finalizer went
             self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return Written(stored, 201 if old is None else 200, tuple(warnings))
 

@@ -14,14 +14,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops_agent.testing.kubesim import kubelet, outcomes
+from gitops_agent.testing.kubesim import kubelet, outcomes, podevents
 from gitops_agent.testing.kubesim.ctrlbase import ControllerBase
+from gitops_agent.testing.kubesim.deletion import DeleteOptions
+from gitops_agent.testing.kubesim.events import NORMAL, WARNING, Source
 from gitops_agent.testing.kubesim.kinds import JOBS, PODS, PVCS, ResourceType
 from gitops_agent.testing.kubesim.objects import parse_timestamp
 from gitops_agent.testing.kubesim.patching import deep_copy
 
 Obj = dict[str, Any]
 NODE_NAME = "kubesim-node"
+SCHEDULER = Source("default-scheduler", manager="kube-scheduler")
 _JOB_LABELS = (
     "batch.kubernetes.io/controller-uid",
     "batch.kubernetes.io/job-name",
@@ -90,6 +93,7 @@ class PodController(ControllerBase):
     """Scheduling and kubelet status of pods; binding of claims."""
 
     manager = "kubelet"
+    source = Source("kubelet", NODE_NAME, manager="kubelet")
 
     def __init__(
         self,
@@ -102,6 +106,8 @@ class PodController(ControllerBase):
         self.timing = timing
         self.rules = rules
         self.started: dict[str, float] = {}
+        self.stopping: dict[str, float] = {}
+        self.pulled: set[str] = set()  # the node's image cache
 
     def start_time(self, pod: Obj) -> float:
         """When the pod was first seen (more precise than its creationTimestamp)."""
@@ -113,21 +119,52 @@ class PodController(ControllerBase):
 
     def pod(self, pod: Obj) -> float | None:
         """Schedule and update one pod; returns when its status next changes."""
-        meta = pod["metadata"]
-        if meta.get("deletionTimestamp"):
-            return None
+        if pod["metadata"].get("deletionTimestamp"):
+            return self._terminate(pod)
         resolved = outcomes.resolve(pod, self.rules())
-        if resolved.rule.outcome is not outcomes.Outcome.PENDING and not (
-            pod.get("spec") or {}
-        ).get("nodeName"):
+        if resolved.rule.outcome is outcomes.Outcome.PENDING:
+            if not (pod.get("status") or {}).get("conditions"):
+                message = kubelet.UNSCHEDULABLE
+                self.event(PODS, pod, WARNING, "FailedScheduling", message, source=SCHEDULER)
+        elif not (pod.get("spec") or {}).get("nodeName"):
             body = deep_copy(pod)
             body["spec"]["nodeName"] = NODE_NAME
             pod = self._as("kube-scheduler", lambda: self.update(PODS, body))
+            meta = pod["metadata"]
+            message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE_NAME}"
+            self.event(PODS, pod, NORMAL, "Scheduled", message, source=SCHEDULER)
         status, next_change = kubelet.pod_status(
             pod, resolved, self.timing, self.start_time(pod), self.clock()
         )
+        for kind, reason, message, path in podevents.container_events(
+            pod, pod.get("status"), status, self.pulled
+        ):
+            self.event(PODS, pod, kind, reason, message, field_path=path)
         self.write_status(PODS, pod, status)
         return next_change
+
+    def _terminate(self, pod: Obj) -> float | None:
+        """A deleted pod: SIGTERM to its containers (``Killing``), which stop after
+        ``termination_delay`` or are killed at the end of the grace period; then the kubelet
+        writes the terminal status and removes the pod (a delete with grace 0)."""
+        meta = pod["metadata"]
+        uid, now = str(meta.get("uid", "")), self.clock()
+        if uid not in self.stopping:
+            self.stopping[uid] = now
+            for kind, reason, message, path in podevents.stopping(pod):
+                self.event(PODS, pod, kind, reason, message, field_path=path)
+        grace = int(meta.get("deletionGracePeriodSeconds") or 0)
+        limit = self.timing.termination_delay
+        delay = grace if limit is None else min(grace, limit)
+        due = self.stopping[uid] + delay
+        if now < due:
+            return due
+        status = kubelet.stopped_status(pod, now, killed=grace > 0 and delay >= grace)
+        self.write_status(PODS, pod, status)
+        self.stopping.pop(uid, None)
+        options = DeleteOptions(grace=0, uid=uid)
+        self.deleter.delete(PODS, meta.get("namespace", ""), meta["name"], options)
+        return None
 
     def _as(self, manager: str, action: Callable[[], Obj]) -> Obj:
         saved = self.manager
@@ -184,6 +221,7 @@ class PodController(ControllerBase):
 
     def forget(self, uid: str) -> None:
         self.started.pop(uid, None)
+        self.stopping.pop(uid, None)
 
 
 def default_clock() -> float:

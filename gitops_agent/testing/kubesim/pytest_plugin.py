@@ -21,6 +21,8 @@ FAST = SimConfig(
     tick=0.02,
     bookmark_interval=0.5,
     follow_limit=3.0,
+    fresh_wait=0.3,
+    termination_delay=0.1,
 )
 
 

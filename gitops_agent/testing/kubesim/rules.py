@@ -22,6 +22,8 @@ from gitops_agent.testing.kubesim.kinds import ResourceType
 
 Obj = dict[str, Any]
 _LABEL_NAMED = ("Namespace", "StatefulSet")
+# RBAC objects are named by ``path.ValidatePathSegmentName`` (``system:discovery`` is valid)
+_PATH_SEGMENT_NAMED = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 
 def check(rt: ResourceType, obj: Obj, old: Obj | None, *, status_only: bool = False) -> list[Cause]:
@@ -68,9 +70,18 @@ def name_errors(kind: str, name: str) -> list[str]:
     """The messages of the kind's name rule (``NameIsDNSSubdomain``, ``NameIsDNSLabel``...)."""
     if kind == "Service":
         return fe.is_dns1035_label(name)
+    if kind in _PATH_SEGMENT_NAMED:
+        return path_segment_errors(name)
     if kind in _LABEL_NAMED:
         return fe.is_dns1123_label(name)
     return fe.is_dns1123_subdomain(name)
+
+
+def path_segment_errors(name: str) -> list[str]:
+    """``path.IsValidPathSegmentName``: not ``.`` or ``..``, no ``/`` nor ``%``."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
 
 
 def check_update_meta(obj: Obj, old: Obj | None) -> list[Cause]:

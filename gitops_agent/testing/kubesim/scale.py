@@ -1,7 +1,8 @@
 """The ``/scale`` subresource of Deployments, StatefulSets and ReplicaSets (``autoscaling/v1``).
 
 ``get_scale`` builds the ``Scale`` object from the workload; ``update_scale`` writes its
-``spec.replicas`` back through the normal update path. Called by ``handlers.py``.
+``spec.replicas`` back through the normal update path, recorded in managedFields as a write
+of the ``scale`` subresource (``apply.record_update``). Called by ``handlers.py``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def update_scale(objects: Objects, target: Target, body: Any, opts: WriteOptions
         if sent and sent != obj["metadata"]["resourceVersion"]:
             raise errors.stale(target.rt, target.name)
         obj["spec"]["replicas"] = replicas
-        plain = WriteOptions(field_manager=opts.field_manager, dry_run=opts.dry_run)
+        plain = WriteOptions(
+            field_manager=opts.field_manager, dry_run=opts.dry_run, subresource="scale"
+        )
         objects.update(target.rt, target.namespace, target.name, obj, plain)
     return get_scale(objects, target)

@@ -10,7 +10,9 @@ them all. Owned by ``KubeSim``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -20,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from gitops_agent.testing.kubesim import errors
+from gitops_agent.testing.kubesim.authn import ANONYMOUS
 from gitops_agent.testing.kubesim.control import Fault, RequestRecord
 from gitops_agent.testing.kubesim.handlers import error_response
 from gitops_agent.testing.kubesim.wire import Request, Response, Target, parse_target
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from gitops_agent.testing.kubesim.simulator import KubeSim
 
 CONTROL_PREFIX = "/_kubesim"
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take over its TLS handshake
 _REASONS = {
     400: "BadRequest",
     401: "Unauthorized",
@@ -51,6 +55,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is the simulator's."""
+
+    def setup(self) -> None:
+        """With TLS, the handshake runs here, on the connection's own thread, bounded."""
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(HANDSHAKE_TIMEOUT)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def do_GET(self) -> None:
         self._serve()
@@ -76,11 +88,16 @@ class _Handler(BaseHTTPRequestHandler):
             k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()
         }
         headers = {k.lower(): v for k, v in self.headers.items()}
+        seen: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            seen.setdefault(name.lower(), []).append(value)
+        repeated = {k: tuple(v) for k, v in seen.items() if len(v) > 1}
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = self._read_chunked()
-        return Request(self.command, urllib.parse.unquote(url.path), query, headers, body)
+        path = urllib.parse.unquote(url.path)
+        return Request(self.command, path, query, headers, body, repeated)
 
     def _read_chunked(self) -> bytes:
         out = b""
@@ -100,6 +117,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(sim.control_api.handle(request))
             return
         target = parse_target(request.method, request.path, request.flag("watch"))
+        try:
+            request = dataclasses.replace(request, identity=sim.security.identify(request))
+            sim.security.authorize(request.identity or ANONYMOUS, request)
+        except errors.ApiError as refused:
+            denial = error_response(refused)
+            sim.control.record(_record(request, target, denial.code, started))
+            self._write(denial)
+            return
         fault = None
         if target is not None:
             resource = target.rt.plural + (f"/{target.subresource}" if target.subresource else "")
@@ -191,6 +216,7 @@ def _record(request: Request, target: Target | None, code: int, started: float) 
         content_type=request.header("Content-Type"),
         user_agent=request.header("User-Agent"),
         duration=time.time() - started,
+        user=request.identity.user if request.identity is not None else "",
     )
 
 
@@ -200,12 +226,22 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, sim: KubeSim, host: str, port: int) -> None:
+    def __init__(
+        self, sim: KubeSim, host: str, port: int, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.sim = sim
+        self.tls = tls
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._conn_threads: set[threading.Thread] = set()
         super().__init__((host, port), _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        """An accepted connection, wrapped in TLS (handshake left to its thread) when on."""
+        conn, address = super().get_request()
+        if self.tls is not None:
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(
@@ -227,7 +263,7 @@ class ApiServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (killed, timed out) is not an error of the
         server: a real API server logs nothing for it. Anything else is still printed."""
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | ssl.SSLError):
             return
         super().handle_error(request, client_address)
 

@@ -32,10 +32,16 @@ def split_status(rt: ResourceType, obj: Obj, old: Obj | None, sub: str) -> None:
         return
     if sub == "status" and old is not None:
         status = obj.get("status")
+        annotations = (obj.get("metadata") or {}).get("annotations")
         obj.clear()
         obj.update(deep_copy(old))
         if status is not None:
             obj["status"] = status
+        # the status strategies reset the spec, not the annotations (the Deployment
+        # controller writes its revision annotation with the status)
+        obj["metadata"].pop("annotations", None)
+        if annotations:
+            obj["metadata"]["annotations"] = deep_copy(annotations)
     elif old is None:
         obj.pop("status", None)
     elif "status" in old:

@@ -29,6 +29,36 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class CompactedError(Exception):
+    """A read at a resourceVersion older than the kept history (etcd's ErrCompacted)."""
+
+    def __init__(self, oldest: int) -> None:
+        super().__init__(f"required revision has been compacted ({oldest})")
+        self.oldest = oldest
+
+
+class FutureVersionError(Exception):
+    """A read at a resourceVersion the store has not reached (etcd's ErrFutureRev)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"required revision is a future revision ({current})")
+        self.current = current
+
+
+def etcd_key(key: tuple[str, str]) -> str:
+    """The part of an object's etcd key after the resource prefix: ``ns/name`` or ``name``."""
+    return f"{key[0]}/{key[1]}" if key[0] else key[1]
+
+
+def _select(table: dict[tuple[str, str], Stored], namespace: str) -> list[Stored]:
+    keys = table if not namespace else [k for k in table if k[0] == namespace]
+    return [table[k] for k in sorted(keys, key=etcd_key)]
+
+
+def _filter(found: list[Stored], predicate: Predicate | None) -> list[Stored]:
+    return found if predicate is None else [s for s in found if predicate(s.obj)]
+
+
 class Stored:
     """One stored object and its cached encodings."""
 
@@ -111,14 +141,36 @@ class Store:
     def items(
         self, rt: ResourceType, namespace: str = "", predicate: Predicate | None = None
     ) -> list[Stored]:
-        """Stored objects of ``rt`` in ``namespace`` (all when empty), sorted by key."""
+        """Stored objects of ``rt`` in ``namespace`` (all when empty), in etcd's key order."""
         with self.lock:
-            table = self._objects[rt.key]
-            keys = sorted(table) if not namespace else sorted(k for k in table if k[0] == namespace)
-            found = [table[k] for k in keys]
-        if predicate is None:
-            return found
-        return [s for s in found if predicate(s.obj)]
+            found = _select(self._objects[rt.key], namespace)
+        return _filter(found, predicate)
+
+    def items_at(
+        self, rt: ResourceType, namespace: str, rv: int, predicate: Predicate | None = None
+    ) -> list[Stored]:
+        """The objects as they were at resourceVersion ``rv`` (etcd's read at a revision):
+        the current ones with the later events undone. Raises ``CompactedError`` when the history
+        no longer reaches back to ``rv`` and ``FutureVersionError`` when ``rv`` is not reached."""
+        with self.lock:
+            if rv > self.rv:
+                raise FutureVersionError(self.rv)
+            if rv + 1 < self._oldest and rv < self.rv:
+                raise CompactedError(self._oldest - 1)
+            table = dict(self._objects[rt.key])
+            for event in reversed(self._history):
+                if event.rv <= rv:
+                    break
+                if event.rt.key != rt.key:
+                    continue
+                meta = event.obj["metadata"]
+                key = (meta.get("namespace", ""), meta["name"])
+                if event.type == "ADDED" or event.prev is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = Stored(event.prev)
+            found = _select(table, namespace)
+        return _filter(found, predicate)
 
     def count(self) -> int:
         with self.lock:
@@ -229,10 +281,11 @@ class Store:
                 self._watchers.remove(watcher)
         watcher.events.put(None)
 
-    def close_watchers(self) -> None:
-        """Wake every watcher with an end marker (server shutdown)."""
+    def close_watchers(self, *, keep: Watcher | None = None) -> None:
+        """Wake every watcher (but ``keep``) with an end marker: server shutdown, reset."""
         with self.lock:
-            watchers, self._watchers = list(self._watchers), []
+            watchers = [w for w in self._watchers if w is not keep]
+            self._watchers = [w for w in self._watchers if w is keep]
         for watcher in watchers:
             watcher.events.put(None)
 

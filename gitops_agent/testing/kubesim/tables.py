@@ -22,7 +22,7 @@ def age(created: str | None, now: float | None = None) -> str:
     """kubectl's human duration of an RFC 3339 timestamp (``5s``, ``3m2s``, ``4h``, ``2d``)."""
     if not created:
         return "<unknown>"
-    start = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    start = dt.datetime.strptime(created[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     seconds = max(0, int((now or time.time()) - start.timestamp()))
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
     if seconds < 120:
@@ -74,10 +74,52 @@ def _restarts(obj: Obj) -> int:
 
 
 def _job_status(obj: Obj) -> str:
-    for cond in _status(obj, "conditions", []) or []:
-        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
-            return str(cond["type"])
-    return "Running" if _status(obj, "active") else "Pending"
+    """``printJob``'s status column (1.32)."""
+    true = {
+        c.get("type") for c in _status(obj, "conditions", []) or [] if c.get("status") == "True"
+    }
+    for kind in ("Complete", "Failed"):
+        if kind in true:
+            return kind
+    if _meta(obj, "deletionTimestamp"):
+        return "Terminating"
+    for kind in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if kind in true:
+            return kind
+    return "Running"
+
+
+def _event_times(obj: Obj) -> tuple[str, str]:
+    """``printEvent``: first and last seen, from ``eventTime`` and ``series`` when the
+    deprecated timestamps are unset."""
+    first = age(obj.get("firstTimestamp") or obj.get("eventTime"))
+    last = age(obj.get("lastTimestamp")) if obj.get("lastTimestamp") else first
+    if obj.get("series"):
+        last = age((obj.get("series") or {}).get("lastObservedTime"))
+    return first, last
+
+
+def _event_object(obj: Obj) -> str:
+    ref = obj.get("involvedObject") or {}
+    kind = str(ref.get("kind", "")).lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
+
+def _event_source(obj: Obj) -> str:
+    source = obj.get("source") or {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    instance = source.get("host") or obj.get("reportingInstance") or ""
+    return f"{component}, {instance}" if instance else str(component)
+
+
+def _controller(obj: Obj) -> str:
+    """``printControllerRevision``: the controller as ``statefulset.apps/web``."""
+    for ref in _meta(obj, "ownerReferences") or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+            kind = str(ref.get("kind", "")).lower()
+            return f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return "<none>"
 
 
 def _ports(obj: Obj) -> str:
@@ -95,6 +137,7 @@ def _ports(obj: Obj) -> str:
 
 _NAME: Column = ("Name", "string", lambda o: _meta(o, "name"))
 _AGE: Column = ("Age", "string", lambda o: age(_meta(o, "creationTimestamp")))
+WIDE = {"Event": ("Subobject", "Source", "First Seen", "Count", "Name")}  # priority 1
 COLUMNS: dict[str, list[Column]] = {
     "Namespace": [_NAME, ("Status", "string", lambda o: _status(o, "phase", "")), _AGE],
     "Pod": [
@@ -190,22 +233,26 @@ COLUMNS: dict[str, list[Column]] = {
         _AGE,
     ],
     "Event": [
-        (
-            "Last Seen",
-            "string",
-            lambda o: age(o.get("lastTimestamp") or _meta(o, "creationTimestamp")),
-        ),
+        ("Last Seen", "string", lambda o: _event_times(o)[1]),
         ("Type", "string", lambda o: o.get("type", "")),
         ("Reason", "string", lambda o: o.get("reason", "")),
+        ("Object", "string", _event_object),
+        ("Subobject", "string", lambda o: (o.get("involvedObject") or {}).get("fieldPath", "")),
+        ("Source", "string", _event_source),
+        ("Message", "string", lambda o: str(o.get("message", "")).strip()),
+        ("First Seen", "string", lambda o: _event_times(o)[0]),
         (
-            "Object",
-            "string",
-            lambda o: (
-                f"{(o.get('involvedObject') or {}).get('kind', '')}"
-                f"/{(o.get('involvedObject') or {}).get('name', '')}".lower()
-            ),
+            "Count",
+            "integer",
+            lambda o: int(o.get("count") or (o.get("series") or {}).get("count") or 1),
         ),
-        ("Message", "string", lambda o: o.get("message", "")),
+        ("Name", "string", lambda o: _meta(o, "name")),
+    ],
+    "ControllerRevision": [
+        _NAME,
+        ("Controller", "string", _controller),
+        ("Revision", "integer", lambda o: o.get("revision", 0)),
+        _AGE,
     ],
     "Lease": [_NAME, ("Holder", "string", lambda o: _spec(o, "holderIdentity", "")), _AGE],
 }
@@ -250,7 +297,7 @@ def to_table(
             "type": kind,
             "format": "name" if name == "Name" else "",
             "description": name,
-            "priority": 0,
+            "priority": 1 if name in WIDE.get(rt.kind, ()) else 0,
         }
         for name, kind, _ in columns
     ]

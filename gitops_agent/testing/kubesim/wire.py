@@ -12,21 +12,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gitops_agent.testing.kubesim import kinds
+from gitops_agent.testing.kubesim.authn import Identity
 from gitops_agent.testing.kubesim.kinds import ResourceType
 
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request: method, path, first value of each query parameter, headers, body."""
+    """One HTTP request: method, path, first value of each query parameter, headers (the
+    last value of each; ``repeated`` keeps every value of the headers sent more than once),
+    body, and the identity it acts as once authenticated."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    repeated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    identity: Identity | None = None
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    def all_values(self, name: str) -> tuple[str, ...]:
+        """Every value of a header, in the order sent."""
+        key = name.lower()
+        if key in self.repeated:
+            return self.repeated[key]
+        return (self.headers[key],) if key in self.headers else ()
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("true", "1")

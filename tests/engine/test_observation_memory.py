@@ -21,6 +21,7 @@ from gitops_agent.core import inventory as inventories
 from gitops_agent.core import kubestate
 from gitops_agent.core.inventory import Inventory, InventoryEntry
 from gitops_agent.core.kinds import CONFIG_MAP, DEPLOYMENT, JOB, ObjectKey
+from gitops_agent.core.labels import TEMPLATE
 from gitops_agent.core.manifests import ResourceId, ResourceType
 from gitops_agent.core.rendering import output
 from gitops_agent.core.rendering.objects import KubeObject
@@ -62,21 +63,31 @@ def test_a_list_whose_continue_is_refused_starts_again(api: KubeApi, kubesim: Ku
 
 
 def pod(
-    name: str, *, phase: str = "Running", waiting: str = "", restarts: int = 0
+    name: str,
+    *,
+    phase: str = "Running",
+    waiting: str = "",
+    restarts: int = 0,
+    template: str = "t1",
+    deleting: bool = False,
 ) -> dict[str, Any]:
     state = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": "t"}}
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": "public",
+        "labels": {
+            "gitops-agent.dataos.info/resource-type": "worker",
+            "gitops-agent.dataos.info/resource-name": "w",
+            "gitops-agent.dataos.info/workspace": "public",
+            TEMPLATE: template,
+        },
+    }
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-12-01T00:00:00Z"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "public",
-            "labels": {
-                "gitops-agent.dataos.info/resource-type": "worker",
-                "gitops-agent.dataos.info/resource-name": "w",
-                "gitops-agent.dataos.info/workspace": "public",
-            },
-        },
+        "metadata": metadata,
         "spec": {"containers": [{"name": "main", "image": "a"}]},
         "status": {
             "phase": phase,
@@ -90,7 +101,7 @@ DEPLOYMENT_BODY: dict[str, Any] = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
     "metadata": {"name": "w", "namespace": "public", "generation": 3},
-    "spec": {"replicas": 2},
+    "spec": {"replicas": 2, "template": {"metadata": {"labels": {TEMPLATE: "t1"}}}},
     "status": {
         "replicas": 2,
         "readyReplicas": 1,
@@ -119,6 +130,9 @@ DEPLOYMENT_BODY: dict[str, Any] = {
         [pod("w-b"), pod("w-a")],
         [pod("w-b", waiting="CrashLoopBackOff", restarts=3), pod("w-a", waiting="ErrImagePull")],
         [pod("w-c", phase="Failed"), pod("w-a")],
+        # an old template's crash loop and a terminating pod's failure tell nothing
+        [pod("w-old", waiting="CrashLoopBackOff", restarts=5, template="t0"), pod("w-a")],
+        [pod("w-d", phase="Failed", deleting=True), pod("w-a")],
     ],
 )
 def test_the_failures_kept_of_pods_give_the_state_the_whole_pods_give(
@@ -131,11 +145,27 @@ def test_the_failures_kept_of_pods_give_the_state_the_whole_pods_give(
     ordered = kubestate.group(pods).get(rid, [])
     whole = kubestate.worker_state([DEPLOYMENT_BODY], ordered)
     healthy = {**DEPLOYMENT_BODY, "status": {**DEPLOYMENT_BODY["status"], "conditions": []}}
-    assert kubestate.worker_state([healthy], pod_failure=failures.of(rid)) == (
+    assert kubestate.worker_state([healthy], failures.of(rid)) == (
         kubestate.worker_state([healthy], ordered)
     )
-    kept = kubestate.worker_state([DEPLOYMENT_BODY], pod_failure=failures.of(rid))
+    kept = kubestate.worker_state([DEPLOYMENT_BODY], failures.of(rid))
     assert kept == whole
+
+
+def test_kept_failures_of_the_current_template_fail_the_worker_and_no_others() -> None:
+    rid = ResourceId(ResourceType.WORKER, "public", "w")
+    healthy = {**DEPLOYMENT_BODY, "status": {**DEPLOYMENT_BODY["status"], "conditions": []}}
+    for pods, failure in [
+        ([pod("w-new", waiting="CrashLoopBackOff", restarts=5)], "CrashLoopBackOff"),
+        ([pod("w-old", waiting="CrashLoopBackOff", restarts=5, template="t0")], None),
+        ([pod("w-d", phase="Failed", deleting=True)], None),
+    ]:
+        failures = kubestate.PodFailures()
+        for one in pods:
+            failures.keep(one)
+        state = kubestate.worker_state([healthy], failures.of(rid))
+        assert (failure is None) == (state.failure is None), (pods, state)
+        assert failure is None or failure in str(state.failure)
 
 
 def test_a_status_summary_keeps_what_the_status_model_reads() -> None:

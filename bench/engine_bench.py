@@ -1,7 +1,8 @@
 """Reconciling 1,000 Workers on kubesim, against ``kubectl apply --server-side`` of the same objects.
 
-Generates a repository of 1,000 Workers, then measures on one kubesim whose every request
-is delayed by 5 ms (``--latency``; a nearby API server), in one run: the agent's first apply
+Generates a repository of 1,000 Workers, then measures on one kubesim, in a process of its
+own as an API server is, whose every request is delayed by 5 ms (``--latency``; a nearby
+API server), in one run: the agent's first apply
 with ``--no-wait`` (wall time, requests, the ``sync.concurrency`` writes in flight), a
 one-shot no-op ``apply`` of the same revision (LIST-based, as ``apply`` and ``plan`` observe),
 a no-op cycle of ``run`` reading the watch cache (after the cache's warm-up), and ``kubectl
@@ -16,10 +17,12 @@ Run: ``.venv/bin/python bench/engine_bench.py [--latency 0.005]`` (about a minut
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +31,6 @@ from gitops_agent.core.rendering.output import dump_yaml
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired, assemble
 from gitops_agent.engine.ports import Target
-from gitops_agent.testing.kubesim import Fault, KubeSim, SimConfig
 from gitops_agent.wiring import TargetChoice, WatchedTargets, build_target, read_desired
 
 WORKERS = 1000
@@ -58,6 +60,42 @@ def generate(root: Path) -> None:
         (root / "workers" / f"worker-{i:04d}.yaml").write_text(WORKER.format(i=i))
 
 
+class Kubesim:
+    """A kubesim in its own process (its controllers never compete with the agent's GIL),
+    driven over its control API."""
+
+    def __init__(self, directory: Path) -> None:
+        self.kubeconfig = directory / "kubesim.kubeconfig"
+        command = [sys.executable, "-m", "gitops_agent.testing.kubesim", "--port", "0"]
+        command += ["--kubeconfig", str(self.kubeconfig), "--ready-delay", "0.5"]
+        command += ["--run-duration", "0.5"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def verbs(self) -> list[str]:
+        """The verb of every request served so far, in order."""
+        with urllib.request.urlopen(f"{self.url}/_kubesim/requests", timeout=60) as answer:
+            return [str(r["verb"]) for r in json.loads(answer.read())["items"]]
+
+    def delay_every_request(self, seconds: float) -> None:
+        body = json.dumps({"code": 0, "latency": seconds}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_kubesim/faults",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60):
+            pass
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
 @dataclass(frozen=True)
 class Cycle:
     seconds: float
@@ -67,11 +105,11 @@ class Cycle:
 
 
 def cycle(
-    wanted: Desired, make: Callable[[], Target], sim: KubeSim, revision: str, *, wait: bool
+    wanted: Desired, make: Callable[[], Target], sim: Kubesim, revision: str, *, wait: bool
 ) -> Cycle:
     """One reconcile, timed, with the requests it made."""
     target = make()
-    before = len(sim.requests())
+    before = len(sim.verbs())
     start = time.perf_counter()
     try:
         options = reconcile.CycleOptions(wait=wait)
@@ -79,20 +117,20 @@ def cycle(
     finally:
         target.close()
     elapsed = time.perf_counter() - start
-    records = [r for r in sim.requests()[before:] if r.verb != "watch"]
-    writes = sum(1 for r in records if r.verb in ("create", "update", "patch", "delete"))
+    records = [verb for verb in sim.verbs()[before:] if verb != "watch"]
+    writes = sum(1 for verb in records if verb in ("create", "update", "patch", "delete"))
     return Cycle(elapsed, len(records), writes, result.ok)
 
 
-def settled(wanted: Desired, make: Callable[[], Target], sim: KubeSim) -> Cycle:
+def settled(wanted: Desired, make: Callable[[], Target], sim: Kubesim) -> Cycle:
     """A no-op ``apply`` (waiting for health, as by default) once the cluster has settled:
     the first cycle after an apply waits for the rollouts, the one measured follows it."""
     cycle(wanted, make, sim, "rev1", wait=True)
     return cycle(wanted, make, sim, "rev1", wait=True)
 
 
-def kubectl_apply(sim: KubeSim, manifest: Path) -> tuple[float, int]:
-    before = len(sim.requests())
+def kubectl_apply(sim: Kubesim, manifest: Path) -> tuple[float, int]:
+    before = len(sim.verbs())
     start = time.perf_counter()
     command = [
         "kubectl",
@@ -109,10 +147,10 @@ def kubectl_apply(sim: KubeSim, manifest: Path) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"kubectl failed: {done.stderr[-2000:]}")
-    return elapsed, len(sim.requests()) - before
+    return elapsed, len(sim.verbs()) - before
 
 
-def peer_manifest(wanted: Desired, sim: KubeSim, path: Path) -> int:
+def peer_manifest(wanted: Desired, sim: Kubesim, path: Path) -> int:
     """The objects the agent renders, into namespace ``kubectl``, as one YAML stream for
     kubectl; returns how many objects it holds."""
     peer_config = replace(
@@ -136,29 +174,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.005, help="seconds per request")
     args = parser.parse_args()
-    config = SimConfig(ready_delay=0.5, run_duration=0.5, tick=0.2)
-    with tempfile.TemporaryDirectory() as tmp, KubeSim(config) as sim:
-        root = Path(tmp) / "repo"
-        generate(root)
-        wanted = read_desired(str(root))
-        assert not wanted.violations
-        if args.latency > 0:
-            sim.add_fault(Fault(code=0, latency=args.latency))
-        choice = TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
-        one_shot = lambda: build_target(wanted.config, choice)  # noqa: E731
-        first = cycle(wanted, one_shot, sim, "rev1", wait=False)
-        noop = settled(wanted, one_shot, sim)
-        watched = WatchedTargets(wanted.config, choice)
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Kubesim(Path(tmp))
         try:
-            warm = cycle(wanted, lambda: watched(wanted.config), sim, "rev1", wait=False)
-            cached = settled(wanted, lambda: watched(wanted.config), sim)
+            measured = measure(sim, Path(tmp), args.latency)
         finally:
-            watched.close()
-        count = peer_manifest(wanted, sim, Path(tmp) / "objects.yaml")
-        kubectl_first = kubectl_apply(sim, Path(tmp) / "objects.yaml")
-        kubectl_again = kubectl_apply(sim, Path(tmp) / "objects.yaml")
-    report(args.latency, count, first, noop, warm, cached, kubectl_first, kubectl_again)
+            sim.stop()
+    report(args.latency, *measured)
     return 0
+
+
+Measured = tuple[int, Cycle, Cycle, Cycle, Cycle, tuple[float, int], tuple[float, int]]
+
+
+def measure(sim: Kubesim, tmp: Path, latency: float) -> Measured:
+    """Every figure, in one run on one kubesim."""
+    root = tmp / "repo"
+    generate(root)
+    wanted = read_desired(str(root))
+    assert not wanted.violations
+    if latency > 0:
+        sim.delay_every_request(latency)
+    choice = TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
+    one_shot = lambda: build_target(wanted.config, choice)  # noqa: E731
+    first = cycle(wanted, one_shot, sim, "rev1", wait=False)
+    noop = settled(wanted, one_shot, sim)
+    watched = WatchedTargets(wanted.config, choice)
+    try:
+        warm = cycle(wanted, lambda: watched(wanted.config), sim, "rev1", wait=False)
+        cached = settled(wanted, lambda: watched(wanted.config), sim)
+    finally:
+        watched.close()
+    count = peer_manifest(wanted, sim, tmp / "objects.yaml")
+    kubectl_first = kubectl_apply(sim, tmp / "objects.yaml")
+    kubectl_again = kubectl_apply(sim, tmp / "objects.yaml")
+    return count, first, noop, warm, cached, kubectl_first, kubectl_again
 
 
 def report(

@@ -178,7 +178,7 @@ class Agent:
         return env
 
     def cli(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "gitops_agent", *args]
+        return [sys.executable, "-P", "-m", "gitops_agent", *args]
 
 
 @dataclass

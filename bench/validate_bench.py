@@ -149,7 +149,7 @@ def fast_problems(documents: list[tuple[schema.Checker, object]]) -> int:
 
 def end_to_end(root: Path, pythonpath: str | None = None) -> float:
     """The median wall time of ``gitops-agent validate`` on ``root``, process start included."""
-    command = [sys.executable, "-m", "gitops_agent", "validate", str(root)]
+    command = [sys.executable, "-P", "-m", "gitops_agent", "validate", str(root)]
     env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
     wall, done = timed(
         lambda: subprocess.run(command, capture_output=True, text=True, check=False, env=env)

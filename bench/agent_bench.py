@@ -210,6 +210,11 @@ def main() -> int:
     print(
         f"no-change poll: {poll_time * 1000:.1f} ms, {processes} git process(es) per poll (one ls-remote), no checkout"
     )
+    print(
+        f"RESULT webhook_s={statistics.median(hooked):.3f} polling_s={statistics.median(polled):.3f} "
+        f"polling_over_webhook={statistics.median(polled) / statistics.median(hooked):.1f} "
+        f"noop_poll_ms={poll_time * 1000:.1f} noop_poll_git_processes={processes}"
+    )
     return 0
 
 

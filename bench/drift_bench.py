@@ -18,7 +18,7 @@ figure the best of three, the median beside it):
   -o json`` of the owner's label (reading them, nothing compared).
 
 Prints the figures and the ratios. Targets: one LIST per kind when nothing drifted (no other
-request), the check under 1.5 s.
+request), the check under 1.5 s. Ends with one ``RESULT`` line.
 
 Run: ``.venv/bin/python bench/drift_bench.py`` (about a minute on two cores).
 """
@@ -295,6 +295,16 @@ def main() -> int:
         f"ratio requests, kubectl diff / drift check:  {diff_requests / len(clean_requests):.0f}x"
     )
     print(f"ratio wall time, kubectl get / drift check:  {get_time / clean_best:.2f}x")
+    print(
+        f"RESULT workers={WORKERS} check_s={clean_best:.3f} check_requests={len(clean_requests)} "
+        f"check_first_read_s={cold_best:.3f} command_s={command_best:.3f} "
+        f"drifted={DRIFTED} drifted_check_s={drifted_best:.3f} "
+        f"drifted_check_requests={len(drifted_requests)} drifted_command_s={drifted_command:.3f} "
+        f"kubectl_diff_s={diff_time:.3f} kubectl_diff_requests={diff_requests} "
+        f"kubectl_get_s={get_time:.3f} "
+        f"diff_requests_ratio={diff_requests / len(clean_requests):.1f} "
+        f"diff_time_ratio={diff_time / clean_best:.2f}"
+    )
     return 0
 
 

@@ -1,29 +1,37 @@
 """Reconciling 1,000 Workers on kubesim, against ``kubectl apply --server-side`` of the same objects.
 
-Generates a repository of 1,000 Workers, then measures on one kubesim, in one run:
-the agent's first apply (wall time, requests), a no-op reconcile of the same revision (wall
-time, requests, writes), and ``kubectl apply --server-side`` of the very objects the agent
-rendered (wall time, requests), first into an empty namespace set and then again unchanged.
-Prints the figures and the ratios. Targets: a no-op reconcile in at most 10 requests and at
-least 50 times fewer requests than kubectl.
+Generates a repository of 1,000 Workers, then measures on one kubesim, in a process of its
+own as an API server is, whose every request is delayed by 5 ms (``--latency``; a nearby
+API server), in one run: the agent's first apply
+with ``--no-wait`` (wall time, requests, the ``sync.concurrency`` writes in flight), a
+one-shot no-op ``apply`` of the same revision (LIST-based, as ``apply`` and ``plan`` observe),
+a no-op cycle of ``run`` reading the watch cache (after the cache's warm-up), and ``kubectl
+apply --server-side`` of the very objects the agent rendered (wall time, requests), first
+into an empty namespace and then again unchanged. Prints the figures and the ratios; ends
+with one ``RESULT`` line. Targets (issue 18): ``noop_requests=0`` for the watch-cached cycle,
+``noop_requests<=8`` one-shot, ``first_apply_speedup_vs_kubectl>=4``.
 
-Run: ``.venv/bin/python bench/engine_bench.py`` (about a minute on two cores).
+Run: ``.venv/bin/python bench/engine_bench.py [--latency 0.005]`` (about a minute on two cores).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_agent.core.rendering.output import dump_yaml
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired, assemble
-from gitops_agent.testing.kubesim import KubeSim, SimConfig
-from gitops_agent.wiring import TargetChoice, build_target, read_desired
+from gitops_agent.engine.ports import Target
+from gitops_agent.wiring import TargetChoice, WatchedTargets, build_target, read_desired
 
 WORKERS = 1000
 WORKER = """version: v2alpha
@@ -52,25 +60,77 @@ def generate(root: Path) -> None:
         (root / "workers" / f"worker-{i:04d}.yaml").write_text(WORKER.format(i=i))
 
 
-def cycle(wanted: Desired, sim: KubeSim, revision: str) -> tuple[float, int, int, bool]:
-    """One reconcile: wall seconds, requests, writes, ok."""
-    target = build_target(
-        wanted.config, TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
-    )
-    before = len(sim.requests())
+class Kubesim:
+    """A kubesim in its own process (its controllers never compete with the agent's GIL),
+    driven over its control API."""
+
+    def __init__(self, directory: Path) -> None:
+        self.kubeconfig = directory / "kubesim.kubeconfig"
+        command = [sys.executable, "-m", "gitops_agent.testing.kubesim", "--port", "0"]
+        command += ["--kubeconfig", str(self.kubeconfig), "--ready-delay", "0.5"]
+        command += ["--run-duration", "0.5"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def verbs(self) -> list[str]:
+        """The verb of every request served so far, in order."""
+        with urllib.request.urlopen(f"{self.url}/_kubesim/requests", timeout=60) as answer:
+            return [str(r["verb"]) for r in json.loads(answer.read())["items"]]
+
+    def delay_every_request(self, seconds: float) -> None:
+        body = json.dumps({"code": 0, "latency": seconds}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_kubesim/faults",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60):
+            pass
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    seconds: float
+    requests: int  # requests the cycle made (the watch cache's long-lived watches aside)
+    writes: int
+    ok: bool
+
+
+def cycle(
+    wanted: Desired, make: Callable[[], Target], sim: Kubesim, revision: str, *, wait: bool
+) -> Cycle:
+    """One reconcile, timed, with the requests it made."""
+    target = make()
+    before = len(sim.verbs())
     start = time.perf_counter()
     try:
-        result = reconcile.reconcile(wanted, target, revision=revision)
+        options = reconcile.CycleOptions(wait=wait)
+        result = reconcile.reconcile(wanted, target, revision=revision, options=options)
     finally:
         target.close()
     elapsed = time.perf_counter() - start
-    records = sim.requests()[before:]
-    writes = sum(1 for r in records if r.verb in ("create", "update", "patch", "delete"))
-    return elapsed, len(records), writes, result.ok
+    records = [verb for verb in sim.verbs()[before:] if verb != "watch"]
+    writes = sum(1 for verb in records if verb in ("create", "update", "patch", "delete"))
+    return Cycle(elapsed, len(records), writes, result.ok)
 
 
-def kubectl_apply(sim: KubeSim, manifest: Path) -> tuple[float, int]:
-    before = len(sim.requests())
+def settled(wanted: Desired, make: Callable[[], Target], sim: Kubesim) -> Cycle:
+    """A no-op ``apply`` (waiting for health, as by default) once the cluster has settled:
+    the first cycle after an apply waits for the rollouts, the one measured follows it."""
+    cycle(wanted, make, sim, "rev1", wait=True)
+    return cycle(wanted, make, sim, "rev1", wait=True)
+
+
+def kubectl_apply(sim: Kubesim, manifest: Path) -> tuple[float, int]:
+    before = len(sim.verbs())
     start = time.perf_counter()
     command = [
         "kubectl",
@@ -83,57 +143,113 @@ def kubectl_apply(sim: KubeSim, manifest: Path) -> tuple[float, int]:
         "-f",
         str(manifest),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"kubectl failed: {done.stderr[-2000:]}")
-    return elapsed, len(sim.requests()) - before
+    return elapsed, len(sim.verbs()) - before
+
+
+def peer_manifest(wanted: Desired, sim: Kubesim, path: Path) -> int:
+    """The objects the agent renders, into namespace ``kubectl``, as one YAML stream for
+    kubectl; returns how many objects it holds."""
+    peer_config = replace(
+        wanted.config, target=replace(wanted.config.target, workspaces={"public": "kubectl"})
+    )
+    peer = build_target(
+        peer_config, TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
+    )
+    objects = [
+        dict(obj)
+        for item in assemble(wanted.resources, peer.render(wanted.resources, revision="rev1"))
+        for obj in item.objects
+    ]
+    peer.close()
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubectl"}}
+    path.write_text("".join("---\n" + dump_yaml(o) for o in [namespace, *objects]))
+    return len(objects)
 
 
 def main() -> int:
-    config = SimConfig(ready_delay=0.5, run_duration=0.5, tick=0.2)
-    with tempfile.TemporaryDirectory() as tmp, KubeSim(config) as sim:
-        root = Path(tmp) / "repo"
-        generate(root)
-        wanted = read_desired(str(root))
-        assert not wanted.violations
-        first = cycle(wanted, sim, "rev1")
-        noop = cycle(wanted, sim, "rev1")
-        # the same objects, rendered the same way, into other namespaces for kubectl
-        peer_config = replace(
-            wanted.config, target=replace(wanted.config.target, workspaces={"public": "kubectl"})
-        )
-        peer = build_target(
-            peer_config, TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
-        )
-        objects = [
-            dict(obj)
-            for item in assemble(wanted.resources, peer.render(wanted.resources, revision="rev1"))
-            for obj in item.objects
-        ]
-        peer.close()
-        manifest = Path(tmp) / "objects.yaml"
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubectl"}}
-        manifest.write_text("".join("---\n" + dump_yaml(o) for o in [namespace, *objects]))
-        kubectl_first = kubectl_apply(sim, manifest)
-        kubectl_again = kubectl_apply(sim, manifest)
-    print(f"{WORKERS} workers, {len(objects)} objects, kubesim over HTTP on 127.0.0.1")
-    print(
-        f"agent first apply:      {first[0]:7.2f} s  {first[1]:5d} requests  {first[2]:5d} writes  ok={first[3]}"
-    )
-    print(
-        f"agent no-op reconcile:  {noop[0]:7.2f} s  {noop[1]:5d} requests  {noop[2]:5d} writes  ok={noop[3]}  (target <= 10 requests)"
-    )
-    print(f"kubectl apply (create): {kubectl_first[0]:7.2f} s  {kubectl_first[1]:5d} requests")
-    print(f"kubectl apply (again):  {kubectl_again[0]:7.2f} s  {kubectl_again[1]:5d} requests")
-    print(
-        f"ratio requests, kubectl re-apply / agent no-op: {kubectl_again[1] / max(noop[1], 1):.0f}x  (target >= 50x)"
-    )
-    print(f"ratio wall time, kubectl re-apply / agent no-op: {kubectl_again[0] / noop[0]:.1f}x")
-    print(
-        f"ratio wall time, kubectl create / agent first apply: {kubectl_first[0] / first[0]:.1f}x"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.005, help="seconds per request")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Kubesim(Path(tmp))
+        try:
+            measured = measure(sim, Path(tmp), args.latency)
+        finally:
+            sim.stop()
+    report(args.latency, *measured)
     return 0
+
+
+Measured = tuple[int, Cycle, Cycle, Cycle, Cycle, tuple[float, int], tuple[float, int]]
+
+
+def measure(sim: Kubesim, tmp: Path, latency: float) -> Measured:
+    """Every figure, in one run on one kubesim."""
+    root = tmp / "repo"
+    generate(root)
+    wanted = read_desired(str(root))
+    assert not wanted.violations
+    if latency > 0:
+        sim.delay_every_request(latency)
+    choice = TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
+    one_shot = lambda: build_target(wanted.config, choice)  # noqa: E731
+    first = cycle(wanted, one_shot, sim, "rev1", wait=False)
+    noop = settled(wanted, one_shot, sim)
+    watched = WatchedTargets(wanted.config, choice)
+    try:
+        warm = cycle(wanted, lambda: watched(wanted.config), sim, "rev1", wait=False)
+        cached = settled(wanted, lambda: watched(wanted.config), sim)
+    finally:
+        watched.close()
+    count = peer_manifest(wanted, sim, tmp / "objects.yaml")
+    kubectl_first = kubectl_apply(sim, tmp / "objects.yaml")
+    kubectl_again = kubectl_apply(sim, tmp / "objects.yaml")
+    return count, first, noop, warm, cached, kubectl_first, kubectl_again
+
+
+def report(
+    latency: float,
+    count: int,
+    first: Cycle,
+    noop: Cycle,
+    warm: Cycle,
+    cached: Cycle,
+    kubectl_first: tuple[float, int],
+    kubectl_again: tuple[float, int],
+) -> None:
+    def line(label: str, c: Cycle) -> str:
+        return f"{label:32s}{c.seconds:8.2f} s  {c.requests:5d} requests  {c.writes:5d} writes  ok={c.ok}"
+
+    print(
+        f"{WORKERS} workers, {count} objects, kubesim on 127.0.0.1, {latency * 1000:.0f} ms per request"
+    )
+    print(line("agent first apply (--no-wait):", first))
+    print(line("agent no-op apply (one-shot):", noop) + "  (target <= 8 requests)")
+    print(line("agent run, cache warm-up cycle:", warm))
+    print(line("agent run, no-op cycle (cache):", cached) + "  (target 0 requests)")
+    print(
+        f"{'kubectl apply (create):':32s}{kubectl_first[0]:8.2f} s  {kubectl_first[1]:5d} requests"
+    )
+    print(
+        f"{'kubectl apply (again):':32s}{kubectl_again[0]:8.2f} s  {kubectl_again[1]:5d} requests"
+    )
+    speedup = kubectl_first[0] / first.seconds
+    print(f"first apply, kubectl / agent wall time: {speedup:.1f}x  (target >= 4x)")
+    print(
+        f"no-op, kubectl re-apply / agent one-shot requests: {kubectl_again[1] / max(noop.requests, 1):.0f}x"
+    )
+    print(
+        f"RESULT workers={WORKERS} latency_ms={latency * 1000:.0f} first_apply_s={first.seconds:.3f} "
+        f"first_apply_requests={first.requests} oneshot_noop_s={noop.seconds:.3f} "
+        f"oneshot_noop_requests={noop.requests} noop_s={cached.seconds:.3f} "
+        f"noop_requests={cached.requests} noop_writes={cached.writes} "
+        f"kubectl_create_s={kubectl_first[0]:.3f} kubectl_reapply_s={kubectl_again[0]:.3f} "
+        f"kubectl_reapply_requests={kubectl_again[1]} first_apply_speedup_vs_kubectl={speedup:.2f}"
+    )
 
 
 if __name__ == "__main__":

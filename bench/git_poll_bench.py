@@ -111,6 +111,7 @@ def run(files: int, commits: int, polls: int) -> None:
             url = daemon.url("manifests")
             print(f"{'first checkout':<28}{'seconds':>10}{'git procs':>11}{'cache MB':>10}")
             sources = {}
+            firsts: dict[FetchMode, tuple[float, float]] = {}
             for mode in FetchMode:
                 cache = root / f"cache-{mode.value}"
                 spec = GitSourceSpec(url=url, fetch_mode=mode)
@@ -118,6 +119,7 @@ def run(files: int, commits: int, polls: int) -> None:
                 seconds, procs = measure(source.checkout, trace)
                 mb = disk_usage(cache) / 1e6
                 print(f"  {mode.value:<26}{seconds:>10.3f}{procs:>11}{mb:>10.1f}")
+                firsts[mode] = (seconds, mb)
                 sources[mode] = source
             shallow = sources[FetchMode.SHALLOW]
             poll = [measure(shallow.remote_revision, trace) for _ in range(polls)]
@@ -144,6 +146,15 @@ def run(files: int, commits: int, polls: int) -> None:
         print(f"  fetch + checkout (peer)   {full_s * 1000:>8.1f} ms  {procs} git processes")
         print(f"  ratio fetch / ls-remote   {peer_s / poll_s:>8.2f}x")
         print(f"  ratio fetch+checkout / ls-remote {full_s / poll_s:>8.2f}x")
+        checkouts = " ".join(
+            f"checkout_{m.value}_s={s:.3f} cache_{m.value}_mb={mb:.1f}"
+            for m, (s, mb) in firsts.items()
+        )
+        print(
+            f"RESULT {checkouts} poll_ms={poll_s * 1000:.1f} poll_git_processes={poll[0][1]} "
+            f"peer_fetch_ms={peer_s * 1000:.1f} peer_fetch_checkout_ms={full_s * 1000:.1f} "
+            f"fetch_over_poll={peer_s / poll_s:.2f} fetch_checkout_over_poll={full_s / poll_s:.2f}"
+        )
 
 
 def main() -> None:

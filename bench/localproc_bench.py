@@ -148,6 +148,10 @@ def main() -> int:
     print(f"restart latency   {median_ms(restarts):7.1f} ms  (x{median_ms(restarts) / floor:.1f} the floor)")  # fmt: skip
     print(f"adoption          {adopt * 1000:7.1f} ms  for {arguments.groups * 2} replicas; "
           f"same pids: {same}; idle daemon CPU {idle_cpu * 100:.2f}%")  # fmt: skip
+    print(f"RESULT start_ms={median_ms(starts):.1f} start_floor_ms={median_ms(start_floors):.1f} "
+          f"apply_ms={median_ms(applies):.1f} restart_ms={median_ms(restarts):.1f} "
+          f"popen_floor_ms={floor:.2f} adopt_ms={adopt * 1000:.1f} adopted_same_pids={int(same)} "
+          f"idle_cpu_pct={idle_cpu * 100:.2f}")  # fmt: skip
     return 0 if same else 1
 
 

@@ -135,6 +135,13 @@ def main() -> int:
         f"ratio wall time, kubectl diff / preview: {peer[0] / elapsed:.1f}x  (preview target < 3 s)"
     )
     print(f"ratio requests, kubectl diff / preview: {peer[1] / max(sum(verbs.values()), 1):.0f}x")
+    print(
+        f"RESULT preview_s={elapsed:.3f} preview_again_s={again:.3f} "
+        f"preview_requests={sum(verbs.values())} preview_writes={writes} "
+        f"lists_per_kind={max(lists.values(), default=0)} kubectl_diff_s={peer[0]:.3f} "
+        f"kubectl_diff_requests={peer[1]} speedup_vs_kubectl={peer[0] / elapsed:.2f} "
+        f"requests_ratio_vs_kubectl={peer[1] / max(sum(verbs.values()), 1):.1f}"
+    )
     return 0 if writes == 0 else 1
 
 

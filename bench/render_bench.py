@@ -104,6 +104,11 @@ def main() -> None:
     print(f"render:                 {render * 1000:8.1f} ms  ({per_worker:.0f} us per Worker)")
     print(f"write YAML:             {write * 1000:8.1f} ms")
     print(f"render / peer:          {render / peer:8.2f}")
+    print(
+        f"RESULT workers={args.workers} objects={len(objects)} peer_ms={peer * 1000:.1f} "
+        f"render_ms={render * 1000:.1f} render_us_per_worker={per_worker:.0f} "
+        f"write_yaml_ms={write * 1000:.1f} render_over_peer={render / peer:.3f}"
+    )
 
 
 if __name__ == "__main__":

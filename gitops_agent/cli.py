@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 import importlib
 import os
 import sys
@@ -399,8 +400,16 @@ def _unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str
     return f"unrecognized arguments: {shown}"
 
 
+#: The cyclic garbage collector's thresholds (Python's defaults: 700, 10, 10). The agent builds
+#: large trees of plain data (documents, resources, objects) that hold no cycles; with the
+#: defaults the collector walks them again every few hundred allocations, which doubles the
+#: time of loading and validating a repository of thousands of files.
+GC_THRESHOLDS = (5_000, 20, 20)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code."""
+    gc.set_threshold(*GC_THRESHOLDS)
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["resource"]:
         args_list = args_list[1:]

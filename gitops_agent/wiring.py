@@ -4,7 +4,9 @@ state of a directory.
 Called by the command modules (``gitops_agent.commands``) and the agent service; the only
 place, with them, that constructs concrete targets. ``--target`` wins over ``target.kind``.
 ``read_desired`` reads a directory (a source) and its configuration file, then hands the
-files to the engine, which validates them as a whole.
+files to the engine, which validates them as a whole; the agent's incremental cycles pass
+their ``CycleCache`` and, for a git checkout, the commit's listing of blob ids, so that
+only the files that changed are read and checked again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 from gitops_agent.config import configuration
 from gitops_agent.core.config import AgentConfig
 from gitops_agent.engine.desired import Desired, evaluate
+from gitops_agent.engine.incremental import CycleCache
 from gitops_agent.engine.ports import Target
 from gitops_agent.errors import ConfigError
 from gitops_agent.sources import directory
@@ -218,19 +221,28 @@ def read_desired(
     variables: dict[str, str] | None = None,
     subpath: str | None = None,
     display: str | None = None,
+    cache: CycleCache | None = None,
+    listing: directory.Listing | None = None,
 ) -> Desired:
     """Read, load and validate the manifests at ``path`` (a directory or a file).
 
     For a directory, only manifests under ``subpath`` (default: the configured
     ``source.path`` when that directory exists under ``path``) are loaded on their own;
     bundle files may still reference the whole repository. ``display`` is how file paths
-    are shown (``""``: relative to the repository root).
+    are shown (``""``: relative to the repository root). ``cache`` keeps what this read
+    found for the next one; ``listing`` is the blob id of every file of a clean checkout.
     """
-    selection = directory.select(path, display=display)
+    previous = cache.tree if cache is not None else None
+    selection = directory.select(path, display=display, listing=listing, previous=previous)
     config = configuration(selection.root_dir, config_path, variables or {})
+    if cache is not None:
+        cache.begin(config)
+        cache.tree = selection.tree
     roots = selection.roots
     chosen = subpath if subpath is not None else config.source.path
     exists = subpath is not None or (selection.root_dir / chosen).is_dir()
     if roots == ("",) and chosen and exists:
         roots = (chosen.strip("/"),)
-    return evaluate(selection.tree, roots, config)
+    return evaluate(
+        selection.tree, roots, config, memos=cache.memos() if cache is not None else None
+    )

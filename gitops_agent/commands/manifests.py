@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from gitops_agent.commands.common import parse_vars, print_violations
 from gitops_agent.core.manifests import flatten
 from gitops_agent.core.rendering import kubernetes, output
-from gitops_agent.core.rendering.objects import RenderError
+from gitops_agent.core.rendering.objects import KubeObject, RenderError
 from gitops_agent.errors import ConfigError
 from gitops_agent.wiring import read_desired
 
@@ -55,7 +56,23 @@ def render(args: argparse.Namespace) -> int:
     if violations:
         print_violations(violations)
         return 1
-    objects = list(rendered.objects())
-    sys.stdout.write(output.to_json(objects) if args.output == "json" else output.to_yaml(objects))
-    print(f"rendered: {len(objects)} objects", file=sys.stderr)
+    written = _Counted(rendered.objects())
+    if args.output == "json":
+        output.write_json(written, sys.stdout)
+    else:
+        output.write_yaml(written, sys.stdout)
+    print(f"rendered: {written.count} objects", file=sys.stderr)
     return 0
+
+
+class _Counted:
+    """Objects passed on one by one, counted (the output is written as they come)."""
+
+    def __init__(self, objects: Iterable[KubeObject]) -> None:
+        self.objects = objects
+        self.count = 0
+
+    def __iter__(self) -> Iterator[KubeObject]:
+        for obj in self.objects:
+            self.count += 1
+            yield obj

@@ -41,6 +41,7 @@ class SourceConfig:
     ssh_key_file: str | None = None
     fetch: str = "blobless"
     exclude: tuple[str, ...] = ()
+    cache_files: int = 50_000  # files whose results `run` keeps between revisions (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +309,7 @@ Problem = tuple[int, int, str]
 def _problems(doc: yamldoc.Document) -> list[Problem]:
     """Schema problems, stack problems and values that do not convert, with positions."""
     found: list[Problem] = []
-    for problem in schema.check(schema.validator_for("config"), doc.data):
+    for problem in schema.check(schema.checker_for("config"), doc.data):
         position = doc.position(problem.path)
         found.append((position.line, position.column, problem.message))
     data = doc.data if isinstance(doc.data, Mapping) else {}

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from gitops_agent.core import kinds, labels, quantities
 
 SERVER_METADATA = (
@@ -291,6 +289,10 @@ def _item_key(
 
 
 def _changes(have: Any, want: Any, *, secret: bool) -> Iterable[FieldChange]:
+    # deepdiff loads on the first object that differs: `validate` and a plan without
+    # changes never pay for its import
+    from deepdiff import DeepDiff  # noqa: PLC0415
+
     tree = DeepDiff(have, want, view="tree", verbose_level=2)
     kinds = {
         "values_changed": ChangeKind.CHANGED,

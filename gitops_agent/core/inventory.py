@@ -48,9 +48,10 @@ class InventoryEntry:
     manifest: Mapping[str, Any] | None = field(default=None, compare=True, repr=False)
     uids: Mapping[ObjectKey, str] = field(default_factory=dict)
 
-    def owns(self, obj: Mapping[str, Any]) -> bool:
-        """True when ``obj`` is the object this entry recorded (see the module docstring)."""
-        key = key_of(obj)
+    def owns(self, obj: Mapping[str, Any], *, key: ObjectKey | None = None) -> bool:
+        """True when ``obj`` (at ``key``, when the caller knows it) is the object this entry
+        recorded (see the module docstring)."""
+        key = key or key_of(obj)
         if key not in self.objects:
             return False
         recorded = self.uids.get(key, "")
@@ -88,51 +89,65 @@ class InventoryEntry:
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
-    """Entries by resource, and the shard each entry is stored in."""
+    """Entries by resource, and the shard each entry is stored in. ``texts`` holds, for the
+    entries read from a store and not replaced since, the text they were stored as: what
+    is written back for them, and what tells a re-read entry apart without decoding it."""
 
     entries: Mapping[ResourceId, InventoryEntry] = field(default_factory=dict)
     shards: Mapping[ResourceId, int] = field(default_factory=dict)
+    texts: Mapping[ResourceId, str] = field(default_factory=dict, compare=False, repr=False)
 
     def owned(self) -> frozenset[ResourceId]:
         return frozenset(self.entries)
 
+    def text(self, rid: ResourceId) -> str:
+        """Entry ``rid`` as stored: its stored text when it was read, else its encoding."""
+        known = self.texts.get(rid)
+        return known if known is not None else self.entries[rid].encode()
+
     def with_entries(self, entries: Iterable[InventoryEntry]) -> Inventory:
         """This inventory with ``entries`` set (added or replaced), keeping shard places
         while the shard has room, else moving the entry to the first shard that has."""
+        entries = list(entries)
+        if not entries:
+            return self
         merged = dict(self.entries)
         shards = dict(self.shards)
-        sizes = _sizes(merged, shards)
+        texts = dict(self.texts)
+        sizes = _sizes(self)
         for entry in entries:
-            old = merged.get(entry.id)
-            if old is not None:
-                sizes[shards[entry.id]] -= len(old.encode())
+            if entry.id in merged:
+                sizes[shards[entry.id]] -= len(self.text(entry.id))
             merged[entry.id] = entry
+            texts.pop(entry.id, None)
             size = len(entry.encode())
             place = shards.get(entry.id)
             if place is None or sizes.get(place, 0) + size > MAX_SHARD_BYTES:
                 place = _free_shard(sizes, size)
             shards[entry.id] = place
             sizes[place] = sizes.get(place, 0) + size
-        return Inventory(merged, shards)
+        return Inventory(merged, shards, texts)
 
     def without(self, ids: Iterable[ResourceId]) -> Inventory:
         """This inventory without the given resources."""
         gone = set(ids)
+        if not gone & set(self.entries):
+            return self
         return Inventory(
             {rid: e for rid, e in self.entries.items() if rid not in gone},
             {rid: s for rid, s in self.shards.items() if rid not in gone},
+            {rid: t for rid, t in self.texts.items() if rid not in gone},
         )
 
     def entry(self, rid: ResourceId) -> InventoryEntry | None:
         return self.entries.get(rid)
 
 
-def _sizes(
-    entries: Mapping[ResourceId, InventoryEntry], shards: Mapping[ResourceId, int]
-) -> dict[int, int]:
+def _sizes(inventory: Inventory) -> dict[int, int]:
     sizes: dict[int, int] = {}
-    for rid, entry in entries.items():
-        sizes[shards[rid]] = sizes.get(shards[rid], 0) + len(entry.encode())
+    for rid in inventory.entries:
+        shard = inventory.shards[rid]
+        sizes[shard] = sizes.get(shard, 0) + len(inventory.text(rid))
     return sizes
 
 
@@ -146,24 +161,31 @@ def _free_shard(sizes: Mapping[int, int], size: int) -> int:
 def to_shards(inventory: Inventory) -> dict[int, dict[str, str]]:
     """Shard number -> string map (ConfigMap ``data``) holding that shard's entries."""
     result: dict[int, dict[str, str]] = {}
-    for rid, entry in sorted(inventory.entries.items()):
-        result.setdefault(inventory.shards[rid], {})[rid.encode()] = entry.encode()
+    for rid in sorted(inventory.entries):
+        result.setdefault(inventory.shards[rid], {})[rid.encode()] = inventory.text(rid)
     return result
 
 
-def from_shards(shards: Mapping[int, Mapping[str, str]]) -> Inventory:
-    """The inventory stored as ``to_shards`` wrote it. Unreadable keys are skipped."""
+def from_shards(
+    shards: Mapping[int, Mapping[str, str]], *, previous: Inventory | None = None
+) -> Inventory:
+    """The inventory stored as ``to_shards`` wrote it. Unreadable keys are skipped. An entry
+    stored as the same text as in ``previous`` (an earlier read) is not decoded again."""
     entries: dict[ResourceId, InventoryEntry] = {}
     places: dict[ResourceId, int] = {}
+    texts: dict[ResourceId, str] = {}
+    earlier = previous or Inventory()
     for shard, data in sorted(shards.items()):
         for key, text in data.items():
             try:
                 rid = ResourceId.decode(key)
-                entries[rid] = InventoryEntry.decode(rid, text)
+                same = earlier.texts.get(rid) == text
+                entries[rid] = earlier.entries[rid] if same else InventoryEntry.decode(rid, text)
             except (ValueError, KeyError, TypeError):
                 continue
             places[rid] = shard
-    return Inventory(entries, places)
+            texts[rid] = text
+    return Inventory(entries, places, texts)
 
 
 def changed_shards(old: Inventory, new: Inventory) -> set[int]:

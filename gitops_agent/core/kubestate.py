@@ -52,8 +52,9 @@ def group(objects: Iterable[Obj]) -> dict[ResourceId, list[Obj]]:
     return grouped
 
 
-def worker_state(objects: Sequence[Obj], pods: Sequence[Obj]) -> WorkerState:
-    """A Worker from its Deployment or StatefulSet and its pods."""
+def worker_state(objects: Sequence[Obj], pods: Sequence[Obj] = ()) -> WorkerState:
+    """A Worker from its Deployment or StatefulSet and its pods (all of them, or only the
+    failing ones: ``PodFailures`` keeps those)."""
     workload = next((o for o in objects if o.get("kind") in kinds.WORKLOADS), None)
     if workload is None:
         return WorkerState(present=False)
@@ -88,6 +89,48 @@ def _current_pods(workload: Obj, pods: Sequence[Obj]) -> list[Obj]:
     return [p for p in live if labels.labels_of(p).get(labels.TEMPLATE) == digest]
 
 
+#: What the status model reads of the status of each kind it reads one of (``worker_state``,
+#: ``job_phase``), and of each condition.
+STATUS_FIELDS: Mapping[str, tuple[str, ...]] = {
+    kinds.DEPLOYMENT.name: (
+        "replicas",
+        "readyReplicas",
+        "updatedReplicas",
+        "availableReplicas",
+        "observedGeneration",
+        "conditions",
+        "updateRevision",
+    ),
+    kinds.STATEFUL_SET.name: (
+        "replicas",
+        "readyReplicas",
+        "updatedReplicas",
+        "availableReplicas",
+        "observedGeneration",
+        "conditions",
+        "updateRevision",
+    ),
+    kinds.JOB.name: ("conditions", "active", "startTime"),
+}
+CONDITION_FIELDS = ("type", "status", "reason", "message")
+
+
+def status_summary(kind: str, status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the status model reads of a status of ``kind`` (all of it for other kinds): a
+    Kubernetes target keeps no more of the objects it observes."""
+    fields = STATUS_FIELDS.get(kind)
+    if fields is None:
+        return status
+    kept = {name: status[name] for name in fields if name in status}
+    conditions = kept.get("conditions")
+    if isinstance(conditions, list):
+        kept["conditions"] = [
+            {k: c[k] for k in CONDITION_FIELDS if k in c} if isinstance(c, Mapping) else c
+            for c in conditions
+        ]
+    return kept
+
+
 def _deadline_exceeded(status: Obj) -> str | None:
     """A Deployment's rollout that exceeded its progress deadline will not finish."""
     for condition in status.get("conditions") or []:
@@ -100,22 +143,31 @@ def _deadline_exceeded(status: Obj) -> str | None:
     return None
 
 
-def _pods_failure(pods: Sequence[Obj]) -> str | None:
+def _pods_failure(pods: Iterable[Obj]) -> str | None:
     for pod in pods:
-        status = pod.get("status") or {}
-        reasons = [
-            (container.get("state") or {}).get("waiting", {}).get("reason", "")
-            for container in status.get("containerStatuses") or []
-        ]
-        failure = pod_failure(reasons)
+        failure = failure_of_pod(pod)
         if failure:
-            restarts = sum(
-                int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []
-            )
-            name = (pod.get("metadata") or {}).get("name", "")
-            return f"{failure}: pod {name} restarted {restarts} time(s)"
-        if status.get("phase") == "Failed":
-            return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
+            return failure
+    return None
+
+
+def failure_of_pod(pod: Obj) -> str | None:
+    """Why a pod will not run (a crash loop, an image that cannot be pulled, a failed pod),
+    in words naming it; None for a pod that is fine."""
+    status = pod.get("status") or {}
+    reasons = [
+        (container.get("state") or {}).get("waiting", {}).get("reason", "")
+        for container in status.get("containerStatuses") or []
+    ]
+    failure = pod_failure(reasons)
+    if failure:
+        restarts = sum(
+            int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []
+        )
+        name = (pod.get("metadata") or {}).get("name", "")
+        return f"{failure}: pod {name} restarted {restarts} time(s)"
+    if status.get("phase") == "Failed":
+        return f"pod {(pod.get('metadata') or {}).get('name', '')} failed: {status.get('reason', '')}".strip()
     return None
 
 
@@ -183,3 +235,38 @@ def _next_run(cronjob: Obj, now: datetime | None) -> str | None:
         str(spec.get("schedule", "")), now, timezone=spec.get("timeZone") or "UTC"
     )
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+class PodFailures:
+    """What a target keeps of the pods it lists: each failing pod, as the status model reads
+    it (``worker_state`` keeps to the failing pods of the current template; a pod that does
+    not fail changes nothing), read as each page of pods arrives; the other pods, and the
+    spec and managed fields of all, are dropped (they are most of a pod's size)."""
+
+    def __init__(self) -> None:
+        self.found: dict[ResourceId, list[Obj]] = {}
+
+    def keep(self, pod: dict[str, Any]) -> None:
+        if failure_of_pod(pod) is None:
+            return
+        rid = resource_of(pod)
+        if rid is not None:
+            self.found.setdefault(rid, []).append(failing_pod(pod))
+
+    def of(self, rid: ResourceId) -> list[Obj]:
+        """``rid``'s failing pods, sorted by key (as ``group`` sorts)."""
+        return sorted(self.found.get(rid, ()), key=key_of)
+
+
+def failing_pod(pod: Obj) -> dict[str, Any]:
+    """What ``worker_state`` reads of a pod: its identity and labels, whether it is being
+    deleted, its phase and reason, its containers' states and restarts."""
+    metadata = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    kept = ("name", "namespace", "labels", "deletionTimestamp")
+    return {
+        "apiVersion": pod.get("apiVersion", "v1"),
+        "kind": pod.get("kind", kinds.POD.name),
+        "metadata": {k: metadata[k] for k in kept if k in metadata},
+        "status": {k: status[k] for k in ("phase", "reason", "containerStatuses") if k in status},
+    }

@@ -6,6 +6,12 @@ before ``core.validation``. Reads every YAML document (``core.yamldoc``), substi
 Bundle ``file:`` references inside the repository only (relative to the bundle's file, then
 to the root), and builds the values of ``core.manifests``. A file that a Bundle references
 belongs to that Bundle and is not loaded on its own.
+
+With a ``LoadMemo`` (the agent's incremental cycles), a file whose path, content id and
+display path were seen before is not read again: its documents, and the resource and
+violations of each standalone Worker or Workflow in it, are the ones of last time (the
+memo is kept under one configuration: ``env`` is part of it). Bundles are always built
+again, since they read other files.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from gitops_agent.core.manifests import (
     Worker,
     Workflow,
 )
+from gitops_agent.core.memo import Memo
 from gitops_agent.core.tree import SourceTree, is_manifest_path, under
 from gitops_agent.core.violations import Violation, type_words
 from gitops_agent.core.yamldoc import Document, JsonPath
@@ -60,6 +67,23 @@ class Loaded:
     violations: tuple[Violation, ...]
 
 
+#: A file as the memo knows it: path, content id, display path.
+FileKey = tuple[str, str, str]
+#: A file's documents (paths relative to the root) and the violations met reading it.
+FileEntry = tuple[tuple[Document, ...], tuple[Violation, ...]]
+#: A standalone manifest's resource (None: it did not load) and its violations.
+BuiltEntry = tuple[Resource | None, tuple[Violation, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadMemo:
+    """What the loader keeps between runs: each file's documents, each standalone
+    manifest's resource, keyed by the file (and the document's index)."""
+
+    files: Memo[FileKey, FileEntry]
+    built: Memo[tuple[FileKey, int], BuiltEntry]
+
+
 @dataclass(frozen=True, slots=True)
 class _Reference:
     """A Bundle member's ``file:`` and where it was written."""
@@ -74,17 +98,21 @@ def load(
     *,
     env: Mapping[str, str] | None = None,
     roots: tuple[str, ...] = ("",),
+    memo: LoadMemo | None = None,
 ) -> Loaded:
     """Load every manifest under ``roots`` (paths relative to the tree root)."""
-    return _Loader(tree, env).run(roots)
+    return _Loader(tree, env, memo).run(roots)
 
 
 class _Loader:
     """One loading run: parses files once, tracks which files bundles claimed."""
 
-    def __init__(self, tree: SourceTree, env: Mapping[str, str] | None) -> None:
+    def __init__(
+        self, tree: SourceTree, env: Mapping[str, str] | None, memo: LoadMemo | None
+    ) -> None:
         self.tree = tree
         self.env = env
+        self.memo = memo
         self.parsed: dict[str, yamldoc.ParsedFile] = {}
         self.violations: list[Violation] = []
         self.claimed: dict[str, _Reference] = {}
@@ -115,11 +143,25 @@ class _Loader:
     def _documents(self, path: str) -> list[Document]:
         """The non-empty documents of a file, parsed once; ``Document.path`` is relative."""
         if path not in self.parsed:
-            result = yamldoc.parse(self.tree.display(path), self.tree.files[path], env=self.env)
-            self.violations.extend(result.violations)
-            docs = tuple(_relative(doc, path) for doc in result.documents if doc.data is not None)
+            docs, violations = self._read(path)
+            self.violations.extend(violations)
             self.parsed[path] = yamldoc.ParsedFile(docs, ())
         return list(self.parsed[path].documents)
+
+    def _file_key(self, path: str) -> FileKey:
+        return (path, self.tree.content_id(path), self.tree.display(path))
+
+    def _read(self, path: str) -> FileEntry:
+        key = self._file_key(path) if self.memo is not None else None
+        known = self.memo.files.get(key) if self.memo is not None and key else None
+        if known is not None:
+            return known
+        result = yamldoc.parse(self.tree.display(path), self.tree.files[path], env=self.env)
+        docs = tuple(_relative(doc, path) for doc in result.documents if doc.data is not None)
+        entry = (docs, result.violations)
+        if self.memo is not None and key:
+            self.memo.files.put(key, entry)
+        return entry
 
     def _claim_bundle_files(self, documents: list[Document]) -> None:
         for doc in documents:
@@ -173,8 +215,20 @@ class _Loader:
         self._add(path, position.line, position.column, who=who, message=message, rule=rule)
 
     def _standalone(self, doc: Document) -> list[Resource]:
-        built = self._build(doc, (), doc.data, workspace=None, bundle=None)
-        return [] if built is None else [built]
+        bundle = isinstance(doc.data, dict) and doc.data.get("type") == "bundle"
+        if self.memo is None or bundle:
+            built = self._build(doc, (), doc.data, workspace=None, bundle=None)
+            return [] if built is None else [built]
+        key = (self._file_key(doc.path), doc.index)
+        known = self.memo.built.get(key)
+        if known is None:
+            before = len(self.violations)
+            resource = self._build(doc, (), doc.data, workspace=None, bundle=None)
+            known = (resource, tuple(self.violations[before:]))
+            self.memo.built.put(key, known)
+        else:
+            self.violations.extend(known[1])
+        return [] if known[0] is None else [known[0]]
 
     def _build(
         self,
@@ -188,7 +242,7 @@ class _Loader:
         kind = self._check_envelope(doc, prefix, data)
         if kind is None:
             return None
-        problems = schema.check(schema.validator_for(kind), data)
+        problems = schema.check(schema.checker_for(kind), data)
         who = describe(data, workspace)
         for problem in problems:
             self._at(doc, (*prefix, *problem.path), who, problem.message, problem.rule)

@@ -8,6 +8,11 @@ dependency order. Identity is the ``ResourceId``: a resource moved to another fi
 bundle is an update. The prune guard refuses to delete more than a fraction of what is owned,
 or all of it, unless explicitly allowed.
 
+With a ``DiffMemo`` (the agent's incremental cycles) an object's changes are not computed
+again while neither side changed: the desired object's content hash (everything but the
+revision) and manifest annotation, the live object's uid and resourceVersion, and the
+ignore rules are what they were.
+
 Ownership decides what may be touched (``core.inventory`` says what is ours): a desired
 object whose key is taken by an object that is not ours is a ``conflict``, never written
 unless adoption is asked for (``--adopt``, or the adopt annotation on the live object); a
@@ -29,6 +34,7 @@ from gitops_agent.core.config import SyncConfig
 from gitops_agent.core.diffing import FieldChange, IgnoreRule, diff
 from gitops_agent.core.kinds import ObjectKey, key_of
 from gitops_agent.core.manifests import DependencyCondition, ResourceId, ResourceType
+from gitops_agent.core.memo import Memo
 from gitops_agent.core.rendering.objects import StepKeys
 
 if TYPE_CHECKING:  # the inventory module builds on plans (next_inventory)
@@ -164,6 +170,12 @@ class PlanOptions:
 
 _QUIET = frozenset({Action.UNCHANGED, Action.UNMANAGED})
 
+#: What an object's changes were computed from (see ``_fingerprint``).
+Fingerprint = tuple[Any, ...]
+#: Changes by object key and what they were computed from.
+DiffMemo = Memo[tuple[ObjectKey, Fingerprint], tuple[FieldChange, ...]]
+_REVISION_POINTER = "/metadata/annotations/" + labels.REVISION.replace("~", "~0").replace("/", "~1")
+
 
 def plan(
     desired: Sequence[DesiredResource],
@@ -173,15 +185,17 @@ def plan(
     foreign: Mapping[ObjectKey, Mapping[str, Any]] | None = None,
     revision: str = "",
     options: PlanOptions = PlanOptions(),
+    memo: DiffMemo | None = None,
 ) -> Plan:
     """The plan that makes ``live`` match ``desired``. ``live`` holds the objects that carry
     this owner's labels, by resource; ``foreign`` the objects found at desired keys that do
     not (another owner's, someone's by hand)."""
     waves = _waves(desired)
     others = foreign or {}
+    compare = _Comparer(options, memo)
     planned = [
         _plan_resource(
-            d, live.get(d.id, ()), inventory.entry(d.id), others, options=options, wave=waves[d.id]
+            d, live.get(d.id, ()), inventory.entry(d.id), others, compare=compare, wave=waves[d.id]
         )
         for d in desired
     ]
@@ -209,12 +223,16 @@ def _plan_resource(
     entry: InventoryEntry | None,
     foreign: Mapping[ObjectKey, Mapping[str, Any]],
     *,
-    options: PlanOptions,
+    compare: _Comparer,
     wave: int,
 ) -> ResourcePlan:
     live_by_key = {key_of(obj): obj for obj in have}
-    steps = [_pair(obj, live_by_key, entry, foreign, options) for obj in want.objects]
-    wanted = {key_of(obj) for obj in want.objects}
+    keys = [key_of(obj) for obj in want.objects]
+    steps = [
+        _pair(key, obj, live_by_key, entry, foreign=foreign, compare=compare)
+        for key, obj in zip(keys, want.objects, strict=True)
+    ]
+    wanted = set(keys)
     for key, obj in sorted(live_by_key.items()):
         if key in wanted:
             continue
@@ -238,31 +256,67 @@ def _resource_action(steps: Sequence[ObjectStep], *, recorded: bool) -> Action:
 
 
 def _pair(
+    key: ObjectKey,
     desired: Mapping[str, Any],
     live_by_key: Mapping[ObjectKey, Mapping[str, Any]],
     entry: InventoryEntry | None,
+    *,
     foreign: Mapping[ObjectKey, Mapping[str, Any]],
-    options: PlanOptions,
+    compare: _Comparer,
 ) -> ObjectStep:
-    key = key_of(desired)
     live = live_by_key.get(key)
-    if live is not None and entry is not None and entry.owns(live):
-        return _compare(desired, live, options)
+    if live is not None and entry is not None and entry.owns(live, key=key):
+        return compare(key, desired, live)
     taken = live if live is not None else foreign.get(key)
     if taken is None:
         return ObjectStep(key, Action.CREATE, desired=desired)
-    if options.adopt or labels.adoptable(taken):
-        step = _compare(desired, taken, options)
+    if compare.options.adopt or labels.adoptable(taken):
+        step = compare(key, desired, taken)
         return replace(step, action=Action.UPDATE, adopt=True)
     return ObjectStep(key, Action.CONFLICT, desired=desired, live=taken, note=_conflict(taken))
 
 
-def _compare(
-    desired: Mapping[str, Any], live: Mapping[str, Any], options: PlanOptions
-) -> ObjectStep:
-    changes = diff(desired, live, ignore=options.ignore)
-    action = Action.UPDATE if changes else Action.UNCHANGED
-    return ObjectStep(key_of(desired), action, desired=desired, live=live, changes=changes)
+class _Comparer:
+    """Diffs desired objects against live ones under one plan's options, remembering the
+    changes in ``memo`` when one is given."""
+
+    def __init__(self, options: PlanOptions, memo: DiffMemo | None) -> None:
+        self.options = options
+        self.memo = memo
+        # a revision the ignore rules drop does not change a diff: it stays out of its memory
+        self.revision_ignored = any(
+            rule.kind is None and rule.name is None and _REVISION_POINTER in rule.pointers
+            for rule in options.ignore
+        )
+
+    def __call__(
+        self, key: ObjectKey, desired: Mapping[str, Any], live: Mapping[str, Any]
+    ) -> ObjectStep:
+        fingerprint = self._fingerprint(desired, live) if self.memo is not None else None
+        changes = None
+        if self.memo is not None and fingerprint is not None:
+            changes = self.memo.get((key, fingerprint))
+        if changes is None:
+            changes = diff(desired, live, ignore=self.options.ignore)
+            if self.memo is not None and fingerprint is not None:
+                self.memo.put((key, fingerprint), changes)
+        action = Action.UPDATE if changes else Action.UNCHANGED
+        return ObjectStep(key, action, desired=desired, live=live, changes=changes)
+
+    def _fingerprint(
+        self, desired: Mapping[str, Any], live: Mapping[str, Any]
+    ) -> Fingerprint | None:
+        """What the changes between the two objects follow from, when it can be told
+        without comparing them: None when one side has no content hash, uid or version."""
+        wanted = labels.annotations_of(desired)
+        content = wanted.get(labels.CONTENT_HASH)
+        metadata = live.get("metadata") or {}
+        uid, version = metadata.get("uid"), metadata.get("resourceVersion")
+        if not (content and uid and version):
+            return None
+        revision = None if self.revision_ignored else wanted.get(labels.REVISION)
+        manifest = wanted.get(labels.MANIFEST)
+        return (content, manifest, revision, uid, version, self.options.ignore)
 
 
 UNMANAGED_HINT = (

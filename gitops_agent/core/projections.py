@@ -8,6 +8,7 @@ secret's value, it points the runtime at it, so a secret cannot be mixed with ot
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -55,6 +56,19 @@ def mentions_secret(template: str) -> bool:
 
 def env_template_vars(text: str) -> tuple[dict[str, str], str | None]:
     """The variables of an ``envVarsTemplate`` (a YAML mapping in a string), or a problem."""
+    pairs, problem = _env_template_pairs(text)
+    return dict(pairs), problem
+
+
+@functools.lru_cache(maxsize=4096)
+def _env_template_pairs(text: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """``env_template_vars`` parsed once per text: validation, the rendering checks and the
+    renderer all read the same template, and many resources share one."""
+    found, problem = _parse_env_template(text)
+    return tuple(found.items()), problem
+
+
+def _parse_env_template(text: str) -> tuple[dict[str, str], str | None]:
     parsed = yamldoc.parse("envVarsTemplate", text)
     if parsed.violations:
         return {}, f"envVarsTemplate is not valid YAML: {parsed.violations[0].message}"

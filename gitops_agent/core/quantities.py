@@ -52,8 +52,11 @@ def problem(text: str | int | float) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def parse(text: str | int | float) -> tuple[Decimal, QuantityFormat]:
-    """The value of a quantity and the format it was written in; QuantityError otherwise."""
+    """The value of a quantity and the format it was written in; QuantityError otherwise
+    (remembered per text and type: validation and rendering read the same few quantities
+    thousands of times)."""
     written = _text(text)
     match = _PATTERN.fullmatch(written)
     if match is None:

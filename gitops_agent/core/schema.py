@@ -17,17 +17,18 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import referencing
-from jsonschema.protocols import Validator
-from referencing.jsonschema import DRAFT202012
-
+from gitops_agent.core import fastschema
 from gitops_agent.core.violations import quoted, shown, type_words
+
+if TYPE_CHECKING:
+    import jsonschema
+    import referencing
+    from jsonschema.protocols import Validator
 
 JsonPath = tuple[str | int, ...]
 SCHEMA_NAMES = ("common", "worker", "workflow", "bundle", "config")
@@ -42,12 +43,36 @@ class Problem:
     rule: str
 
 
+class UnusableSchemaError(ValueError):
+    """A schema that cannot check data: it refers to itself without end, or to nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checker:
+    """A schema ready to check data: its compiled predicate (None when it could not be
+    compiled: jsonschema alone checks then), and jsonschema's validator, built on first need."""
+
+    fast: fastschema.Predicate | None
+    slow: Callable[[], Validator]
+
+
 @functools.cache
-def _registry() -> referencing.Registry[Any]:
-    pairs = []
+def _documents() -> dict[str, Any]:
+    found = {}
     for name in SCHEMA_NAMES:
         text = resources.files("gitops_agent.core").joinpath(f"schemas/{name}.json").read_text()
-        pairs.append((f"urn:gitops-agent:{name}", DRAFT202012.create_resource(json.loads(text))))
+        found[f"urn:gitops-agent:{name}"] = json.loads(text)
+    return found
+
+
+@functools.cache
+def _registry() -> referencing.Registry[Any]:
+    # jsonschema and referencing load only when a document fails its fast check, which
+    # keeps them out of the start-up of a `validate` that finds nothing wrong
+    import referencing  # noqa: PLC0415
+    from referencing.jsonschema import DRAFT202012  # noqa: PLC0415
+
+    pairs = [(uri, DRAFT202012.create_resource(doc)) for uri, doc in _documents().items()]
     return referencing.Registry().with_resources(pairs)
 
 
@@ -74,6 +99,8 @@ def ecma_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    import jsonschema  # noqa: PLC0415
+
     if not validator.is_type(instance, "string"):
         return
     try:
@@ -99,6 +126,8 @@ def _pattern_properties(
 def _additional_properties(
     validator: Any, additional: Any, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[Any]:
+    import jsonschema  # noqa: PLC0415
+
     if not validator.is_type(instance, "object"):
         return
     known = schema.get("properties", {})
@@ -115,36 +144,88 @@ def _additional_properties(
         yield jsonschema.ValidationError(f"Additional properties are not allowed ({listed})")
 
 
-# jsonschema's ``extend`` is untyped: the class it returns is used through ``Validator``.
-_Validator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator,
-    {
-        "pattern": _pattern,
-        "patternProperties": _pattern_properties,
-        "additionalProperties": _additional_properties,
-    },
-)
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with ECMA-262 patterns (jsonschema's ``extend`` is untyped: the class
+    it returns is used through ``Validator``)."""
+    import jsonschema  # noqa: PLC0415
+
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator,
+        {
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties,
+        },
+    )
+
+
+def _checker(schema: Any) -> Checker:
+    fast = fastschema.compile_schema(schema, documents=_documents(), pattern=ecma_pattern)
+
+    @functools.cache
+    def slow() -> Validator:
+        validator: Validator = _validator_class()(schema, registry=_registry())
+        return validator
+
+    return Checker(fast, slow)
 
 
 @functools.cache
-def validator_for(kind: str) -> Validator:
-    """The validator of one schema (``worker``, ``workflow``, ``bundle`` or ``config``)."""
-    schema = _registry().get_or_retrieve(f"urn:gitops-agent:{kind}").value.contents
-    validator: Validator = _Validator(schema, registry=_registry())
-    return validator
+def checker_for(kind: str) -> Checker:
+    """The checker of one schema (``worker``, ``workflow``, ``bundle`` or ``config``)."""
+    return _checker(_documents()[f"urn:gitops-agent:{kind}"])
 
 
-def validator_of(schema: Mapping[str, Any]) -> Validator:
-    """A validator for an ad hoc schema such as a stack's ``stackSpec`` schema."""
-    validator: Validator = _Validator(schema, registry=_registry())
-    return validator
+def checker_of(schema: Mapping[str, Any]) -> Checker:
+    """A checker for an ad hoc schema such as a stack's ``stackSpec`` schema, compiled once
+    per distinct schema (the last ``MAX_AD_HOC`` of them are kept)."""
+    try:
+        key = json.dumps(schema, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return _checker(schema)
+    found = _AD_HOC.get(key)
+    if found is None:
+        if len(_AD_HOC) >= MAX_AD_HOC:
+            del _AD_HOC[next(iter(_AD_HOC))]
+        found = _AD_HOC[key] = _checker(schema)
+    return found
 
 
-def check(validator: Validator, data: Any) -> list[Problem]:
-    """Every problem of ``data`` against ``validator``'s schema, in document order."""
+MAX_AD_HOC = 64
+_AD_HOC: dict[str, Checker] = {}
+
+
+#: What a fast predicate may raise on data that is not plain JSON: jsonschema decides then.
+_UNDECIDED = (fastschema.UnsupportedError, RecursionError, TypeError, ValueError)
+
+
+def passes(checker: Checker, data: Any) -> bool:
+    """True when the fast path proves ``data`` valid (False: it may still be valid)."""
+    if checker.fast is None:
+        return False
+    try:
+        return checker.fast(data)
+    except _UNDECIDED:
+        return False
+
+
+def check(checker: Checker, data: Any) -> list[Problem]:
+    """Every problem of ``data`` against ``checker``'s schema, in document order: none at
+    once when the fast path proves it valid, else jsonschema's, each explained. Raises
+    UnusableSchemaError for a schema that refers to itself without end or to nothing."""
+    if passes(checker, data):
+        return []
+    import referencing.exceptions  # noqa: PLC0415
+
     problems: list[Problem] = []
-    for error in validator.iter_errors(data):
-        problems.extend(_explain(error))
+    try:
+        for error in checker.slow().iter_errors(data):
+            problems.extend(_explain(error))
+    except RecursionError:
+        raise UnusableSchemaError("refers to itself without end") from None
+    except referencing.exceptions.Unresolvable as err:
+        raise UnusableSchemaError(str(err)) from None
     return problems
 
 

@@ -16,15 +16,13 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import jsonschema
-import referencing
-import referencing.exceptions
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from gitops_agent.core import variables
 from gitops_agent.core.rendering import context
+
+if TYPE_CHECKING:
+    import referencing
 
 #: Where stacks find their configuration file (a DataOS reserved directory).
 CONFIG_DIRECTORY = "/etc/dataos/config"
@@ -192,6 +190,11 @@ _SELF = "urn:gitops-agent:stack-schema"
 
 def schema_problems(where: str, schema: Any) -> Iterator[str]:
     """What is wrong with a stack's JSON Schema: not a schema, or a reference that leaves it."""
+    # loaded here, not at import: only a configuration with stack schemas needs them
+    import jsonschema  # noqa: PLC0415
+    import referencing  # noqa: PLC0415
+    from referencing.jsonschema import DRAFT202012  # noqa: PLC0415
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as err:
@@ -240,6 +243,8 @@ def _keywords(node: Any, at: str, *, names: bool = False) -> Iterator[tuple[str,
 
 
 def _resolves(registry: referencing.Registry[Any], ref: str) -> bool:
+    import referencing.exceptions  # noqa: PLC0415
+
     try:
         registry.resolver(_SELF).lookup(ref)
     except referencing.exceptions.Unresolvable:

@@ -7,6 +7,10 @@ repository, known stacks and computes, quantities, graphs (``core.graph``), proj
 (``core.projections``), leftover ``${{...}}`` placeholders, what rendering needs
 (``core.rendering.checks``), and objects two resources would share once rendered (the
 renderer's own collision check, ``core.rendering.kubernetes.collisions``).
+
+With a ``ValidationMemo`` (the agent's incremental cycles, under one configuration) a
+resource met before keeps its findings and the keys of its objects; the rules over the
+whole repository (unique identities, shared objects) still run over every resource.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import referencing.exceptions
-
 from gitops_agent.core import cron, graph, projections, quantities, schema, variables
+from gitops_agent.core.kinds import ObjectKey
 from gitops_agent.core.loading import Loaded
 from gitops_agent.core.manifests import (
     Bundle,
@@ -30,6 +33,7 @@ from gitops_agent.core.manifests import (
     Workflow,
     flatten,
 )
+from gitops_agent.core.memo import ByIdentity
 from gitops_agent.core.rendering import checks as rendering_checks
 from gitops_agent.core.rendering import kubernetes
 from gitops_agent.core.rendering.objects import (
@@ -62,37 +66,68 @@ class ValidationContext:
     render: RenderSettings = field(default_factory=RenderSettings)
 
 
-def validate(loaded: Loaded, context: ValidationContext | None = None) -> tuple[Violation, ...]:
+#: The keys of a resource's objects once rendered, or why it cannot be rendered.
+Rendering = tuple[ObjectKey, ...] | str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationMemo:
+    """What validation keeps between runs, by resource: its findings, and the keys of its
+    objects (or why it cannot be rendered)."""
+
+    findings: ByIdentity[Resource, list[Finding]]
+    keys: ByIdentity[Resource, Rendering]
+
+
+def validate(
+    loaded: Loaded, context: ValidationContext | None = None, *, memo: ValidationMemo | None = None
+) -> tuple[Violation, ...]:
     """Every violation of the loaded repository: loading's, the semantic rules', and the
     objects two resources would both write once rendered, sorted."""
     context = context or ValidationContext()
     found = list(loaded.violations)
     clean: list[Resource] = []
     for resource in flatten(loaded.resources):
-        findings = resource_findings(resource, context)
+        findings = memo.findings.get(resource) if memo is not None else None
+        if findings is None:
+            findings = resource_findings(resource, context)
+            if memo is not None:
+                memo.findings.put(resource, findings)
         found.extend(_place(resource, findings))
         if not findings:
             clean.append(resource)
     found.extend(_duplicate_ids(loaded.resources))
-    found.extend(_rendering_violations(clean, context.render))
+    found.extend(_rendering_violations(clean, context.render, memo))
     return sort_violations(found)
 
 
 def _rendering_violations(
-    resources: Sequence[Resource], settings: RenderSettings
+    resources: Sequence[Resource], settings: RenderSettings, memo: ValidationMemo | None
 ) -> Iterator[Violation]:
     """What ``render`` would refuse of resources without findings: objects they share."""
-    rendered: list[Rendered] = []
+    keys: list[tuple[ObjectKey, ...]] = []
     renderable: list[Resource] = []
     for resource in resources:
-        try:
-            rendered.append(kubernetes.render_resource(resource, settings))
-        except RenderError as err:
-            message = f"cannot be rendered: {err}"
+        rendering = memo.keys.get(resource) if memo is not None else None
+        if rendering is None:
+            rendering = _rendering(resource, settings)
+            if memo is not None:
+                memo.keys.put(resource, rendering)
+        if isinstance(rendering, str):
+            message = f"cannot be rendered: {rendering}"
             yield from _place(resource, [Finding(("name",), message, "render")])
             continue
+        keys.append(rendering)
         renderable.append(resource)
-    yield from kubernetes.collisions(renderable, rendered)
+    yield from kubernetes.key_collisions(renderable, keys)
+
+
+def _rendering(resource: Resource, settings: RenderSettings) -> Rendering:
+    try:
+        rendered: Rendered = kubernetes.render_resource(resource, settings)
+    except RenderError as err:
+        return str(err)
+    return tuple(obj.key for obj in rendered.objects)
 
 
 def _place(resource: Resource, findings: Sequence[Finding]) -> Iterator[Violation]:
@@ -211,11 +246,10 @@ def _stack_findings(runtime: Runtime, at: JsonPath, stacks: StackRegistry) -> It
         yield Finding((*at, "stack"), message, "stack")
         return
     try:
-        problems = schema.check(schema.validator_of(stack.spec_schema), dict(runtime.stack_spec))
-    except (RecursionError, referencing.exceptions.Unresolvable) as err:
-        reason = "refers to itself without end" if isinstance(err, RecursionError) else str(err)
+        problems = schema.check(schema.checker_of(stack.spec_schema), dict(runtime.stack_spec))
+    except schema.UnusableSchemaError as err:
         message = (
-            f"the {runtime.stack} stack's schema cannot check this stackSpec ({reason}): fix "
+            f"the {runtime.stack} stack's schema cannot check this stackSpec ({err}): fix "
             f"target.stacks.{runtime.stack}.schema in gitops-agent.yaml"
         )
         yield Finding((*at, "stackSpec"), message, "stack-spec")

@@ -9,12 +9,18 @@ their real line and column) all become ``Violation``s, never exceptions or hangs
 Timestamps stay strings (manifests are JSON data). ``${VAR}`` references in scalars are
 substituted here, so that a plain ``replicas: ${N}`` still becomes an integer and each
 undefined variable is reported where it is written.
+
+Positions cost more than the values (a line index per key and item), and a valid file never
+needs them: a file is read without them first, keeping each document's own line; the
+positions of a document are read again from its text the first time they are asked for
+(``LazyPositions``). A file with any violation is read again with positions at once.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +78,41 @@ class Position:
     column: int
 
 
+class LazyPositions(Mapping[JsonPath, Position]):
+    """The positions of one document, read from its file's text when first needed (the
+    document's own position is known without reading)."""
+
+    def __init__(
+        self, path: str, text: str, env: Mapping[str, str] | None, index: int, root: Position
+    ) -> None:
+        self._source = (path, text, env, index)
+        self._root = root
+        self._read: Mapping[JsonPath, Position] | None = None
+
+    def _positions(self) -> Mapping[JsonPath, Position]:
+        if self._read is None:
+            path, text, env, index = self._source
+            documents = _parse(path, text, env, record=True).documents
+            self._read = documents[index].positions if index < len(documents) else {}
+        return self._read
+
+    def __getitem__(self, at: JsonPath) -> Position:
+        if at == () and self._read is None:
+            return self._root
+        return self._positions()[at]
+
+    def get(self, at: JsonPath, default: Any = None) -> Any:
+        if at == () and self._read is None:
+            return self._root
+        return self._positions().get(at, default)
+
+    def __iter__(self) -> Iterator[JsonPath]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One YAML document of a file: its data and where each key and item was written."""
@@ -103,6 +144,11 @@ class _AbortError(Exception):
     """Stops reading a file after a limit was exceeded (the violation is already recorded)."""
 
 
+class _RecordError(Exception):
+    """Stops a reading without positions at its first violation: the file is read again with
+    them, so that every violation is placed."""
+
+
 @dataclass(slots=True)
 class _Frame:
     """A collection being built: its value, where it sits and how many values it holds."""
@@ -120,9 +166,10 @@ class _Frame:
 class _Builder:
     """Turns the event stream of one file into documents, recording violations."""
 
-    def __init__(self, path: str, env: Mapping[str, str] | None) -> None:
+    def __init__(self, path: str, env: Mapping[str, str] | None, *, record: bool) -> None:
         self.path = path
         self.env = env
+        self.record = record
         self.violations: list[Violation] = []
         self.documents: list[Document] = []
         self.total = 0
@@ -141,6 +188,8 @@ class _Builder:
         self.at(line, column, message, rule)
 
     def at(self, line: int, column: int, message: str, rule: str) -> None:
+        if not self.record:
+            raise _RecordError
         self.violations.append(Violation(self.path, line, column, "", message, rule))
 
     def run(self, events: Iterator[yaml.Event]) -> None:
@@ -168,21 +217,27 @@ class _Builder:
     def _on_document_end(self, event: yaml.DocumentEndEvent) -> None:
         index = len(self.documents)
         errors = len(self.violations) - self.errors_before
-        doc = Document(self.path, index, self.root, dict(self.positions), errors)
+        positions = dict(self.positions) if self.record else self.positions
+        doc = Document(self.path, index, self.root, positions, errors)
         self.documents.append(doc)
 
     def _child_path(self, mark: Any) -> JsonPath | None:
-        """The path of the value about to be added; None when it is a mapping key."""
+        """The path of the value about to be added; None when it is a mapping key. Without
+        positions, every path is ``()``: only the document's own position is kept."""
         if not self.stack:
             self.positions[()] = _pos(mark)
             return ()
         parent = self.stack[-1]
         if isinstance(parent.value, list):
+            if not self.record:
+                return ()
             path = (*parent.path, len(parent.value))
             self.positions[path] = _pos(mark)
             return path
         if parent.key is None and not parent.key_is_merge:
             return None
+        if not self.record:
+            return ()
         return (*parent.path, parent.key) if parent.key is not None else parent.path
 
     def _count(self, size: int, characters: int, mark: Any) -> None:
@@ -217,15 +272,14 @@ class _Builder:
         if event.value == "<<" and event.implicit[0]:
             parent.key_is_merge = True
             return
-        key = event.value
+        key = _shared(event.value)
         assert isinstance(parent.value, dict)
-        key_path = (*parent.path, key)
         if key in parent.value:
-            first = self.positions.get(key_path)
+            first = self.positions.get((*parent.path, key))
             where = f" (first at line {first.line})" if first else ""
             self.violation(event.start_mark, f"duplicate key '{key}'{where}", "yaml-duplicate-key")
-        else:
-            self.positions[key_path] = _pos(event.start_mark)
+        elif self.record:
+            self.positions[(*parent.path, key)] = _pos(event.start_mark)
         parent.key = key
         parent.characters += len(key)
         self._count(0, len(key), event.start_mark)
@@ -244,7 +298,7 @@ class _Builder:
             self.violation(event.start_mark, f"unsupported YAML tag {_short(tag)}", "yaml-tag")
             return raw
         if tag == _STR:
-            return raw
+            return _shared(raw)
         try:
             return _CONSTRUCTOR.construct_object(ScalarNode(tag, raw))
         except (ConstructorError, ValueError):
@@ -291,7 +345,8 @@ class _Builder:
                 for key, item in merged.items():
                     if key not in frame.value:
                         frame.value[key] = item
-                        self.positions.setdefault((*frame.path, key), position)
+                        if self.record:
+                            self.positions.setdefault((*frame.path, key), position)
         self._emit(frame.value, frame.size, frame.characters, frame.anchor, event.start_mark)
 
     def _emit(self, value: Any, size: int, characters: int, anchor: str | None, mark: Any) -> None:
@@ -319,7 +374,7 @@ class _Builder:
             if not isinstance(source, dict):
                 self.violation(mark, "a merge key (<<) needs a mapping", "yaml-syntax")
                 continue
-            parent.merges.append((source, _pos(mark)))
+            parent.merges.append((source, _pos(mark) if self.record else _NOWHERE))
 
 
 def _resolve(raw: str) -> str:
@@ -331,19 +386,46 @@ def _short(tag: str | None) -> str:
     return (tag or "").replace("tag:yaml.org,2002:", "!!")
 
 
+_NOWHERE = Position(1, 1)
+#: Keys and short texts are shared between documents (``sys.intern``): thousands of
+#: manifests repeat ``spec``, ``compute``, ``runnable-default``...
+_SHARED_LENGTH = 40
+
+
+def _shared(text: str) -> str:
+    return sys.intern(text) if len(text) <= _SHARED_LENGTH else text
+
+
 def _pos(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
 def parse(path: str, text: str, *, env: Mapping[str, str] | None = None) -> ParsedFile:
-    """Read every document of ``text``; ``env`` enables ``${VAR}`` substitution."""
+    """Read every document of ``text``; ``env`` enables ``${VAR}`` substitution. Positions
+    are read when first asked for, unless the file has violations."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         message = f"file is larger than {MAX_FILE_BYTES // 1024} KiB"
         return ParsedFile((), (Violation(path, 1, 1, "", message, "limits"),))
     bad = _NOT_PRINTABLE.search(text)
     if bad is not None:
         return ParsedFile((), (_bad_character(path, text, bad.start()),))
-    builder = _Builder(path, env)
+    try:
+        quick = _parse(path, text, env, record=False)
+    except _RecordError:
+        return _parse(path, text, env, record=True)
+    documents = tuple(
+        Document(doc.path, doc.index, doc.data, _lazy(path, text, env, doc), doc.errors)
+        for doc in quick.documents
+    )
+    return ParsedFile(documents, ())
+
+
+def _lazy(path: str, text: str, env: Mapping[str, str] | None, doc: Document) -> LazyPositions:
+    return LazyPositions(path, text, env, doc.index, doc.positions.get((), Position(1, 1)))
+
+
+def _parse(path: str, text: str, env: Mapping[str, str] | None, *, record: bool) -> ParsedFile:
+    builder = _Builder(path, env, record=record)
     try:
         builder.run(yaml.parse(text, Loader=_SafeLoader))
     except _AbortError:
@@ -352,6 +434,8 @@ def parse(path: str, text: str, *, env: Mapping[str, str] | None = None) -> Pars
         problem = " ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
         builder.violation(err.problem_mark, f"YAML syntax error: {problem}", "yaml-syntax")
     except yaml.reader.ReaderError as err:
+        if not record:
+            raise _RecordError from err
         builder.violations.append(_bad_character(path, text, _character_index(text, err)))
     except yaml.YAMLError as err:
         builder.violation(None, f"YAML syntax error: {err}", "yaml-syntax")

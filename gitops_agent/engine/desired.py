@@ -4,16 +4,19 @@
 already read by a source) under a configuration value; nothing may be applied from a result
 with violations. ``assemble(resources, rendered)`` turns the validated resources and a
 target's rendering of them into the ``DesiredResource``s the planner and applier work on:
-each resource's objects (its primary objects stamped with the manifest as applied), what it
-waits for in its Bundle, its file and bundle, and a one-off Workflow's steps. Called by
-``engine.reconcile`` and, for ``evaluate``, by ``wiring.read_desired``.
+each resource's objects (its primary objects stamped with the manifest as applied,
+``with_manifest``), what it waits for in its Bundle, its file and bundle, and a one-off
+Workflow's steps (``link``). Called by ``engine.reconcile`` and, for ``evaluate``, by
+``wiring.read_desired``; the agent's incremental cycles pass their memories
+(``engine.incremental``).
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gitops_agent.core import loading, recorded, validation
 from gitops_agent.core.config import AgentConfig
@@ -40,12 +43,20 @@ class Desired:
     config: AgentConfig
 
 
-def evaluate(tree: SourceTree, roots: tuple[str, ...], config: AgentConfig) -> Desired:
+def evaluate(
+    tree: SourceTree,
+    roots: tuple[str, ...],
+    config: AgentConfig,
+    *,
+    memos: tuple[loading.LoadMemo, validation.ValidationMemo] | None = None,
+) -> Desired:
     """Load and validate an in-memory tree under ``config``; ``roots`` are the paths whose
-    manifests are loaded on their own (``""``: everything)."""
+    manifests are loaded on their own (``""``: everything). ``memos`` hold what earlier
+    runs under the same configuration found."""
     tree = _excluding(tree, config.source.exclude)
-    loaded = loading.load(tree, env=config.vars, roots=roots)
-    violations = validation.validate(loaded, config.validation_context())
+    load_memo, check_memo = memos if memos is not None else (None, None)
+    loaded = loading.load(tree, env=config.vars, roots=roots, memo=load_memo)
+    violations = validation.validate(loaded, config.validation_context(), memo=check_memo)
     return Desired(loaded.resources, violations, config)
 
 
@@ -64,26 +75,37 @@ def assemble(
     resources: Sequence[Resource], rendered: Iterable[TargetObjects]
 ) -> tuple[DesiredResource, ...]:
     """The desired resources of a revision: a target's objects, wired into the Bundle graph."""
-    depends, bundle_of = dependencies(resources)
     flat = {r.id: r for r in flatten(resources)}
-    result = []
-    for item in rendered:
-        resource = flat[item.id]
-        objects = tuple(
-            recorded.with_manifest(obj, resource.manifest) if key_of(obj) in item.primary else obj
-            for obj in item.objects
+    return link(resources, [with_manifest(item, flat[item.id].manifest) for item in rendered])
+
+
+def with_manifest(item: TargetObjects, manifest: Mapping[str, Any]) -> TargetObjects:
+    """A resource's objects with the manifest as applied on its primary objects."""
+    objects = tuple(
+        recorded.with_manifest(obj, manifest) if key_of(obj) in item.primary else obj
+        for obj in item.objects
+    )
+    return replace(item, objects=objects)
+
+
+def link(
+    resources: Sequence[Resource], recorded_items: Iterable[TargetObjects]
+) -> tuple[DesiredResource, ...]:
+    """The desired resources of objects that already carry their manifest (``with_manifest``):
+    each wired into the Bundle graph, with its file and its bundle."""
+    depends, bundle_of = dependencies(resources)
+    files = {r.id: r.origin.path for r in flatten(resources)}
+    return tuple(
+        DesiredResource(
+            item.id,
+            item.objects,
+            depends.get(item.id, ()),
+            files[item.id],
+            bundle_of.get(item.id),
+            item.steps,
         )
-        result.append(
-            DesiredResource(
-                item.id,
-                objects,
-                depends.get(item.id, ()),
-                resource.origin.path,
-                bundle_of.get(item.id),
-                item.steps,
-            )
-        )
-    return tuple(result)
+        for item in recorded_items
+    )
 
 
 def dependencies(

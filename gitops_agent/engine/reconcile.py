@@ -2,7 +2,9 @@
 
 Called by the ``plan``, ``apply`` and ``delete`` commands and by the agent loop for every new
 revision. Nothing is rendered, planned or applied from a source with violations. The desired
-state is assembled once (``engine.desired.assemble``) from the target's rendering. The
+state is assembled once (``engine.desired.assemble``) from the target's rendering; the
+agent's incremental cycles pass a ``CycleCache`` that renders only resources not met before
+and remembers the changes of unchanged objects (``engine.incremental``). The
 inventory is written after the apply, with only what changed: a second cycle on the same
 revision makes no writes. Resources whose delete failed stay in the inventory so the next
 cycle retries. ``delete`` runs the same prune path for resources named on the command line.
@@ -24,7 +26,8 @@ from gitops_agent.core.planning import Action, DesiredResource, Plan, PlanOption
 from gitops_agent.core.rendering.objects import RenderError
 from gitops_agent.core.results import FailureReason, SyncResult
 from gitops_agent.engine.apply import Applier, ApplyOptions, Clock, Progress, Sleep
-from gitops_agent.engine.desired import Desired, assemble
+from gitops_agent.engine.desired import Desired, assemble, link
+from gitops_agent.engine.incremental import CycleCache
 from gitops_agent.engine.observing import observe
 from gitops_agent.engine.ports import Observation, Target, WriteGuard
 from gitops_agent.errors import NotFoundError, TargetError
@@ -83,11 +86,15 @@ def make_plan(
     revision: str,
     options: CycleOptions = CycleOptions(),
     observation: Observation | None = None,
+    cache: CycleCache | None = None,
 ) -> Planned:
     """Render, assemble and observe (unless ``observation`` is given: a preview plans its
     head and its base against one), look up what stands where objects are to be created,
     then plan. Raises RenderError for resources that cannot coexist."""
-    wanted = assemble(desired.resources, target.render(desired.resources, revision=revision))
+    if cache is not None:
+        wanted = link(desired.resources, cache.render(target, desired.resources, revision=revision))
+    else:
+        wanted = assemble(desired.resources, target.render(desired.resources, revision=revision))
     observation = observation or observe(target, wanted)
     listed = {key_of(obj) for objects in observation.live.values() for obj in objects}
     missing = [key_of(o) for d in wanted for o in d.objects if key_of(o) not in listed]
@@ -99,6 +106,7 @@ def make_plan(
         foreign=foreign,
         revision=revision,
         options=plan_options(desired.config, options),
+        memo=cache.diffs if cache is not None else None,
     )
     return Planned(the_plan, wanted, observation)
 
@@ -110,13 +118,14 @@ def reconcile(
     revision: str,
     options: CycleOptions = CycleOptions(),
     progress: Progress = lambda line: None,
+    cache: CycleCache | None = None,
 ) -> SyncResult:
     """Bring the target to the desired state of one revision. What it creates is recorded
     in the inventory first; what it did is recorded after, even when some of it failed."""
     if desired.violations:
         return SyncResult.invalid(revision, desired.violations)
     try:
-        planned = make_plan(desired, target, revision=revision, options=options)
+        planned = make_plan(desired, target, revision=revision, options=options, cache=cache)
     except RenderError as err:
         return SyncResult.invalid(revision, err.violations, reason=FailureReason.RENDER)
     the_plan, previous = planned.plan, planned.observation.inventory

@@ -11,6 +11,10 @@ retried with backoff (the last good revision stays applied meanwhile); one that 
 validate is not retried. Any
 error inside a cycle, a bug included, fails that cycle (status ``failure``, traceback at
 debug level, the errors metric, the same backoff), never the loop.
+
+Cycles are incremental (``engine.incremental``, up to ``source.cacheFiles`` files): a new
+revision of a git source reads and checks again only the files whose blob changed. A cycle
+that fails on an unexpected error forgets what was kept, so its retry starts afresh.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -30,6 +34,7 @@ from gitops_agent.core.reporting import StatusState, commit_state
 from gitops_agent.core.results import FailureReason, Outcome, SyncResult
 from gitops_agent.engine import reconcile
 from gitops_agent.engine.desired import Desired
+from gitops_agent.engine.incremental import CycleCache
 from gitops_agent.engine.ports import Target, WriteGuard
 from gitops_agent.errors import GitOpsError, SourceError, TargetError, UnavailableError
 from gitops_agent.redaction import redact
@@ -61,6 +66,8 @@ class RevisionSource(Protocol):
     def directory_of(self, revision: str) -> Path: ...
 
     def skipped(self, older: str, newer: str) -> list[str]: ...
+
+    def listing_of(self, revision: str) -> Mapping[str, tuple[str, str]] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,8 @@ class AgentLoop:
         self.desired: Desired | None = None  # what the applied revision holds
         self.on_cycle: Callable[[], None] = lambda: None  # after each cycle (the status page)
         self.cycles = 0
+        files = parts.config.source.cache_files
+        self.cache = CycleCache(files) if files > 0 else None
 
     def trigger(self, why: str = "webhook") -> None:
         """Ask for a poll now (or right after the running cycle); ``why`` is recorded as the
@@ -208,35 +217,46 @@ class AgentLoop:
         keep(cycle, config, self.parts.make_target)
 
     def _reconcile(self, revision: str) -> SyncResult:
-        config = self.parts.config
         try:
-            directory = self.parts.source.directory_of(revision)
-            wanted = read_desired(
-                str(directory),
-                config_path=self.parts.config_path,
-                subpath=config.source.path or None,
-                display=self.parts.display,
-            )
-            self._read_as, self._wanted = wanted.config, wanted
-            if wanted.violations:
-                return SyncResult.invalid(revision, wanted.violations)
-            target = self.parts.make_target(wanted.config)
-            try:
-                return reconcile.reconcile(
-                    wanted,
-                    target,
-                    revision=revision,
-                    options=reconcile.CycleOptions(guard=self.parts.guard),
-                    progress=lambda line: log.info("%s", line),
-                )
-            finally:
-                target.close()
+            return self._reconcile_with_cache(revision)
         except GitOpsError as err:
             return SyncResult.failed(revision, failure_of(err), str(err))
         except Exception as err:  # a bug must fail the cycle, never the loop
             log.debug("unexpected error reconciling %s", _short(revision), exc_info=True)
+            if self.cache is not None:
+                self.cache = CycleCache(self.cache.limit)
             message = f"unexpected error ({type(err).__name__}: {redact(str(err))})"
             return SyncResult.failed(revision, FailureReason.INTERNAL, message)
+        finally:
+            if self.cache is not None:
+                self.cache.end()
+
+    def _reconcile_with_cache(self, revision: str) -> SyncResult:
+        config, source = self.parts.config, self.parts.source
+        directory = source.directory_of(revision)
+        wanted = read_desired(
+            str(directory),
+            config_path=self.parts.config_path,
+            subpath=config.source.path or None,
+            display=self.parts.display,
+            cache=self.cache,
+            listing=source.listing_of(revision) if self.cache is not None else None,
+        )
+        self._read_as, self._wanted = wanted.config, wanted
+        if wanted.violations:
+            return SyncResult.invalid(revision, wanted.violations)
+        target = self.parts.make_target(wanted.config)
+        try:
+            return reconcile.reconcile(
+                wanted,
+                target,
+                revision=revision,
+                options=reconcile.CycleOptions(guard=self.parts.guard),
+                progress=lambda line: log.info("%s", line),
+                cache=self.cache,
+            )
+        finally:
+            target.close()
 
     def _finish(self, revision: str, result: SyncResult, duration: float) -> None:
         self.cycles += 1

@@ -237,6 +237,17 @@ class GitSource:
                 return []
         return [line for line in out.splitlines() if is_sha(line.strip())]
 
+    def listing(self, revision: str) -> dict[str, tuple[str, str]]:
+        """Every file of ``revision`` by repository path: its mode and blob id (one
+        ``git ls-tree``, from the working copy's objects; no blob is read)."""
+        if not is_sha(revision):
+            raise SourceError(f"revision {revision!r} is not a full commit SHA")
+        with self._lock:
+            out = self._run_bytes(
+                ["ls-tree", "-r", "-z", "--full-tree", revision, "--"], verb="list the files of"
+            )
+        return parse_listing(out)
+
     def newest(self, revisions: Collection[str]) -> str | None:
         """The newest of ``revisions`` by the repository's history: the first of them in
         topological order (none of the others descends from it). Commits the working copy
@@ -396,6 +407,22 @@ class GitSource:
             message = f"cannot run git for {self.spec.safe_url}: {exc}"
             raise SourceError(redact(message, env.secrets)) from None
         return out
+
+
+def parse_listing(output: bytes) -> dict[str, tuple[str, str]]:
+    """``git ls-tree -r -z`` output as mode and blob id by path (a path decoded as the
+    file system's names are, so that it names the checked-out file)."""
+    listing: dict[str, tuple[str, str]] = {}
+    for record in output.split(b"\0"):
+        head, tab, name = record.partition(b"\t")
+        parts = head.split()
+        if tab and len(parts) == 3:
+            path = os.fsdecode(name)
+            listing[path] = (
+                parts[0].decode("ascii", "replace"),
+                parts[2].decode("ascii", "replace"),
+            )
+    return listing
 
 
 def _ref_hint(exc: git.GitCommandError) -> str:

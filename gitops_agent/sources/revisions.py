@@ -35,6 +35,10 @@ class GitRevisions:
     def directory_of(self, revision: str) -> Path:
         return self.source.checkout(revision).root
 
+    def listing_of(self, revision: str) -> dict[str, tuple[str, str]] | None:
+        """The blob id of every file of ``revision`` (checked out by ``directory_of``)."""
+        return self.source.listing(revision)
+
     def skipped(self, older: str, newer: str) -> list[str]:
         """The commits between two applied revisions that were never reconciled on their own."""
         return [sha for sha in self.source.commits_between(older, newer) if sha != newer]
@@ -78,6 +82,10 @@ class DirectoryRevisions:
 
     def directory_of(self, revision: str) -> Path:
         return self.path
+
+    def listing_of(self, revision: str) -> dict[str, tuple[str, str]] | None:
+        """None: a directory's files are not listed by a commit (every file is read)."""
+        return None
 
     def skipped(self, older: str, newer: str) -> list[str]:
         return []

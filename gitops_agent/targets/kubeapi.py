@@ -2,8 +2,8 @@
 
 Called by ``targets.kubernetes`` only. Uses the client's ``ApiClient`` for configuration,
 authentication and connection pooling, but builds paths from the table of ``core.kinds``
-instead of running discovery, so that observing the cluster costs one LIST per kind and
-nothing more. Objects stay plain JSON data (no model classes).
+instead of running discovery, so that observing the cluster costs one LIST per kind (per
+``LIST_PAGE`` objects) and nothing more. Objects stay plain JSON data (no model classes).
 
 Every call the agent makes is idempotent (reads, server-side applies, deletes by uid, the
 creation of a namespace), so an answer of 429/500/502/503/504 or a dropped connection is
@@ -47,6 +47,15 @@ from gitops_agent.targets.kubeconnect import connect
 from gitops_agent.targets.serviceaccount import TokenFile
 
 TIMEOUT = 30.0
+#: Objects per LIST request: the first page takes up to 1,000 (1,000 Workers still list in one
+#: request per kind), each further page 250, so that a page of pods or Deployments is a few
+#: MiB of JSON however many there are.
+LIST_PAGE = 1000
+LIST_NEXT_PAGE = 250
+#: How many times a paged LIST starts again when its continue token expired (410 Gone).
+LIST_RESTARTS = 3
+#: The objects a LIST answered (or what the caller keeps of each).
+Listed = list[Any]
 RETRIED = frozenset({429, 500, 502, 503, 504})
 #: How a real API server says an apply patch is invalid (unknown field, duplicate key): a 500.
 TYPED_PATCH_FAILURE = "failed to create typed patch object"
@@ -100,10 +109,12 @@ class KubeApi:
         *,
         retry: RetryPolicy | None = None,
         timeout: float = TIMEOUT,
+        pages: tuple[int, int] = (LIST_PAGE, LIST_NEXT_PAGE),
     ) -> None:
         self.client = api_client
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        self.pages = pages  # objects in a LIST's first page, and in each further one
         self.requests = 0
         self.server = str(api_client.configuration.host)
 
@@ -191,18 +202,53 @@ class KubeApi:
             return error
         return TargetError(text, status=status)
 
-    def list(self, kind: Kind, *, selector: str = "", namespace: str = "") -> list[dict[str, Any]]:
-        """Every object of a kind (in every namespace unless one is given) matching a selector."""
-        query = (("labelSelector", selector),) if selector else ()
+    def list(
+        self,
+        kind: Kind,
+        *,
+        selector: str = "",
+        namespace: str = "",
+        keep: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> list[Any]:
+        """Every object of a kind (in every namespace unless one is given) matching a selector,
+        ``LIST_PAGE`` objects per request; ``keep`` turns each object, as its page arrives,
+        into what the caller keeps of it (so that only one page is ever held whole)."""
+        for attempt in range(1, LIST_RESTARTS + 1):
+            try:
+                return self._list_pages(kind, selector, namespace, keep)
+            except TargetError as err:
+                # a continue token too old (410 Gone): the list starts again from the top
+                if err.status != 410 or attempt == LIST_RESTARTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _list_pages(
+        self,
+        kind: Kind,
+        selector: str,
+        namespace: str,
+        keep: Callable[[dict[str, Any]], Any] | None,
+    ) -> Listed:
         where = f" in {namespace}" if namespace else ""
         collection = kind.collection(namespace)
-        request = _Request("GET", collection, f"{kind.name}{where}", query, action="list")
-        data = self._call(request)
-        items = data.get("items") or []
-        for item in items:
-            item.setdefault("apiVersion", kind.api_version)
-            item.setdefault("kind", kind.name)
-        return list(items)
+        found: Listed = []
+        token = ""
+        while True:
+            query = [("labelSelector", selector)] if selector else []
+            query.append(("limit", str(self.pages[1] if token else self.pages[0])))
+            if token:
+                query.append(("continue", token))
+            request = _Request(
+                "GET", collection, f"{kind.name}{where}", tuple(query), action="list"
+            )
+            data = self._call(request)
+            for item in data.get("items") or []:
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.name)
+                found.append(keep(item) if keep is not None else item)
+            token = str((data.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return found
 
     def list_at(
         self, kind: Kind, *, selector: str = ""

@@ -13,8 +13,10 @@ them instead of all at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,16 +72,21 @@ class KubernetesTarget:
         self.inventory_namespace = inventory_namespace
         self.clock = clock
         self.namespaces = namespaces
+        self._read = Inventory()  # the inventory the last observe read
+        self._seen: dict[tuple[str, str], dict[str, Any]] = {}  # its objects by uid, version
 
-    def _list(self, kind: kinds.Kind, selector: str) -> list[dict[str, Any]]:
-        """Objects of a kind matching a selector: one LIST across namespaces, or one per
-        namespace for an agent confined to some (``target.scope: namespaced``)."""
+    def _list(
+        self, kind: kinds.Kind, selector: str, keep: Callable[[dict[str, Any]], Any] | None = None
+    ) -> list[Any]:
+        """Objects of a kind matching a selector (or what ``keep`` keeps of each): one LIST
+        across namespaces, or one per namespace for an agent confined to some
+        (``target.scope: namespaced``)."""
         if self.namespaces is None:
-            return self.api.list(kind, selector=selector)
+            return self.api.list(kind, selector=selector, keep=keep)
         return [
             obj
             for namespace in self.namespaces
-            for obj in self.api.list(kind, selector=selector, namespace=namespace)
+            for obj in self.api.list(kind, selector=selector, namespace=namespace, keep=keep)
         ]
 
     def close(self) -> None:
@@ -106,21 +113,25 @@ class KubernetesTarget:
         before = self.api.requests
         selector = labels.managed_selector() if all_owners else labels.owner_selector(self.owner)
         cached = None if all_owners or self.namespaces is not None else self._cached()
-        read = cached or (lambda kind: self._list(kind, selector))
-        objects = [obj for kind in kinds.MANAGED for obj in read(kind)]
-        pods = kubestate.group(read(kinds.POD))
+        pods = kubestate.PodFailures()  # of pods only the failing ones are kept
+        if cached is not None:
+            objects = [obj for kind in kinds.MANAGED for obj in cached(kind)]
+            for pod in cached(kinds.POD):
+                pods.keep(pod)
+        else:
+            objects = self._listed(selector, pods)
         stored = [
             o
             for o in objects
             if labels.is_inventory(o) and labels.labels_of(o).get(labels.OWNER) == self.owner
         ]
         grouped = kubestate.group(o for o in objects if not labels.is_inventory(o))
-        inventory = _read_inventory(stored)
+        inventory = self._read = _read_inventory(stored, self._read)
         current = runs or {}
         statuses: dict[ResourceId, ResourceStatus] = {}
         steps: dict[ResourceId, dict[str, Phase]] = {}
         for rid, items in grouped.items():
-            statuses[rid], phases = self._status(rid, items, pods.get(rid, []), current.get(rid))
+            statuses[rid], phases = self._status(rid, items, pods.of(rid), current.get(rid))
             if phases is not None:
                 steps[rid] = phases
         live = {rid: tuple(items) for rid, items in grouped.items()}
@@ -128,6 +139,16 @@ class KubernetesTarget:
             rid: labels.labels_of(items[0]).get(labels.OWNER, "") for rid, items in grouped.items()
         }
         return Observation(live, statuses, steps, inventory, self.api.requests - before, owners)
+
+    def _listed(self, selector: str, pods: kubestate.PodFailures) -> list[dict[str, Any]]:
+        """The owner's objects by LIST, pods first (only their failures are kept: their
+        pages come and go before the objects kept whole arrive), each object compacted as
+        its page arrives (``_SharedFields``)."""
+        self._list(kinds.POD, selector, keep=pods.keep)
+        shared = _SharedFields(self._seen)
+        objects = [obj for kind in kinds.MANAGED for obj in self._list(kind, selector, shared.keep)]
+        self._seen = shared.kept
+        return objects
 
     def _status(
         self,
@@ -284,14 +305,97 @@ class KubernetesTarget:
             yield LogLine(name, line)
 
 
-def _read_inventory(configmaps: Sequence[Mapping[str, Any]]) -> Inventory:
+class _SharedFields:
+    """One observation's objects sharing their identical ``managedFields`` entries: an
+    entry of one manager is alike (but for its time) on thousands of objects a renderer
+    made, and is most of an object's size. Short texts are shared too. Entries are
+    read-only data; sharing changes no value. An object the previous observation kept, at
+    the same uid and resourceVersion, is that kept object again (``seen``)."""
+
+    def __init__(self, seen: Mapping[tuple[str, str], dict[str, Any]]) -> None:
+        self.seen = seen
+        self.kept: dict[tuple[str, str], dict[str, Any]] = {}
+        self.trees: dict[str, Any] = {}
+        self.last: dict[tuple[Any, ...], Any] = {}
+        self.entries: dict[tuple[Any, ...], Any] = {}
+
+    def keep(self, obj: dict[str, Any]) -> dict[str, Any]:
+        metadata = obj.get("metadata")
+        version = _version(metadata)
+        if version is not None:
+            earlier = self.seen.get(version)
+            if earlier is not None:
+                self.kept[version] = earlier
+                return earlier
+            self.kept[version] = obj
+        if isinstance(metadata, dict) and isinstance(metadata.get("managedFields"), list):
+            metadata["managedFields"] = [self._entry(e) for e in metadata["managedFields"]]
+        if isinstance(obj.get("status"), dict):
+            obj["status"] = kubestate.status_summary(str(obj.get("kind")), obj["status"])
+        for part in ("spec", "status"):
+            if isinstance(obj.get(part), dict):
+                _share_texts(obj[part])
+        if isinstance(metadata, dict) and isinstance(metadata.get("labels"), dict):
+            _share_texts(metadata["labels"])
+        return obj
+
+    def _entry(self, entry: Any) -> Any:
+        if not isinstance(entry, dict) or not isinstance(entry.get("fieldsV1"), dict):
+            return entry
+        head = tuple(entry.get(name) for name in _ENTRY_FIELDS)
+        if len(entry) != len(_ENTRY_FIELDS) + 1 - head.count(None):
+            return entry  # a field this sharing does not know of: kept as it came
+        tree = self._tree(head, entry["fieldsV1"])
+        key = (*head, id(tree))
+        return self.entries.setdefault(key, {**entry, "fieldsV1": tree})
+
+    def _tree(self, head: tuple[Any, ...], tree: dict[str, Any]) -> Any:
+        """The shared copy of ``tree``: most often the one the previous object's entry of
+        the same manager had (compared as data), else found by its JSON text."""
+        kind = head[:3]
+        last = self.last.get(kind)
+        if last is not None and last == tree:
+            return last
+        shared = self.trees.setdefault(json.dumps(tree, separators=(",", ":")), tree)
+        self.last[kind] = shared
+        return shared
+
+
+def _version(metadata: Any) -> tuple[str, str] | None:
+    """An object's uid and resourceVersion, when it has both."""
+    if not isinstance(metadata, dict):
+        return None
+    uid, version = metadata.get("uid"), metadata.get("resourceVersion")
+    if isinstance(uid, str) and isinstance(version, str) and uid and version:
+        return uid, version
+    return None
+
+
+#: The fields of a managedFields entry besides ``fieldsV1`` (manager, operation and API
+#: version first: what makes entries alike).
+_ENTRY_FIELDS = ("manager", "operation", "apiVersion", "subresource", "time", "fieldsType")
+
+
+def _share_texts(node: dict[str, Any] | list[Any]) -> None:
+    """Short texts of ``node`` replaced by the one shared copy of each (``sys.intern``):
+    the defaults a server fills in repeat on every object."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if type(value) is str:
+            if len(value) <= 40:
+                node[key] = sys.intern(value)  # type: ignore[index]
+        elif type(value) is dict or type(value) is list:
+            _share_texts(value)
+
+
+def _read_inventory(configmaps: Sequence[Mapping[str, Any]], previous: Inventory) -> Inventory:
     shards: dict[int, Mapping[str, str]] = {}
     for cm in configmaps:
         name = str((cm.get("metadata") or {}).get("name", ""))
         suffix = name.rpartition("-")[2]
         if suffix.isdigit():
             shards[int(suffix)] = cm.get("data") or {}
-    return inventories.from_shards(shards)
+    return inventories.from_shards(shards, previous=previous)
 
 
 def together(calls: Sequence[Callable[[], None]], width: int) -> None:

@@ -100,6 +100,7 @@ class FakeTarget:
         self.log_lines: dict[ResourceId, list[LogLine]] = {}
         self._faults: list[_Fault] = []
         self._uids = 0
+        self._versions = 0
 
     # ----- what the test controls
     def set_health(self, what: ObjectKey | ResourceId, health: Health) -> None:
@@ -232,11 +233,15 @@ class FakeTarget:
                 raise fault.error
 
     def _stored(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``obj`` as stored: a uid when it has none, and a new resourceVersion
+        (every write makes one, as on an API server)."""
         stored = copy.deepcopy(dict(obj))
         metadata = stored.setdefault("metadata", {})
         if "uid" not in metadata:
             self._uids += 1
             metadata["uid"] = f"uid-{self._uids}"
+        self._versions += 1
+        metadata["resourceVersion"] = str(self._versions)
         return stored
 
     def _health_of(self, rid: ResourceId, key: ObjectKey) -> Health:

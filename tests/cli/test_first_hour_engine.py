@@ -136,7 +136,8 @@ def test_4_an_api_server_that_is_down_is_named(
     )
     code, err = done.returncode, done.stderr
     assert code == 1 and "Traceback" not in err
-    assert f"error: list ConfigMap: connection refused by {server} (gave up after" in err
+    # the first request of an observation (the pods') names the server it could not reach
+    assert f"error: list Pod: connection refused by {server} (gave up after" in err
     assert f"connection refused by {server}; retrying for up to 30s" in err
     assert "MaxRetryError" not in err and "Retrying (Retry(" not in err
     assert time.monotonic() - started < 40

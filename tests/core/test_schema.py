@@ -50,7 +50,7 @@ def test_every_pattern_of_the_schemas_is_anchored_at_both_ends_or_is_a_prefix() 
 
 @pytest.mark.parametrize("pattern", _all_patterns())
 def test_no_anchored_pattern_matches_before_a_final_line_break(pattern: str) -> None:
-    validator = schema.validator_of({"type": "string", "pattern": pattern})
+    validator = schema.checker_of({"type": "string", "pattern": pattern})
     assert schema.check(validator, _sample(pattern)) == []
     if pattern.endswith("$"):
         assert schema.check(validator, _sample(pattern) + "\n") != []
@@ -73,7 +73,7 @@ def test_dollar_is_the_end_of_the_text(pattern: str, text: str, matches: bool) -
 
 
 def test_pattern_properties_and_additional_properties_read_patterns_the_same_way() -> None:
-    validator = schema.validator_of(
+    validator = schema.checker_of(
         {
             "type": "object",
             "patternProperties": {"^[a-z]+$": {"type": "string"}},
@@ -97,7 +97,7 @@ def test_pattern_properties_and_additional_properties_read_patterns_the_same_way
     ],
 )
 def test_types_are_named_in_words(value: Any, words: str) -> None:
-    validator = schema.validator_of({"type": "object", "properties": {"x": {"type": "string"}}})
+    validator = schema.checker_of({"type": "object", "properties": {"x": {"type": "string"}}})
     (problem,) = schema.check(validator, {"x": value})
     assert problem.message.startswith(f"'x': {words}")
     assert "null null" not in problem.message and "a int" not in problem.message

@@ -59,6 +59,14 @@ def collisions(
     return sort_violations(_collisions(list(resources), list(rendered)))
 
 
+def key_collisions(
+    resources: Sequence[Resource], keys: Sequence[Sequence[ObjectKey]]
+) -> tuple[Violation, ...]:
+    """``collisions`` from the keys of each resource's objects (``keys[i]`` are
+    ``resources[i]``'s, in rendering order)."""
+    return sort_violations(_key_collisions(list(resources), list(keys)))
+
+
 def target_objects(rendered: RenderedSet) -> tuple[TargetObjects, ...]:
     """What the Kubernetes target hands the engine: each resource's objects in apply order,
     its primary objects, and a one-off Workflow's steps."""
@@ -100,15 +108,22 @@ def render_resource(
 
 def _collisions(resources: list[Resource], rendered: list[Rendered]) -> Iterator[Violation]:
     """A violation for each object whose key an earlier resource's object already has."""
+    keys = [tuple(obj.key for obj in result.objects) for result in rendered]
+    return _key_collisions(resources, keys)
+
+
+def _key_collisions(
+    resources: Sequence[Resource], keys: Sequence[Sequence[ObjectKey]]
+) -> Iterator[Violation]:
     first: dict[ObjectKey, Resource] = {}
-    for resource, result in zip(resources, rendered, strict=True):
-        for obj in result.objects:
-            earlier = first.setdefault(obj.key, resource)
+    for resource, owned in zip(resources, keys, strict=True):
+        for key in owned:
+            earlier = first.setdefault(key, resource)
             if earlier is resource:
                 continue
             origin = resource.origin
             message = (
-                f"{obj.key} would also be written for {earlier.id} "
+                f"{key} would also be written for {earlier.id} "
                 f"({earlier.origin.display or earlier.origin.path}); rename one of them or map "
                 "their workspaces to different namespaces"
             )

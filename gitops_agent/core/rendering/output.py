@@ -3,15 +3,18 @@
 Called by the ``render`` command, by ``pods`` (a stack's configuration file) and by the
 commands' ``-o yaml``. Keys are sorted; multi-line strings are written as literal blocks so
 scripts stay readable; strings that a YAML 1.2 reader such as kubectl would take for numbers
-(``1e3``) are quoted; the same objects always give the same bytes.
+(``1e3``) are quoted; the same objects always give the same bytes. ``write_yaml`` and
+``write_json`` write object by object (the ``render`` command streams 10,000 Workers without
+holding their text whole); ``to_yaml`` and ``to_json`` give the same bytes as one string.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -57,12 +60,33 @@ def dump_yaml(data: Any, *, sort_keys: bool = True) -> str:
 
 def to_yaml(objects: Iterable[KubeObject]) -> str:
     """A YAML stream, one document per object, each starting with ``---``."""
-    return "".join(f"---\n{dump_yaml(plain(obj.body))}" for obj in objects)
+    text = io.StringIO()
+    write_yaml(objects, text)
+    return text.getvalue()
 
 
 def to_json(objects: Iterable[KubeObject]) -> str:
     """A JSON list of the objects, keys sorted, with a final newline."""
-    return json.dumps([plain(obj.body) for obj in objects], indent=2, sort_keys=True) + "\n"
+    text = io.StringIO()
+    write_json(objects, text)
+    return text.getvalue()
+
+
+def write_yaml(objects: Iterable[KubeObject], out: TextIO) -> None:
+    """``to_yaml`` written to ``out`` one object at a time."""
+    for obj in objects:
+        out.write(f"---\n{dump_yaml(plain(obj.body))}")
+
+
+def write_json(objects: Iterable[KubeObject], out: TextIO) -> None:
+    """``to_json`` written to ``out`` one object at a time: the list's items are indented
+    as ``json.dumps`` indents them (JSON strings hold no line break to shift)."""
+    first = True
+    for obj in objects:
+        text = json.dumps(plain(obj.body), indent=2, sort_keys=True)
+        out.write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def plain(data: Any) -> Any:

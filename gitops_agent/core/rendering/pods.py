@@ -8,7 +8,6 @@ that changed configuration rolls the pods.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +49,7 @@ class Pod:
         meta: dict[str, Any] = {"labels": dict(pod_labels)}
         if self.config_hash is not None:
             meta["annotations"] = {labels.CONFIG_HASH: self.config_hash}
-        return {"metadata": meta, "spec": copy.deepcopy(dict(self.spec))}
+        return {"metadata": meta, "spec": copy_data(self.spec)}
 
 
 def render_pod(request: PodRequest, settings: RenderSettings) -> Pod:
@@ -77,7 +76,7 @@ def render_pod(request: PodRequest, settings: RenderSettings) -> Pod:
         "automountServiceAccountToken": False,
     }
     if parts.volumes:
-        spec["volumes"] = [copy.deepcopy(dict(v)) for v in parts.volumes]
+        spec["volumes"] = [copy_data(v) for v in parts.volumes]
     if request.restart_policy is not None:
         spec["restartPolicy"] = request.restart_policy
     return Pod(spec, parts.config_maps)
@@ -132,7 +131,17 @@ def _scheduling(name: str, settings: RenderSettings) -> dict[str, Any]:
     if compute.node_selector:
         spec["nodeSelector"] = dict(compute.node_selector)
     if compute.tolerations:
-        spec["tolerations"] = [copy.deepcopy(dict(t)) for t in compute.tolerations]
+        spec["tolerations"] = [copy_data(t) for t in compute.tolerations]
     if compute.affinity:
-        spec["affinity"] = copy.deepcopy(dict(compute.affinity))
+        spec["affinity"] = copy_data(compute.affinity)
     return spec
+
+
+def copy_data(data: Any) -> Any:
+    """A copy of JSON data whose mappings are dicts and sequences lists (every object gets
+    its own, as ``copy.deepcopy`` gives, at a fraction of its cost)."""
+    if isinstance(data, Mapping):
+        return {key: copy_data(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [copy_data(item) for item in data]
+    return data

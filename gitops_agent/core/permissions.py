@@ -5,10 +5,13 @@ looked up before creating, applied with server-side apply, which creates what is
 pruned), pods (listed for status), their logs, and, cluster-wide only, namespaces (created
 for a workspace whose namespace is missing) and ``watch`` (a serving agent keeps its own
 objects in a watch cache across namespaces; a namespaced one lists each namespace
-instead). ``election_rules(config)`` are those of leader election in the agent's own namespace: its Lease (created, then read and renewed by name)
-and Events; ``inventory_rules(config)`` a namespaced agent's ConfigMaps there (inventory,
-history, the watch of its hint ConfigMap). The install's RBAC (``deploy/``) is checked
-against these by the tests, so a kind added to the table without a rule fails them. Pure.
+instead). ``election_rules(config)`` are those of leader election in the agent's own
+namespace: its Lease (created, then read and renewed by name) and Events;
+``inventory_rules(config)`` a namespaced agent's ConfigMaps there (inventory, history, the
+watch of its hint ConfigMap); ``environment_rules()`` what tearing preview environments down
+adds (their namespaces, found by label and deleted). The install's RBAC (``deploy/``) is
+checked against these by the tests, so a kind added to the table without a rule fails them.
+Pure.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ def cluster_rules() -> list[Rule]:
     watch cache), and namespaces."""
     namespaces = {"apiGroups": [""], "resources": [kinds.NAMESPACE.plural], "verbs": ["create"]}
     return [*namespace_rules(watch=True), namespaces]
+
+
+def environment_rules() -> list[Rule]:
+    """What preview environments need beyond ``cluster_rules``: the namespaces created for
+    a pull request are listed by their owner label and deleted when it closes."""
+    return [{"apiGroups": [""], "resources": [kinds.NAMESPACE.plural], "verbs": ["list", "delete"]}]
 
 
 def election_rules(config: AgentConfig) -> list[Rule]:

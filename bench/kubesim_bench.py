@@ -79,6 +79,8 @@ def deployment(i: int) -> dict[str, Any]:
 def fill(sim: KubeSim) -> tuple[float, float]:
     """Create the objects in-process; returns seconds for the Deployments and ConfigMaps."""
     opts = WriteOptions(field_manager="bench")
+    namespace = {"metadata": {"name": "public"}}
+    sim.objects.create(must("v1", "Namespace"), "", namespace, opts)
     start = time.perf_counter()
     for i in range(DEPLOYMENTS):
         sim.objects.create(must("apps/v1", "Deployment"), "public", deployment(i), opts)
@@ -196,7 +198,11 @@ def kubectl_apply(kubeconfig: str, manifest: str) -> float:
 
 
 def write_manifest(directory: Path) -> str:
-    docs = []
+    """The Deployments, after their namespace (a real API server refuses objects in a
+    namespace that does not exist)."""
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "public"}}
+    ]
     for i in range(DEPLOYMENTS):
         doc = deployment(i)
         doc["metadata"]["namespace"] = "public"

@@ -28,18 +28,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import kubernetes
+from benchkit import Kubesim, commit_all, write_workers
 
 from gitops_agent.cli import main as cli
 from gitops_agent.config import load_config
@@ -58,70 +56,14 @@ from gitops_agent.wiring import TargetChoice, build_target, read_desired
 WORKERS = 1000
 DRIFTED = 10
 T = TypeVar("T")
-WORKER = """version: v2alpha
-name: worker-{i:04d}
-type: worker
-spec:
-  compute: runnable-default
-  replicas: 1
-  resources:
-    requests: {{cpu: 50m, memory: 64Mi}}
-    limits: {{cpu: 200m, memory: 256Mi}}
-  stack: container
-  stackSpec:
-    image: docker.io/library/alpine:3.20
-    command: [sh]
-    arguments: ["-c", "while true; do echo worker-{i:04d}; sleep 30; done"]
-"""
 
 
 def generate(root: Path) -> None:
-    (root / "workers").mkdir(parents=True)
-    (root / "gitops-agent.yaml").write_text(
-        "name: bench\nsync: {pollInterval: 0.2s, waitTimeout: 5m}\n"
-    )
-    for i in range(WORKERS):
-        (root / "workers" / f"worker-{i:04d}.yaml").write_text(WORKER.format(i=i))
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-    }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "workers"]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, timeout=120)
+    write_workers(root, WORKERS, owner="bench")
+    commit_all(root, "workers")
 
 
-@dataclass(frozen=True)
-class Server:
-    """kubesim in its own process: its kubeconfig and its control API."""
-
-    url: str
-    kubeconfig: Path
-
-    def requests(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/_kubesim/requests", timeout=60) as answer:
-            found: list[dict[str, Any]] = json.loads(answer.read())["items"]
-        return found
-
-
-@contextlib.contextmanager
-def server(directory: Path) -> Iterator[Server]:
-    kubeconfig = directory / "kubeconfig"
-    command = [sys.executable, "-m", "gitops_agent.testing.kubesim", "--port", "0"]
-    command += ["--kubeconfig", str(kubeconfig), "--ready-delay", "0.5", "--run-duration", "0.5"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        yield Server(url, kubeconfig)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def measured(sim: Server, work: Callable[[], T]) -> tuple[T, float, list[str]]:
+def measured(sim: Kubesim, work: Callable[[], T]) -> tuple[T, float, list[str]]:
     """``work()``'s result, its wall seconds and the requests it sent (verb resource)."""
     before = len(sim.requests())
     start = time.perf_counter()
@@ -131,7 +73,7 @@ def measured(sim: Server, work: Callable[[], T]) -> tuple[T, float, list[str]]:
 
 
 def best_of(
-    sim: Server, work: Callable[[], T], times: int = 3
+    sim: Kubesim, work: Callable[[], T], times: int = 3
 ) -> tuple[T, float, float, list[str]]:
     """The last result, the best and the median wall seconds, the requests of one run."""
     runs = [measured(sim, work) for _ in range(times)]
@@ -147,7 +89,7 @@ def reader(root: Path) -> GitApplied:
     return GitApplied(source, lambda path: read_desired(str(path)))
 
 
-def engine_check(sim: Server, revisions: GitApplied, config: AgentConfig) -> DriftReport:
+def engine_check(sim: Kubesim, revisions: GitApplied, config: AgentConfig) -> DriftReport:
     """One drift check as ``run`` makes it with its configuration: observe, the applied
     revision, read it (unless it was the last one read), render, compare."""
     target = build_target(config, _choice(sim))
@@ -161,14 +103,14 @@ def engine_check(sim: Server, revisions: GitApplied, config: AgentConfig) -> Dri
         target.close()
 
 
-def command(root: Path, sim: Server) -> int:
+def command(root: Path, sim: Kubesim) -> int:
     """The whole ``gitops-agent drift`` command, output discarded."""
     args = ["drift", str(root), "--target", "kubernetes", "--kubeconfig", str(sim.kubeconfig)]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return cli(args)
 
 
-def kubectl(sim: Server, *args: str, ok: tuple[int, ...] = (0,)) -> None:
+def kubectl(sim: Kubesim, *args: str, ok: tuple[int, ...] = (0,)) -> None:
     done = subprocess.run(
         ["kubectl", "--kubeconfig", str(sim.kubeconfig), *args],
         capture_output=True,
@@ -180,11 +122,11 @@ def kubectl(sim: Server, *args: str, ok: tuple[int, ...] = (0,)) -> None:
         raise SystemExit(f"kubectl {' '.join(args[:3])} failed: {done.stderr[-2000:]}")
 
 
-def _choice(sim: Server) -> TargetChoice:
+def _choice(sim: Kubesim) -> TargetChoice:
     return TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
 
 
-def apply_all(root: Path, sim: Server) -> Path:
+def apply_all(root: Path, sim: Kubesim) -> Path:
     """Apply the repository with the agent; the rendered objects, as a file for kubectl."""
     wanted = read_desired(str(root))
     revision = subprocess.run(
@@ -206,7 +148,7 @@ def apply_all(root: Path, sim: Server) -> Path:
     return manifest
 
 
-def settled(sim: Server) -> bool:
+def settled(sim: Kubesim) -> bool:
     """Every pod running and every Deployment available: kubesim's controllers are idle."""
     api = kubernetes.config.new_client_from_config(config_file=str(sim.kubeconfig))
     try:
@@ -219,7 +161,7 @@ def settled(sim: Server) -> bool:
     return running >= WORKERS and available >= WORKERS
 
 
-def drift_out_of_band(sim: Server) -> None:
+def drift_out_of_band(sim: Kubesim) -> None:
     for i in range(DRIFTED):
         name = f"deploy/worker-{i:04d}"
         if i % 2:
@@ -228,7 +170,7 @@ def drift_out_of_band(sim: Server) -> None:
             kubectl(sim, "-n", "public", "set", "image", name, "main=alpine:3.19")
 
 
-def peers(sim: Server, manifest: Path) -> tuple[tuple[float, int], tuple[float, int]]:
+def peers(sim: Kubesim, manifest: Path) -> tuple[tuple[float, int], tuple[float, int]]:
     """``kubectl diff --server-side`` and ``kubectl get -o json``: (seconds, requests) each."""
     diff = ["diff", "--server-side", "--force-conflicts", "--field-manager", "gitops-agent"]
     diff += ["-f", str(manifest)]
@@ -240,7 +182,7 @@ def peers(sim: Server, manifest: Path) -> tuple[tuple[float, int], tuple[float, 
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as sim:
+    with tempfile.TemporaryDirectory() as tmp, Kubesim(Path(tmp)) as sim:
         root = Path(tmp) / "repo"
         generate(root)
         manifest = apply_all(root, sim)

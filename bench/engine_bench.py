@@ -17,15 +17,15 @@ Run: ``.venv/bin/python bench/engine_bench.py [--latency 0.005]`` (about a minut
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from benchkit import Kubesim, write_workers
 
 from gitops_agent.core.rendering.output import dump_yaml
 from gitops_agent.engine import reconcile
@@ -34,66 +34,6 @@ from gitops_agent.engine.ports import Target
 from gitops_agent.wiring import TargetChoice, WatchedTargets, build_target, read_desired
 
 WORKERS = 1000
-WORKER = """version: v2alpha
-name: worker-{i:04d}
-type: worker
-spec:
-  compute: runnable-default
-  replicas: 1
-  resources:
-    requests: {{cpu: 50m, memory: 64Mi}}
-    limits: {{cpu: 200m, memory: 256Mi}}
-  stack: container
-  stackSpec:
-    image: docker.io/library/alpine:3.20
-    command: [sh]
-    arguments: ["-c", "while true; do echo worker-{i:04d}; sleep 30; done"]
-"""
-
-
-def generate(root: Path) -> None:
-    (root / "workers").mkdir(parents=True)
-    (root / "gitops-agent.yaml").write_text(
-        "name: bench\nsync: {pollInterval: 0.2s, waitTimeout: 5m}\n"
-    )
-    for i in range(WORKERS):
-        (root / "workers" / f"worker-{i:04d}.yaml").write_text(WORKER.format(i=i))
-
-
-class Kubesim:
-    """A kubesim in its own process (its controllers never compete with the agent's GIL),
-    driven over its control API."""
-
-    def __init__(self, directory: Path) -> None:
-        self.kubeconfig = directory / "kubesim.kubeconfig"
-        command = [sys.executable, "-m", "gitops_agent.testing.kubesim", "--port", "0"]
-        command += ["--kubeconfig", str(self.kubeconfig), "--ready-delay", "0.5"]
-        command += ["--run-duration", "0.5"]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
-
-    def verbs(self) -> list[str]:
-        """The verb of every request served so far, in order."""
-        with urllib.request.urlopen(f"{self.url}/_kubesim/requests", timeout=60) as answer:
-            return [str(r["verb"]) for r in json.loads(answer.read())["items"]]
-
-    def delay_every_request(self, seconds: float) -> None:
-        body = json.dumps({"code": 0, "latency": seconds}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_kubesim/faults",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60):
-            pass
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
 
 
 @dataclass(frozen=True)
@@ -109,7 +49,7 @@ def cycle(
 ) -> Cycle:
     """One reconcile, timed, with the requests it made."""
     target = make()
-    before = len(sim.verbs())
+    before = len(sim.requests())
     start = time.perf_counter()
     try:
         options = reconcile.CycleOptions(wait=wait)
@@ -117,7 +57,7 @@ def cycle(
     finally:
         target.close()
     elapsed = time.perf_counter() - start
-    records = [verb for verb in sim.verbs()[before:] if verb != "watch"]
+    records = [r["verb"] for r in sim.requests()[before:] if r["verb"] != "watch"]
     writes = sum(1 for verb in records if verb in ("create", "update", "patch", "delete"))
     return Cycle(elapsed, len(records), writes, result.ok)
 
@@ -130,7 +70,7 @@ def settled(wanted: Desired, make: Callable[[], Target], sim: Kubesim) -> Cycle:
 
 
 def kubectl_apply(sim: Kubesim, manifest: Path) -> tuple[float, int]:
-    before = len(sim.verbs())
+    before = len(sim.requests())
     start = time.perf_counter()
     command = [
         "kubectl",
@@ -147,7 +87,7 @@ def kubectl_apply(sim: Kubesim, manifest: Path) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"kubectl failed: {done.stderr[-2000:]}")
-    return elapsed, len(sim.verbs()) - before
+    return elapsed, len(sim.requests()) - before
 
 
 def peer_manifest(wanted: Desired, sim: Kubesim, path: Path) -> int:
@@ -174,12 +114,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.005, help="seconds per request")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        sim = Kubesim(Path(tmp))
-        try:
-            measured = measure(sim, Path(tmp), args.latency)
-        finally:
-            sim.stop()
+    with tempfile.TemporaryDirectory() as tmp, Kubesim(Path(tmp)) as sim:
+        measured = measure(sim, Path(tmp), args.latency)
     report(args.latency, *measured)
     return 0
 
@@ -190,11 +126,11 @@ Measured = tuple[int, Cycle, Cycle, Cycle, Cycle, tuple[float, int], tuple[float
 def measure(sim: Kubesim, tmp: Path, latency: float) -> Measured:
     """Every figure, in one run on one kubesim."""
     root = tmp / "repo"
-    generate(root)
+    write_workers(root, WORKERS, owner="bench")
     wanted = read_desired(str(root))
     assert not wanted.violations
     if latency > 0:
-        sim.delay_every_request(latency)
+        sim.add_fault({"code": 0, "latency": latency})
     choice = TargetChoice(kind="kubernetes", kubeconfig=str(sim.kubeconfig))
     one_shot = lambda: build_target(wanted.config, choice)  # noqa: E731
     first = cycle(wanted, one_shot, sim, "rev1", wait=False)

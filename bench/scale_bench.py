@@ -40,13 +40,13 @@ import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from benchkit import Kubesim, commit_all, git, write_workers
 
 from gitops_agent import cli
 from gitops_agent.config import load_config
@@ -59,43 +59,13 @@ from gitops_agent.wiring import TargetChoice, build_target
 
 SIZES = (100, 1000, 5000, 10000)
 STAGES = ("validate", "render", "plan", "noop")
-WORKER = """version: v2alpha
-name: worker-{i:05d}
-type: worker
-spec:
-  compute: runnable-default
-  replicas: 1
-  resources:
-    requests: {{cpu: 50m, memory: 64Mi}}
-    limits: {{cpu: 200m, memory: 256Mi}}
-  stack: container
-  stackSpec:
-    image: docker.io/library/alpine:3.20
-    command: [sh]
-    arguments: ["-c", "while true; do echo worker-{i:05d}; sleep 30; done"]
-"""
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com"}
-    env |= {"GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
 
 
 def generate(root: Path, workers: int) -> None:
     """A git repository of ``workers`` Workers, one file each, owned by ``scale-<n>``."""
-    (root / "workers").mkdir(parents=True)
-    config = f"name: scale-{workers}\nsync: {{pollInterval: 0.2s, waitTimeout: 5m}}\n"
-    (root / "gitops-agent.yaml").write_text(config)
-    for i in range(workers):
-        (root / "workers" / f"worker-{i:05d}.yaml").write_text(WORKER.format(i=i))
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", f"{workers} workers")
+    write_workers(root, workers, owner=f"scale-{workers}", digits=5)
+    commit_all(root, f"{workers} workers")
 
 
 @dataclass(frozen=True)
@@ -142,28 +112,6 @@ def measured(
     return Measured(seconds, int(peak[-1]) / 1024 if peak else 0.0, code, stdout, stderr[-4000:])
 
 
-class Kubesim:
-    """A kubesim in its own process (its controllers never compete with the agent's GIL)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.kubeconfig = directory / "kubesim.kubeconfig"
-        command = [sys.executable, "-m", "gitops_agent.testing.kubesim", "--port", "0"]
-        command += ["--kubeconfig", str(self.kubeconfig), "--ready-delay", "0.1"]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
-
-    def requests(self) -> int:
-        with urllib.request.urlopen(f"{self.url}/_kubesim/requests", timeout=60) as answer:
-            return len(json.loads(answer.read())["items"])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
-
-
 @dataclass
 class Agent:
     """How to run the agent: this checkout, or another revision's code on PYTHONPATH."""
@@ -198,7 +146,7 @@ def run_size(workers: int, agent: Agent, tmp: Path) -> Row:
     root = tmp / f"{agent.name}-{workers}"
     generate(root / "repo", workers)
     repo = root / "repo"
-    sim = Kubesim(root)
+    sim = Kubesim(root, ready_delay=0.1)
     target = ["--target", "kubernetes", "--kubeconfig", str(sim.kubeconfig)]
     row = Row(workers)
     try:
@@ -209,9 +157,9 @@ def run_size(workers: int, agent: Agent, tmp: Path) -> Row:
         first = agent.cli("apply", "--no-wait", str(repo), *target)
         row.figures["first"] = measured(first, env=agent.env())
         row.settle_s = settle(sim, workers)
-        before = sim.requests()
+        before = len(sim.requests())
         row.figures["noop"] = measured(agent.cli("apply", str(repo), *target), env=agent.env())
-        row.noop_requests = sim.requests() - before
+        row.noop_requests = len(sim.requests()) - before
         driver = [sys.executable, __file__, "--agent-cycle", str(repo), str(sim.kubeconfig)]
         cycle = measured([*driver, str(root / "cache")], env=agent.env())
         assert cycle.code == 0, cycle.stderr

@@ -14,16 +14,12 @@ limit; the client cuts at 262,144 characters.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
-from gitops_agent.reporters.answers import integer
-from gitops_agent.reporters.github_pulls import github_style_comment, github_style_pull
-from gitops_agent.reporters.pullclient import Call, ForgePullRequests
-from gitops_agent.reporters.pulls import PreviewComment, PullRequest
+from gitops_agent.reporters.github_pulls import GitHubShaped
 
 
-class GiteaPullRequests(ForgePullRequests):
+class GiteaPullRequests(GitHubShaped):
     """Pull requests and preview comments on a Gitea server (``api_url`` is required)."""
 
     host = "Gitea"
@@ -35,24 +31,5 @@ class GiteaPullRequests(ForgePullRequests):
     def pulls_path(self, base_ref: str) -> str:
         return f"/repos/{self.repository}/pulls?{urlencode({'state': 'open', 'limit': '50'})}"
 
-    def pull_path(self, number: int) -> str:
-        return f"/repos/{self.repository}/pulls/{number}"
-
     def comments_path(self, number: int) -> str:
         return f"/repos/{self.repository}/issues/{number}/comments"
-
-    def create_call(self, number: int, text: str) -> Call:
-        return Call("POST", f"/repos/{self.repository}/issues/{number}/comments", {"body": text})
-
-    def edit_call(self, number: int, comment_id: int, text: str) -> Call:
-        path = f"/repos/{self.repository}/issues/comments/{comment_id}"
-        return Call("PATCH", path, {"body": text})
-
-    def parse_pull(self, raw: Any) -> PullRequest:
-        return github_style_pull(raw, self.repository)
-
-    def parse_comment(self, raw: Any) -> PreviewComment | None:
-        return github_style_comment(raw)
-
-    def parse_identity(self, raw: Any) -> str:
-        return str(integer(raw, "id"))

@@ -8,8 +8,8 @@ user (``GET /user``; an Actions token may not say, then the marker alone decides
 it with ``POST /repos/{o}/{r}/issues/{n}/comments`` and edits it with
 ``PATCH /repos/{o}/{r}/issues/comments/{id}``. A head is fetched as ``refs/pull/N/head`` from
 the base repository, forks included; a fork is a head repository other than the base (or
-one deleted). Comments hold at most 65,536 characters. ``github_style_pull`` and
-``github_style_comment`` read the shapes Gitea shares. Headers as the status reporter sends.
+one deleted). Comments hold at most 65,536 characters. ``GitHubShaped`` holds the calls
+and the answer shapes Gitea shares. Headers as the status reporter sends.
 """
 
 from __future__ import annotations
@@ -32,7 +32,31 @@ from gitops_agent.reporters.pullclient import Call, ForgePullRequests
 from gitops_agent.reporters.pulls import PreviewComment, PullRequest, PullState
 
 
-class GitHubPullRequests(ForgePullRequests):
+class GitHubShaped(ForgePullRequests):
+    """What GitHub and Gitea share: a pull request's path, the issue comment calls, and the
+    shapes of their answers (each forge adds its auth, listings and limits)."""
+
+    def pull_path(self, number: int) -> str:
+        return f"/repos/{self.repository}/pulls/{number}"
+
+    def create_call(self, number: int, text: str) -> Call:
+        return Call("POST", f"/repos/{self.repository}/issues/{number}/comments", {"body": text})
+
+    def edit_call(self, number: int, comment_id: int, text: str) -> Call:
+        path = f"/repos/{self.repository}/issues/comments/{comment_id}"
+        return Call("PATCH", path, {"body": text})
+
+    def parse_pull(self, raw: Any) -> PullRequest:
+        return github_style_pull(raw, self.repository)
+
+    def parse_comment(self, raw: Any) -> PreviewComment | None:
+        return github_style_comment(raw)
+
+    def parse_identity(self, raw: Any) -> str:
+        return str(integer(raw, "id"))
+
+
+class GitHubPullRequests(GitHubShaped):
     """Pull requests and preview comments on GitHub."""
 
     host = "GitHub"
@@ -50,27 +74,8 @@ class GitHubPullRequests(ForgePullRequests):
         query = {"state": "open", "base": base_ref, "sort": "created", "direction": "desc"}
         return f"/repos/{self.repository}/pulls?{urlencode({**query, 'per_page': '100'})}"
 
-    def pull_path(self, number: int) -> str:
-        return f"/repos/{self.repository}/pulls/{number}"
-
     def comments_path(self, number: int) -> str:
         return f"/repos/{self.repository}/issues/{number}/comments?per_page=100"
-
-    def create_call(self, number: int, text: str) -> Call:
-        return Call("POST", f"/repos/{self.repository}/issues/{number}/comments", {"body": text})
-
-    def edit_call(self, number: int, comment_id: int, text: str) -> Call:
-        path = f"/repos/{self.repository}/issues/comments/{comment_id}"
-        return Call("PATCH", path, {"body": text})
-
-    def parse_pull(self, raw: Any) -> PullRequest:
-        return github_style_pull(raw, self.repository)
-
-    def parse_comment(self, raw: Any) -> PreviewComment | None:
-        return github_style_comment(raw)
-
-    def parse_identity(self, raw: Any) -> str:
-        return str(integer(raw, "id"))
 
 
 def github_style_pull(raw: Any, repository: str) -> PullRequest:
